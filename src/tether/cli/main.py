@@ -1,0 +1,52 @@
+"""The root of the ``tether`` command tree and its entry point."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tether import __version__
+from tether.tools import ToolNotFoundError, find_tool
+
+app = typer.Typer(
+    name="tether",
+    help="GitOps continuous delivery that reads Argo CD's formats unchanged.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"tether {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """GitOps continuous delivery that reads Argo CD's formats unchanged."""
+
+
+@app.command("version")
+def version_command() -> None:
+    """Print tether's version and the external tools it will use."""
+    console = Console()
+    table = Table("component", "version / path", box=None)
+    table.add_row("tether", __version__)
+    for tool in ("kubectl", "helm"):
+        try:
+            table.add_row(tool, str(find_tool(tool)))
+        except ToolNotFoundError as error:
+            table.add_row(tool, f"[red]{error}[/red]")
+    console.print(table)
+
+
+def main() -> None:
+    """Run the ``tether`` command."""
+    app()

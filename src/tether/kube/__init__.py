@@ -1,0 +1,13 @@
+"""The cluster client: tether's only door to a Kubernetes API server.
+
+Every other package reaches a cluster through this one, and this is the only package
+that imports the Kubernetes client library (lightkube). It provides kubeconfig loading
+(contexts, client certificates, bearer tokens; exec credential plugins only when
+allowed), discovery of every kind the server serves (CRDs that appear later included),
+generic get/list/watch/apply/delete for any kind, server-side dry-run, and client-side
+rate and concurrency limits.
+
+Errors from the API server are translated into a small tree rooted at one base class
+(not found, conflict, invalid, forbidden, unavailable, ...), each carrying the object
+it concerns, with messages shaped ``failed to <verb> <kind/namespace/name>: <cause>``.
+"""
