@@ -8,6 +8,9 @@
   name; never the version), and the tracking-id format that ties an object to the
   application that manages it (``<app>:<group>/<kind>:<namespace>/<name>``);
 - :class:`Health`, the ``(status, message)`` verdict of a health check;
+- :class:`ApplicationSource` and its blocks (helm, kustomize, directory, plugin): an
+  Application's source exactly as Argo CD spells it, parsed with field-path errors
+  (:class:`SpecError`) and written back unchanged;
 - :mod:`tether.model.keys`, every annotation, label and finalizer key tether reads or
   writes. No other module spells such a key as a literal.
 
@@ -25,15 +28,41 @@ from tether.model.enums import (
     SyncStatus,
 )
 from tether.model.resource import Health, ResourceKey, format_tracking_id, parse_tracking_id
+from tether.model.source import (
+    ApplicationSource,
+    DirectorySource,
+    HelmFileParameter,
+    HelmParameter,
+    HelmSource,
+    JsonnetSource,
+    JsonnetVar,
+    KustomizeReplica,
+    KustomizeSource,
+    PluginParameter,
+    PluginSource,
+)
+from tether.model.specerror import SpecError
 
 __all__ = [
+    "ApplicationSource",
+    "DirectorySource",
     "Health",
     "HealthStatus",
+    "HelmFileParameter",
+    "HelmParameter",
+    "HelmSource",
     "HookDeletePolicy",
     "HookType",
+    "JsonnetSource",
+    "JsonnetVar",
+    "KustomizeReplica",
+    "KustomizeSource",
     "OperationPhase",
+    "PluginParameter",
+    "PluginSource",
     "ResourceKey",
     "ResultCode",
+    "SpecError",
     "SyncPhase",
     "SyncStatus",
     "format_tracking_id",
