@@ -11,3 +11,55 @@ Errors from the API server are translated into a small tree rooted at one base c
 (not found, conflict, invalid, forbidden, unavailable, ...), each carrying the object
 it concerns, with messages shaped ``failed to <verb> <kind/namespace/name>: <cause>``.
 """
+
+from tether.kube.client import KubeClient, ObjectList, WatchEvent, describe, describe_object
+from tether.kube.config import ClusterConfig, ConfigError, kubeconfig_from_dict, load_kubeconfig
+from tether.kube.discovery import ApiResource, Discovery
+from tether.kube.errors import (
+    AlreadyExists,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    Gone,
+    Invalid,
+    KubeError,
+    MethodNotAllowed,
+    NotFound,
+    RequestTooLarge,
+    TooManyRequests,
+    Unauthorized,
+    Unavailable,
+    UnknownKind,
+    UnsupportedMediaType,
+)
+from tether.kube.throttle import Throttle
+
+__all__ = [
+    "AlreadyExists",
+    "ApiResource",
+    "BadRequest",
+    "ClusterConfig",
+    "ConfigError",
+    "Conflict",
+    "Discovery",
+    "Forbidden",
+    "Gone",
+    "Invalid",
+    "KubeClient",
+    "KubeError",
+    "MethodNotAllowed",
+    "NotFound",
+    "ObjectList",
+    "RequestTooLarge",
+    "Throttle",
+    "TooManyRequests",
+    "Unauthorized",
+    "Unavailable",
+    "UnknownKind",
+    "UnsupportedMediaType",
+    "WatchEvent",
+    "describe",
+    "describe_object",
+    "kubeconfig_from_dict",
+    "load_kubeconfig",
+]

@@ -1,0 +1,396 @@
+"""The generic cluster client: any verb on any kind, objects as plain mappings.
+
+tether handles objects of every kind, known in advance or not, and compares, hashes
+and stores them as JSON-shaped mappings. So :class:`KubeClient` speaks REST directly
+over the connection lightkube configures from a kubeconfig (TLS, bearer tokens, client
+certificates, exec plugins when allowed), resolving paths through :mod:`discovery`,
+instead of going through lightkube's typed models. Every call is throttled, and every
+failure is a :class:`~tether.kube.errors.KubeError`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import quote
+
+import httpx2 as httpx
+import orjson
+from lightkube.config import client_adapter
+from lightkube.core.exceptions import ConfigError as _LightkubeConfigError
+
+from tether.kube.config import ClusterConfig, ConfigError
+from tether.kube.discovery import ApiResource, Discovery
+from tether.kube.errors import KubeError, Unavailable, error_from_status
+from tether.kube.throttle import Throttle
+from tether.model import keys
+
+log = logging.getLogger(__name__)
+
+PatchType = Literal["json", "merge", "strategic", "apply"]
+PropagationPolicy = Literal["Foreground", "Background", "Orphan"]
+
+_PATCH_CONTENT_TYPES: dict[str, str] = {
+    "json": "application/json-patch+json",
+    "merge": "application/merge-patch+json",
+    "strategic": "application/strategic-merge-patch+json",
+    "apply": "application/apply-patch+yaml",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectList:
+    """The items of a list call and the collection's resourceVersion to watch from."""
+
+    items: list[dict[str, Any]]
+    resource_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class WatchEvent:
+    """One watch event: ``ADDED``, ``MODIFIED``, ``DELETED`` or ``BOOKMARK``."""
+
+    type: str
+    object: dict[str, Any] = field(repr=False)
+
+
+def describe(kind: str, namespace: str | None, name: str | None) -> str:
+    """``kind/namespace/name`` (or ``kind/name``) for messages."""
+    return "/".join(part for part in (kind, namespace, name) if part)
+
+
+def describe_object(obj: Mapping[str, Any]) -> str:
+    """``kind/namespace/name`` of an object mapping."""
+    metadata = obj.get("metadata") or {}
+    return describe(str(obj.get("kind", "")), metadata.get("namespace"), metadata.get("name"))
+
+
+class KubeClient:
+    """An async client for one cluster; use as an async context manager or call :meth:`close`."""
+
+    def __init__(
+        self,
+        config: ClusterConfig,
+        *,
+        throttle: Throttle | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.config = config
+        self.throttle = throttle or Throttle()
+        params = client_adapter.ConnectionParams(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)), trust_env=False
+        )
+        try:
+            self._http = client_adapter.AsyncClient(config.single, params)
+        except (_LightkubeConfigError, OSError, ValueError) as error:
+            raise ConfigError(f"failed to connect to {config.server}: {error}") from error
+        self.discovery = Discovery(self._discover)
+
+    async def __aenter__(self) -> KubeClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    # --- plumbing ----------------------------------------------------------------
+
+    async def _discover(self, path: str, headers: Mapping[str, str]) -> Any:
+        return await self._request("GET", path, verb="discover", target=path, headers=headers)
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        verb: str,
+        target: str,
+        params: Mapping[str, Any] | None = None,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        query = {k: v for k, v in (params or {}).items() if v not in (None, "", False)}
+        async with self.throttle.slot():
+            try:
+                response = await self._http.request(
+                    method, path, params=query, content=body, headers=headers
+                )
+            except httpx.TransportError as error:
+                raise Unavailable(verb, target, f"{type(error).__name__}: {error}") from error
+        if response.status_code >= 400:
+            raise error_from_status(verb, target, response.status_code, _json_or_none(response))
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError as error:
+            raise KubeError(verb, target, "the server answered with invalid JSON") from error
+
+    async def _resource_of(self, obj: Mapping[str, Any]) -> ApiResource:
+        return await self.discovery.resolve(
+            str(obj.get("apiVersion", "")), str(obj.get("kind", ""))
+        )
+
+    # --- verbs -------------------------------------------------------------------
+
+    async def version(self) -> dict[str, Any]:
+        """The server's ``/version`` document."""
+        result: dict[str, Any] = await self._request(
+            "GET", "/version", verb="get", target="version"
+        )
+        return result
+
+    async def get(
+        self, api_version: str, kind: str, name: str, namespace: str | None = None
+    ) -> dict[str, Any]:
+        """Read one object."""
+        resource = await self.discovery.resolve(api_version, kind)
+        result: dict[str, Any] = await self._request(
+            "GET",
+            resource.path(namespace, quote(name, safe="")),
+            verb="get",
+            target=describe(kind, namespace, name),
+        )
+        return result
+
+    async def list(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        page_size: int = 500,
+    ) -> ObjectList:
+        """Read every matching object, following ``continue`` tokens page by page."""
+        resource = await self.discovery.resolve(api_version, kind)
+        items: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            page = await self._request(
+                "GET",
+                resource.path(namespace),
+                verb="list",
+                target=describe(kind, namespace, None),
+                params={
+                    "labelSelector": label_selector,
+                    "fieldSelector": field_selector,
+                    "limit": page_size,
+                    "continue": token,
+                },
+            )
+            for item in page.get("items") or []:
+                # Items of a list omit apiVersion and kind; put them back so each item
+                # stands on its own.
+                item.setdefault("apiVersion", resource.api_version)
+                item.setdefault("kind", kind)
+                items.append(item)
+            metadata = page.get("metadata") or {}
+            token = metadata.get("continue")
+            if not token:
+                return ObjectList(items, str(metadata.get("resourceVersion", "")))
+
+    async def watch(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        resource_version: str = "",
+        label_selector: str | None = None,
+        timeout_seconds: int = 300,
+        bookmarks: bool = True,
+    ) -> AsyncIterator[WatchEvent]:
+        """Stream changes after ``resource_version`` until the server ends the watch.
+
+        An ``ERROR`` event raises the matching error (:class:`~tether.kube.errors.Gone`
+        when the version is too old: relist, then watch again).
+        """
+        resource = await self.discovery.resolve(api_version, kind)
+        target = describe(kind, namespace, None)
+        params = {
+            "watch": "true",
+            "resourceVersion": resource_version,
+            "labelSelector": label_selector,
+            "timeoutSeconds": timeout_seconds,
+            "allowWatchBookmarks": "true" if bookmarks else None,
+        }
+        query = {k: v for k, v in params.items() if v not in (None, "")}
+        timeout = httpx.Timeout(10.0, read=timeout_seconds + 30.0)
+        try:
+            async with self._http.stream(
+                "GET", resource.path(namespace), params=query, timeout=timeout
+            ) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise error_from_status(
+                        "watch", target, response.status_code, _json_or_none(response)
+                    )
+                async for line in response.aiter_lines():
+                    if not line:
+                        continue
+                    event = orjson.loads(line)
+                    if event.get("type") == "ERROR":
+                        status = event.get("object") or {}
+                        raise error_from_status(
+                            "watch", target, int(status.get("code", 500)), status
+                        )
+                    yield WatchEvent(str(event.get("type")), event.get("object") or {})
+        except httpx.TransportError as error:
+            raise Unavailable("watch", target, f"{type(error).__name__}: {error}") from error
+
+    async def apply(
+        self,
+        obj: Mapping[str, Any],
+        *,
+        field_manager: str = keys.FIELD_MANAGER,
+        force: bool = True,
+        dry_run: bool = False,
+        validate: bool = True,
+        subresource: str = "",
+    ) -> dict[str, Any]:
+        """Server-side apply ``obj`` (the whole intent of ``field_manager`` for it)."""
+        resource = await self._resource_of(obj)
+        metadata = obj.get("metadata") or {}
+        result: dict[str, Any] = await self._request(
+            "PATCH",
+            resource.path(
+                metadata.get("namespace"),
+                quote(str(metadata.get("name", "")), safe=""),
+                subresource,
+            ),
+            verb="apply",
+            target=describe_object(obj),
+            params={
+                "fieldManager": field_manager,
+                "force": "true" if force else None,
+                "dryRun": "All" if dry_run else None,
+                "fieldValidation": "Strict" if validate else "Ignore",
+            },
+            body=orjson.dumps(obj),
+            headers={"Content-Type": _PATCH_CONTENT_TYPES["apply"]},
+        )
+        return result
+
+    async def create(
+        self,
+        obj: Mapping[str, Any],
+        *,
+        dry_run: bool = False,
+        field_manager: str = keys.FIELD_MANAGER,
+    ) -> dict[str, Any]:
+        """Create ``obj`` (``generateName`` is honoured by the server)."""
+        resource = await self._resource_of(obj)
+        metadata = obj.get("metadata") or {}
+        result: dict[str, Any] = await self._request(
+            "POST",
+            resource.path(metadata.get("namespace")),
+            verb="create",
+            target=describe_object(obj),
+            params={"dryRun": "All" if dry_run else None, "fieldManager": field_manager},
+            body=orjson.dumps(obj),
+            headers={"Content-Type": "application/json"},
+        )
+        return result
+
+    async def replace(
+        self,
+        obj: Mapping[str, Any],
+        *,
+        dry_run: bool = False,
+        field_manager: str = keys.FIELD_MANAGER,
+        subresource: str = "",
+    ) -> dict[str, Any]:
+        """Replace ``obj`` (a PUT; a stale resourceVersion in it gives a Conflict)."""
+        resource = await self._resource_of(obj)
+        metadata = obj.get("metadata") or {}
+        result: dict[str, Any] = await self._request(
+            "PUT",
+            resource.path(
+                metadata.get("namespace"),
+                quote(str(metadata.get("name", "")), safe=""),
+                subresource,
+            ),
+            verb="replace",
+            target=describe_object(obj),
+            params={"dryRun": "All" if dry_run else None, "fieldManager": field_manager},
+            body=orjson.dumps(obj),
+            headers={"Content-Type": "application/json"},
+        )
+        return result
+
+    async def patch(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str | None,
+        patch: Any,
+        *,
+        patch_type: PatchType = "merge",
+        dry_run: bool = False,
+        field_manager: str = keys.FIELD_MANAGER,
+        subresource: str = "",
+    ) -> dict[str, Any]:
+        """Patch one object with a JSON, merge, strategic-merge or apply patch."""
+        resource = await self.discovery.resolve(api_version, kind)
+        result: dict[str, Any] = await self._request(
+            "PATCH",
+            resource.path(namespace, quote(name, safe=""), subresource),
+            verb="patch",
+            target=describe(kind, namespace, name),
+            params={"dryRun": "All" if dry_run else None, "fieldManager": field_manager},
+            body=orjson.dumps(patch),
+            headers={"Content-Type": _PATCH_CONTENT_TYPES[patch_type]},
+        )
+        return result
+
+    async def delete(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str | None = None,
+        *,
+        propagation_policy: PropagationPolicy = "Background",
+        uid: str | None = None,
+        resource_version: str | None = None,
+        dry_run: bool = False,
+        grace_period_seconds: int | None = None,
+    ) -> dict[str, Any]:
+        """Delete one object; ``uid``/``resource_version`` make it conditional."""
+        resource = await self.discovery.resolve(api_version, kind)
+        preconditions = {
+            k: v for k, v in (("uid", uid), ("resourceVersion", resource_version)) if v
+        }
+        body: dict[str, Any] = {
+            "apiVersion": "v1",
+            "kind": "DeleteOptions",
+            "propagationPolicy": propagation_policy,
+        }
+        if preconditions:
+            body["preconditions"] = preconditions
+        if dry_run:
+            body["dryRun"] = ["All"]
+        if grace_period_seconds is not None:
+            body["gracePeriodSeconds"] = grace_period_seconds
+        result: dict[str, Any] = await self._request(
+            "DELETE",
+            resource.path(namespace, quote(name, safe="")),
+            verb="delete",
+            target=describe(kind, namespace, name),
+            body=orjson.dumps(body),
+            headers={"Content-Type": "application/json"},
+        )
+        return result
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return None
