@@ -7,3 +7,21 @@ objects are found without a cluster-wide scan, keeps the ownership tree for the
 resource-tree view, and emits an event whenever a managed object changes (the trigger
 for self-heal).
 """
+
+from tether.live.cache import (
+    CHILD_KINDS,
+    Change,
+    ChangeType,
+    ClusterCache,
+    TrackingMethod,
+    tracking_app_of,
+)
+
+__all__ = [
+    "CHILD_KINDS",
+    "Change",
+    "ChangeType",
+    "ClusterCache",
+    "TrackingMethod",
+    "tracking_app_of",
+]
