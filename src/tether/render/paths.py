@@ -1,0 +1,120 @@
+"""Keeping every path inside the repository.
+
+Two checks guard a render:
+
+- :func:`check_tree` walks a folder of the checkout before anything in it is read and
+  refuses symlinks whose target lies outside the repository, symlink loops, and chains
+  of symlinks that leave the repository even if they come back into it;
+- :func:`resolve_in_repo` turns a path named by the Application (a Helm value file,
+  a ``--set-file`` path, a Kustomize component, a Jsonnet library folder) into a real
+  path inside the repository, or refuses it.
+
+Paths follow Argo CD's rules: a relative path is relative to the application folder
+(or the chart), an absolute path is relative to the repository root, ``file://`` URLs
+are refused, and ``..`` may move around inside the repository but never above its
+root. Symlinks are followed hop by hop, so every intermediate target is checked, not
+only the final one.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from pathlib import Path
+
+from tether.render.errors import PathEscapeError
+
+#: Symlink hops followed before a chain counts as a loop (Linux's own limit).
+MAX_SYMLINK_HOPS = 40
+
+
+def resolve_in_repo(root: Path, base: Path, name: str, *, subject: str) -> Path:
+    """The real path of ``name`` (relative to ``base``, or to ``root`` if absolute).
+
+    ``root`` is the repository's real path, ``base`` a folder inside it. Raises
+    :class:`PathEscapeError` if the path, lexically or through symlinks, leaves ``root``.
+    The result need not exist.
+    """
+    if name.startswith("file:"):
+        raise PathEscapeError(subject, name, "is a file:// URL; name a path in the repository")
+    if "\0" in name:
+        raise PathEscapeError(subject, name, "contains a NUL byte")
+    start = "/" if name.startswith("/") else "/" + base.relative_to(root).as_posix()
+    parts = [p for p in start.split("/") if p]
+    for part in name.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts:
+                raise PathEscapeError(subject, name, "resolves outside the repository")
+            parts.pop()
+        else:
+            parts.append(part)
+    return follow_symlinks(root, root.joinpath(*parts), subject=subject, named=name)
+
+
+def follow_symlinks(root: Path, path: Path, *, subject: str, named: str) -> Path:
+    """``path`` (lexically inside ``root``) with every symlink in it followed.
+
+    Each hop's target must stay inside ``root``; more than :data:`MAX_SYMLINK_HOPS`
+    hops is a loop. Components that do not exist are kept as they are.
+    """
+    hops = 0
+    resolved = root
+    pending = list(path.relative_to(root).parts)
+    while pending:
+        part = pending.pop(0)
+        if part == "..":
+            if resolved == root:
+                raise PathEscapeError(subject, named, "resolves outside the repository")
+            resolved = resolved.parent
+            continue
+        candidate = resolved / part
+        try:
+            target = os.readlink(candidate)
+        except OSError:  # not a symlink, or does not exist: keep it literally
+            resolved = candidate
+            continue
+        hops += 1
+        if hops > MAX_SYMLINK_HOPS:
+            raise PathEscapeError(subject, named, "is a symlink loop")
+        # Restart from the link's target: absolute targets must point into the
+        # repository itself, relative ones are taken from the link's folder.
+        target_path = posixpath.normpath(
+            target if target.startswith("/") else posixpath.join(resolved.as_posix(), target)
+        )
+        if not _inside(root, target_path):
+            raise PathEscapeError(
+                subject,
+                named,
+                f"is a symlink ({candidate.relative_to(root)} -> {target}) "
+                "that leaves the repository",
+            )
+        pending[:0] = list(Path(target_path).relative_to(root).parts)
+        resolved = root
+    return resolved
+
+
+def check_tree(root: Path, folder: Path, *, subject: str) -> None:
+    """Refuse the render if any symlink under ``folder`` leaves ``root`` or loops.
+
+    Folders are walked without following symlinks; every symlink found (to a file or a
+    folder) is resolved hop by hop with :func:`follow_symlinks`.
+    """
+    for current, dirs, files in os.walk(folder, followlinks=False):
+        here = Path(current)
+        for name in [*dirs, *files]:
+            path = here / name
+            if path.is_symlink():
+                follow_symlinks(root, path, subject=subject, named=str(path.relative_to(root)))
+
+
+def repo_relative(root: Path, path: Path) -> str:
+    """``path`` relative to ``root`` in POSIX form (``.`` for the root itself)."""
+    relative = path.relative_to(root).as_posix()
+    return relative or "."
+
+
+def _inside(root: Path, target: str) -> bool:
+    root_text = root.as_posix().rstrip("/")
+    return target == root_text or target.startswith(root_text + "/")

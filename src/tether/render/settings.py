@@ -1,0 +1,39 @@
+"""Operator settings that change how sources render (Argo CD's ``argocd-cm`` keys).
+
+They are injected into the :class:`~tether.render.renderer.Renderer` once and take part
+in every cache key (:meth:`RenderSettings.cache_fields`), so changing a setting
+re-renders instead of serving output built under the old rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tether.render.process import Limits
+from tether.render.yamlio import DEFAULT_LIMITS, YamlLimits
+
+
+@dataclass(frozen=True, slots=True)
+class RenderSettings:
+    """How renders run. The defaults are the safe ones."""
+
+    #: ``kustomize.buildOptions``: extra flags for every kustomize build, split like a
+    #: shell would (``--enable-helm --load-restrictor LoadRestrictionsNone``).
+    kustomize_build_options: str = ""
+    #: Allow kustomize ``resources`` that are remote (git or http) bases.
+    allow_remote_bases: bool = False
+    #: Allow Helm ``valueFiles`` that are http(s) URLs (fetched by helm itself).
+    allow_remote_value_files: bool = False
+    #: Time and output limits for each tool run.
+    tool_limits: Limits = field(default_factory=Limits)
+    #: Bounds for parsing manifests, values and tool output.
+    yaml_limits: YamlLimits = DEFAULT_LIMITS
+
+    def cache_fields(self) -> dict[str, Any]:
+        """The settings that change render output, for cache keys."""
+        return {
+            "kustomizeBuildOptions": self.kustomize_build_options,
+            "allowRemoteBases": self.allow_remote_bases,
+            "allowRemoteValueFiles": self.allow_remote_value_files,
+        }
