@@ -1,0 +1,1 @@
+{ app: 'guestbook', tier: std.extVar('tier') }

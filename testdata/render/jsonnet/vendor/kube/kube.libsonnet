@@ -1,0 +1,9 @@
+// A tiny library found through `libs: [vendor/kube]`.
+{
+  configMap(name, data):: {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: name },
+    data: data,
+  },
+}
