@@ -18,8 +18,8 @@ that is not a Kubernetes object is an error naming its file.
 
 from __future__ import annotations
 
-import os
 import asyncio
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol

@@ -30,3 +30,18 @@ async def scratch_copy(root: Path) -> AsyncIterator[Path]:
         yield copy
     finally:
         await asyncio.to_thread(shutil.rmtree, parent, True)
+
+
+@asynccontextmanager
+async def scratch_text(text: str, *, suffix: str = ".yaml") -> AsyncIterator[Path | None]:
+    """Yield a private file holding ``text`` (``None`` when ``text`` is empty)."""
+    if not text:
+        yield None
+        return
+    parent = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="tether-values-"))
+    path = parent / f"values{suffix}"
+    try:
+        await asyncio.to_thread(path.write_text, text)
+        yield path
+    finally:
+        await asyncio.to_thread(shutil.rmtree, parent, True)
