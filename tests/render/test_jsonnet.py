@@ -15,7 +15,7 @@ from tether.render.errors import (
     PathEscapeError,
     ToolTimeoutError,
 )
-from tether.render.jsonnet import JsonnetLimits, render_jsonnet, substitute_env
+from tether.render.jsonnet import JsonnetLimits, render_jsonnet
 
 FIXTURES = Path(__file__).resolve().parents[2] / "testdata" / "render" / "jsonnet"
 
@@ -158,16 +158,3 @@ async def test_output_over_the_cap_is_refused(repo: Path) -> None:
 async def test_values_that_are_not_objects_are_refused(repo: Path) -> None:
     with pytest.raises(ManifestError, match="not a Kubernetes object"):
         await render(repo, "apps/invalid", ["not-objects.jsonnet"])
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("$APP", "demo"),
-        ("${APP}-x", "demo-x"),
-        ("$UNSET and ${UNSET}", "$UNSET and ${UNSET}"),
-        ("no variables", "no variables"),
-    ],
-)
-def test_build_environment_substitution(value: str, expected: str) -> None:
-    assert substitute_env(value, {"APP": "demo"}) == expected

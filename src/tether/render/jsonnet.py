@@ -3,9 +3,9 @@
 Each file is evaluated with the Application's ``directory.jsonnet`` options, as Argo CD
 evaluates it: ``extVars`` and ``tlas`` (strings, or Jsonnet code when ``code: true``),
 with ``$VAR`` / ``${VAR}`` in their values replaced from the build environment
-(``ARGOCD_APP_NAME``, ...), and ``libs`` (folders relative to the repository root) as
-library search paths. A file may produce an object, an array of objects or a ``List``;
-the result is flattened into objects.
+(``ARGOCD_APP_NAME``, ...; see :mod:`tether.render.envsubst`), and ``libs`` (folders
+relative to the repository root) as library search paths. A file may produce an
+object, an array of objects or a ``List``; the result is flattened into objects.
 
 Imports are confined to the repository. The import callback resolves ``import``,
 ``importstr`` and ``importbin`` first against the importing file's folder, then
@@ -34,7 +34,6 @@ from __future__ import annotations
 import json
 import os
 import posixpath
-import re
 import resource
 import sys
 from collections.abc import Mapping, Sequence
@@ -44,6 +43,7 @@ from typing import Any
 
 import tether
 from tether.model import JsonnetSource, JsonnetVar
+from tether.render.envsubst import expand
 from tether.render.errors import (
     ManifestError,
     ManifestLimitError,
@@ -60,7 +60,6 @@ from tether.render.yamlio import YamlLimits, load_json, to_objects
 MiB = 1024 * 1024
 #: Where the ``tether`` package lives, so the worker imports the same code.
 _PACKAGE_PARENT = Path(tether.__file__).resolve().parents[1]
-_ENV_REFERENCE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,21 +127,7 @@ async def render_jsonnet(
 def _variables(
     items: Sequence[JsonnetVar], env: Mapping[str, str] | None, *, code: bool
 ) -> dict[str, str]:
-    return {v.name: substitute_env(v.value, env or {}) for v in items if v.code is code}
-
-
-def substitute_env(value: str, env: Mapping[str, str]) -> str:
-    """``value`` with ``$NAME`` and ``${NAME}`` replaced for names defined in ``env``.
-
-    Undefined names are left as written, as Argo CD's build-environment substitution
-    leaves them.
-    """
-
-    def replace(match: re.Match[str]) -> str:
-        name = match.group(1) or match.group(2)
-        return env.get(name, match.group(0))
-
-    return _ENV_REFERENCE.sub(replace, value)
+    return {v.name: expand(v.value, env or {}) for v in items if v.code is code}
 
 
 def _flatten(documents: list[Any]) -> list[Any]:
