@@ -1,0 +1,179 @@
+"""Predicting what an apply produces, and finding where two objects differ.
+
+:func:`merge` plays server-side apply locally: fields the manifest sets replace or
+merge into the live object, fields it does not set keep their live (possibly
+server-defaulted) values. Map lists (containers, ports, env, ...) are merged item by
+item, matched by merge keys, so their order does not matter; set lists likewise by
+value. Atomic lists are replaced, except that a list of the same length is merged
+position by position so that defaults the server filled into its items are not
+mistaken for differences. Spellings the API treats as one value (quantities,
+int-or-string numbers, ``1`` and ``1.0``) keep the live spelling.
+
+Without a schema, a list whose items are all maps with distinct ``name`` fields is
+treated as a map list keyed by ``name`` (how most CRDs model such lists).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from tether.diff.pointer import Path
+from tether.diff.quantity import same_quantity
+from tether.diff.schema import KEY_DEFAULTS, ListKind, ScalarKind, SchemaNode
+
+#: Fields whose empty value means something, unlike the usual "empty equals missing".
+PRESENCE_SIGNIFICANT = frozenset({"emptyDir", "podSelector", "namespaceSelector", "selector"})
+
+
+def child_node(node: SchemaNode | None, name: str) -> SchemaNode | None:
+    """The schema of field ``name`` (or of the map's values) under ``node``."""
+    if node is None:
+        return None
+    return node.child(name) or node.values()
+
+
+def item_node(node: SchemaNode | None) -> SchemaNode | None:
+    """The schema of the items of list ``node``."""
+    return None if node is None else node.items()
+
+
+def same_scalar(live: Any, desired: Any, node: SchemaNode | None) -> bool:
+    """Whether two scalars are the same value to the API."""
+    if type(live) is type(desired) and live == desired:
+        return True
+    if isinstance(live, bool) or isinstance(desired, bool):
+        return False
+    if isinstance(live, int | float) and isinstance(desired, int | float):
+        return live == desired
+    scalar = node.scalar if node is not None else ScalarKind.PLAIN
+    if scalar is ScalarKind.QUANTITY:
+        return same_quantity(live, desired)
+    if scalar is ScalarKind.INT_OR_STRING:
+        return _as_int(live) is not None and _as_int(live) == _as_int(desired)
+    return False
+
+
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def _empty(value: Any) -> bool:
+    return isinstance(value, dict | list) and not value
+
+
+def list_keys(node: SchemaNode | None, *lists: list[Any]) -> tuple[ListKind, tuple[str, ...]]:
+    """How to match the items of ``lists``: by merge keys, by value, or by position."""
+    if node is not None and node.list_kind is not None:
+        return node.list_kind, node.list_keys
+    if all(_named_items(items) for items in lists):
+        return ListKind.MAP, ("name",)
+    return ListKind.ATOMIC, ()
+
+
+def _named_items(items: list[Any]) -> bool:
+    names = [i.get("name") for i in items if isinstance(i, dict)]
+    return (len(names) == len(items) and all(isinstance(n, str) for n in names)) and len(
+        set(names)
+    ) == len(names)
+
+
+def item_key(item: Any, keys: tuple[str, ...]) -> tuple[Any, ...] | None:
+    """The merge-key values of a map-list item (API defaults for omitted keys)."""
+    if not isinstance(item, Mapping):
+        return None
+    return tuple(repr(item.get(k, KEY_DEFAULTS.get(k))) for k in keys)
+
+
+def merge(live: Any, desired: Any, node: SchemaNode | None) -> Any:
+    """The object ``live`` becomes once ``desired`` is applied to it (see module doc)."""
+    if isinstance(desired, dict):
+        if not isinstance(live, dict):
+            return desired
+        result = dict(live)
+        for name, value in desired.items():
+            if name in live:
+                result[name] = merge(live[name], value, child_node(node, name))
+            elif not _empty(value) or name in PRESENCE_SIGNIFICANT:
+                result[name] = value
+        return result
+    if isinstance(desired, list):
+        if not isinstance(live, list):
+            return desired
+        return _merge_list(live, desired, node)
+    if same_scalar(live, desired, node):
+        return live
+    return desired
+
+
+def _merge_list(live: list[Any], desired: list[Any], node: SchemaNode | None) -> list[Any]:
+    kind, keys = list_keys(node, live, desired)
+    items = item_node(node)
+    if kind is ListKind.MAP and keys:
+        wanted = {item_key(d, keys): d for d in desired}
+        merged = []
+        for item in live:
+            key = item_key(item, keys)
+            merged.append(merge(item, wanted.pop(key), items) if key in wanted else item)
+        merged.extend(d for d in desired if item_key(d, keys) in wanted)
+        return merged
+    if kind is ListKind.SET:
+        return [*live, *(d for d in desired if d not in live)]
+    if len(live) == len(desired):
+        return [merge(lv, dv, items) for lv, dv in zip(live, desired, strict=True)]
+    return desired
+
+
+def differences(live: Any, predicted: Any, node: SchemaNode | None, path: Path = ()) -> list[Path]:
+    """Paths at which ``predicted`` differs from ``live`` (positions in ``predicted``)."""
+    found: list[Path] = []
+    _walk(live, predicted, node, path, found)
+    return found
+
+
+def _walk(
+    live: Any, predicted: Any, node: SchemaNode | None, path: Path, found: list[Path]
+) -> None:
+    if isinstance(live, dict) and isinstance(predicted, dict):
+        for name in sorted(live.keys() | predicted.keys()):
+            if name not in live or name not in predicted:
+                found.append((*path, name))
+            else:
+                _walk(live[name], predicted[name], child_node(node, name), (*path, name), found)
+    elif isinstance(live, list) and isinstance(predicted, list):
+        _walk_list(live, predicted, node, path, found)
+    elif (
+        isinstance(live, dict | list)
+        or isinstance(predicted, dict | list)
+        or not same_scalar(live, predicted, node)
+    ):
+        found.append(path)
+
+
+def _walk_list(
+    live: list[Any], predicted: list[Any], node: SchemaNode | None, path: Path, found: list[Path]
+) -> None:
+    kind, keys = list_keys(node, live, predicted)
+    items = item_node(node)
+    if kind is ListKind.MAP and keys:
+        before = {item_key(i, keys): i for i in live}
+        after = {item_key(i, keys) for i in predicted}
+        for index, item in enumerate(predicted):
+            key = item_key(item, keys)
+            if key in before:
+                _walk(before[key], item, items, (*path, index), found)
+            else:
+                found.append((*path, index))
+        found.extend((*path, i) for i, item in enumerate(live) if item_key(item, keys) not in after)
+    elif kind is ListKind.SET:
+        if sorted(map(repr, live)) != sorted(map(repr, predicted)):
+            found.append(path)
+    elif len(live) != len(predicted):
+        found.append(path)
+    else:
+        for index, (before_item, after_item) in enumerate(zip(live, predicted, strict=True)):
+            _walk(before_item, after_item, items, (*path, index), found)
