@@ -27,6 +27,8 @@ HOOK_DELETE_POLICY: Final = "argocd.argoproj.io/hook-delete-policy"
 HELM_HOOK: Final = "helm.sh/hook"
 HELM_HOOK_WEIGHT: Final = "helm.sh/hook-weight"
 HELM_HOOK_DELETE_POLICY: Final = "helm.sh/hook-delete-policy"
+#: ``keep`` protects an object from deletion, read by Argo CD as ``Delete=false``.
+HELM_RESOURCE_POLICY: Final = "helm.sh/resource-policy"
 
 # --- application lifecycle ---------------------------------------------------------
 REFRESH: Final = "argocd.argoproj.io/refresh"
