@@ -1,0 +1,158 @@
+"""An application's health: the worst verdict among its direct resources.
+
+Argo CD's rules, applied in this order to each resource the application manages:
+
+1. a resource whose desired state is a ``Skip`` hook (``argocd.argoproj.io/hook:
+   Skip``), a live hook (Argo CD hook annotation, or a Helm hook other than
+   ``crd-install``), or a live object whose hook annotation names no known hook type
+   is left out entirely;
+2. a live object annotated ``argocd.argoproj.io/ignore-healthcheck: "true"`` gets no
+   verdict and does not count;
+3. the application's own object (an app that manages itself) is left out;
+4. a resource that is not live is Missing, but Missing resources do not lower the
+   application's health (being OutOfSync already says so) — unless *nothing* the
+   application declares is live, then the application is Missing;
+5. a child ``argoproj.io/Application`` that is Missing or Unknown does not lower it;
+6. resources without a verdict (a ConfigMap) do not count.
+
+The application's health is the worst of the rest in the order Healthy, Suspended,
+Progressing, Missing, Degraded, Unknown; Healthy when nothing counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tether.health.assessment import assess_health
+from tether.health.builtin import APPLICATION_GROUP_KIND
+from tether.health.customizations import HealthOverrides
+from tether.health.policy import DEFAULT_POLICY, HealthPolicy
+from tether.model import Health, HealthStatus, HookType, ResourceKey, keys
+
+#: Set to ``"true"`` on a resource whose health must not affect its application's.
+IGNORE_HEALTHCHECK = "argocd.argoproj.io/ignore-healthcheck"
+
+_HOOK_TYPES = {hook.value: hook for hook in HookType}
+_HELM_HOOK_TYPES = {
+    "pre-install": HookType.PRE_SYNC,
+    "pre-upgrade": HookType.PRE_SYNC,
+    "post-install": HookType.POST_SYNC,
+    "post-upgrade": HookType.POST_SYNC,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ManagedResource:
+    """One resource of an application: what Git declares and what runs (either may lack)."""
+
+    key: ResourceKey
+    target: Mapping[str, Any] | None = None
+    live: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceHealth:
+    """The verdict on one resource; ``health`` is ``None`` when no check applies."""
+
+    key: ResourceKey
+    health: Health | None
+
+
+@dataclass(frozen=True, slots=True)
+class AppHealth:
+    """An application's health and the verdicts it was drawn from.
+
+    ``resources`` lists every resource that was judged (hooks, ignored and self
+    references are not), in input order, for ``status.resources[].health``.
+    """
+
+    health: Health
+    resources: tuple[ResourceHealth, ...]
+
+
+def _annotation(obj: Mapping[str, Any], key: str) -> str | None:
+    metadata = obj.get("metadata")
+    annotations = metadata.get("annotations") if isinstance(metadata, Mapping) else None
+    if not isinstance(annotations, Mapping):
+        return None
+    value = annotations.get(key)
+    return None if value is None else str(value)
+
+
+def _csv(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def hook_types(obj: Mapping[str, Any]) -> list[HookType]:
+    """The hook types an object declares; Helm's apply only without Argo CD's."""
+    found = [_HOOK_TYPES[name] for name in _csv(_annotation(obj, keys.HOOK)) if name in _HOOK_TYPES]
+    if not found:
+        helm = _csv(_annotation(obj, keys.HELM_HOOK))
+        found = [_HELM_HOOK_TYPES[name] for name in helm if name in _HELM_HOOK_TYPES]
+    return found
+
+
+def is_skipped(obj: Mapping[str, Any]) -> bool:
+    """Whether the object is annotated as a ``Skip`` hook and nothing else."""
+    types = hook_types(obj)
+    return HookType.SKIP in types and len(types) == 1
+
+
+def is_hook(obj: Mapping[str, Any]) -> bool:
+    """Whether the object is a hook (Argo CD's annotation, or a Helm hook but not a CRD)."""
+    if _annotation(obj, keys.HOOK) is not None:
+        return not is_skipped(obj)
+    helm = _annotation(obj, keys.HELM_HOOK)
+    return helm is not None and helm != "crd-install"
+
+
+def _left_out(resource: ManagedResource) -> bool:
+    if resource.target is not None and is_skipped(resource.target):
+        return True
+    # Argo CD also leaves out objects whose hook annotation names no known type; those
+    # are hooks too, so the one test covers both.
+    return resource.live is not None and is_hook(resource.live)
+
+
+def assess_app_health(
+    resources: Iterable[ManagedResource],
+    *,
+    app: ResourceKey | None = None,
+    overrides: HealthOverrides | None = None,
+    policy: HealthPolicy = DEFAULT_POLICY,
+) -> AppHealth:
+    """Aggregate the health of an application's direct resources as Argo CD does.
+
+    ``app`` is the application's own key, so that an application managing itself does
+    not judge itself.
+    """
+    worst = HealthStatus.HEALTHY
+    verdicts: list[ResourceHealth] = []
+    declares_resources = has_live_resources = False
+    for resource in resources:
+        if _left_out(resource):
+            continue
+        declares_resources = True
+        live = resource.live
+        if live is not None:
+            has_live_resources = True
+            if _annotation(live, IGNORE_HEALTHCHECK) == "true":
+                continue
+            if app is not None and resource.key == app:
+                continue
+            health = assess_health(live, overrides=overrides, policy=policy)
+        else:
+            health = Health(HealthStatus.MISSING)
+        verdicts.append(ResourceHealth(resource.key, health))
+        if health is None or (live is None and health.status is HealthStatus.MISSING):
+            continue
+        is_application = (resource.key.group, resource.key.kind) == APPLICATION_GROUP_KIND
+        if is_application and health.status in (HealthStatus.MISSING, HealthStatus.UNKNOWN):
+            continue
+        if health.status.is_worse_than(worst):
+            worst = health.status
+    if declares_resources and not has_live_resources and HealthStatus.MISSING.is_worse_than(worst):
+        worst = HealthStatus.MISSING
+    return AppHealth(Health(worst), tuple(verdicts))

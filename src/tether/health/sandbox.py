@@ -1,0 +1,229 @@
+"""The Lua 5.1 sandbox that custom health checks run in.
+
+Scripts come from settings and directories an operator controls, but they are code run
+inside the controller, so each one runs:
+
+- in a fresh global environment holding only safe functions. *Closed* (the default,
+  as in Argo CD): the base functions that cannot reach outside the script (``pairs``,
+  ``ipairs``, ``type``, ``tostring``, ``pcall``, ``error``, ``setmetatable``, ...), the
+  ``table`` library and a safe ``os`` (``time``, ``clock``, ``date``, ``difftime``).
+  *Open* (``useOpenLibs``): also ``string`` and ``math``. Never, in either mode: ``io``,
+  the rest of ``os`` (``execute``, ``remove``, ``getenv``, ...), ``require``,
+  ``package``, ``load``/``loadstring``/``loadfile``/``dofile``, ``debug``,
+  ``string.dump``, ``coroutine`` (a coroutine would escape the instruction counter),
+  ``collectgarbage``; ``print`` exists but discards its arguments. Strings keep their
+  methods (``s:sub(1, 3)``) in both modes;
+- with an instruction budget (a count hook that stops the script once spent) and a
+  memory budget (lupa's allocator limit); both end the script with an error;
+- from a function compiled once per script text and kept in a bounded cache.
+
+Known limit: the count hook does not run inside a single C call, so one pathological
+``string.find`` pattern (open mode only) is bounded by memory, not by instructions.
+
+Lua runtimes are not thread-safe; one lock serialises the runs of a sandbox.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import lupa.lua51 as lua
+
+#: Instructions one run may execute (about 20 ms of a tight loop on one core).
+DEFAULT_MAX_INSTRUCTIONS = 10_000_000
+#: Bytes one run may allocate on top of what the runtime already holds.
+DEFAULT_MAX_MEMORY = 32 * 1024 * 1024
+#: Compiled scripts kept per sandbox.
+DEFAULT_CACHE_SIZE = 512
+
+_HOOK_STEP = 1000
+# A limit far above any budget: lupa only enforces limits on runtimes created with one,
+# and cleanup after a run that hit the budget must be free to allocate.
+_UNLIMITED = 1 << 50
+
+_PRELUDE = r"""
+local sethook, setfenv, loadstring = debug.sethook, setfenv, loadstring
+local pairs, error, type, tostring = pairs, error, type, tostring
+local string_lib, table_lib, math_lib, os_lib = string, table, math, os
+
+local function copy(lib, without)
+  local out = {}
+  for name, value in pairs(lib) do
+    if not (without and without[name]) then out[name] = value end
+  end
+  return out
+end
+
+-- Strings share one metatable whose __index is the string library. Point it at a copy
+-- without dump, and hide the metatable so no script can reach or change it.
+local string_methods = copy(string_lib, {dump = true})
+local string_meta = getmetatable("")
+string_meta.__index = string_methods
+string_meta.__metatable = false
+
+local base = {}
+for _, name in pairs({"assert", "error", "getmetatable", "ipairs", "next", "pairs",
+    "pcall", "rawequal", "rawget", "rawset", "select", "setmetatable", "tonumber",
+    "tostring", "type", "unpack", "xpcall"}) do
+  base[name] = _G[name]
+end
+base._VERSION = _VERSION
+base.print = function() end
+
+-- os.date hands its format to strftime; allow only the conversions every libc knows.
+local os_date = os_lib.date
+local function safe_date(format, time)
+  if format ~= nil then
+    if type(format) ~= "string" then error("bad argument #1 to 'date' (string expected)", 2) end
+    local probe = format:gsub("^!", ""):gsub("%%[aAbBcdHIjmMpSwxXyYZ%%]", "")
+    if probe:find("%", 1, true) then error("bad argument #1 to 'date' (invalid conversion)", 2) end
+  end
+  return os_date(format, time)
+end
+local safe_os = {time = os_lib.time, clock = os_lib.clock, difftime = os_lib.difftime,
+                 date = safe_date}
+
+local function environment(obj, open)
+  local env = copy(base)
+  env.table = copy(table_lib)
+  env.os = copy(safe_os)
+  if open then
+    env.string = copy(string_methods)
+    env.math = copy(math_lib)
+  end
+  env._G = env
+  env.obj = obj
+  return env
+end
+
+local function exhausted()
+  error("instruction limit exceeded", 0)
+end
+
+local compile = function(text, name)
+  -- Binary chunks could break out of any sandbox: accept source text only.
+  if text:byte(1) == 27 then return nil, "binary chunks are not accepted" end
+  return loadstring(text, "=" .. name)
+end
+
+local run = function(fn, obj, open, limit)
+  setfenv(fn, environment(obj, open))
+  local spent = 0
+  sethook(function()
+    spent = spent + STEP
+    if spent > limit then
+      -- From now on fail at every instruction, so that no pcall in the script can
+      -- swallow the error and carry on.
+      sethook(exhausted, "", 1)
+      exhausted()
+    end
+  end, "", STEP)
+  return fn()
+end
+
+return compile, run
+"""
+
+
+class ScriptError(Exception):
+    """A script failed to compile or to run; the message is Lua's (or the limit hit)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What one script run may use."""
+
+    max_instructions: int = DEFAULT_MAX_INSTRUCTIONS
+    max_memory: int = DEFAULT_MAX_MEMORY
+
+
+class LuaSandbox:
+    """A Lua 5.1 runtime that compiles scripts once and runs them confined."""
+
+    def __init__(self, limits: Limits | None = None, cache_size: int = DEFAULT_CACHE_SIZE) -> None:
+        self.limits = limits or Limits()
+        self._runtime = lua.LuaRuntime(
+            max_memory=_UNLIMITED,
+            unpack_returned_tuples=True,
+            register_eval=False,
+            register_builtins=False,
+        )
+        prelude = _PRELUDE.replace("STEP", str(_HOOK_STEP))
+        self._compile, self._run = self._runtime.execute(prelude)
+        self._pcall = self._runtime.globals().pcall
+        self._sethook = self._runtime.globals().debug.sethook
+        self._collect = self._runtime.globals().collectgarbage
+        self._cache: OrderedDict[tuple[str, str], Any] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def compile(self, text: str, name: str) -> Any:
+        """The compiled function for ``text``, from the cache when it was compiled before.
+
+        ``name`` appears in error messages (``name:3: attempt to call ...``).
+        """
+        with self._lock:
+            return self._compiled(text, name)
+
+    def _compiled(self, text: str, name: str) -> Any:
+        key = (name, text)
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            return cached
+        compiled = self._compile(text, name)
+        # loadstring returns the function alone, or nil and the syntax error.
+        function, error = compiled if isinstance(compiled, tuple) else (compiled, None)
+        if function is None:
+            raise ScriptError(str(error))
+        self._cache[key] = function
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return function
+
+    @property
+    def cached_scripts(self) -> int:
+        """How many compiled scripts the cache holds."""
+        return len(self._cache)
+
+    def run(self, text: str, name: str, obj: Mapping[str, Any], *, open_libs: bool) -> Any:
+        """Run a script with ``obj`` as its global ``obj``; return its first result.
+
+        Lua tables come back as lupa tables; read them before the next run. Raises
+        :class:`ScriptError` for a compile error, a runtime error or an exhausted budget.
+        """
+        with self._lock:
+            function = self._compiled(text, name)
+            runtime = self._runtime
+            # Converted before the budget applies: the object is the input, not the script's.
+            table = runtime.table_from(obj, recursive=True)
+            runtime.set_max_memory(runtime.get_memory_used() + self.limits.max_memory)
+            try:
+                outcome = self._pcall(
+                    self._run, function, table, open_libs, self.limits.max_instructions
+                )
+            except lua.LuaMemoryError as error:
+                outcome = (False, error)
+            finally:
+                # Lift the budget before touching the runtime again: a script that
+                # exhausted it leaves garbage that only a collection frees.
+                runtime.set_max_memory(_UNLIMITED)
+                self._sethook()
+            # pcall returns a bare ``true`` when the script returns nothing.
+            ok, *results = outcome if isinstance(outcome, tuple) else (outcome,)
+            if not ok:
+                self._collect()
+                raise ScriptError(_describe(results[0] if results else None))
+            return results[0] if results else None
+
+
+def _describe(error: Any) -> str:
+    if isinstance(error, lua.LuaMemoryError) or error == "not enough memory":
+        return "memory limit exceeded"
+    if isinstance(error, str):
+        return error
+    return f"script raised a non-string error ({lua.lua_type(error) or type(error).__name__})"
