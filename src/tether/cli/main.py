@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tether import __version__
+from tether.cli.admin_cmd import app as admin_app
 from tether.tools import ToolNotFoundError, find_tool
 
 app = typer.Typer(
@@ -16,6 +17,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.add_typer(admin_app)
 
 
 def _print_version(value: bool) -> None:
