@@ -1,0 +1,110 @@
+"""The ``git`` program, for the one thing libgit2 cannot do: fetch a commit by SHA.
+
+A commit that is on no ref (a force-pushed-away commit, a pull request merge commit)
+can only be fetched by naming it, which libgit2's fetch does not support. The ``git``
+program can, if the server allows it (GitHub, GitLab and ``uploadpack.allowAnySHA1InWant``
+do).
+
+Credentials reach that one process through its environment and a ``GIT_ASKPASS``
+helper that prints them; they never appear on its command line or in the URL, and every
+other credential source (user and system config, helpers, terminal prompts) is off.
+An SSH key is written to a private file that lives only as long as the process.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from tether.source.credentials import Credentials
+from tether.source.errors import RepositoryUnreachable
+from tether.source.transport import DEFAULT_TOKEN_USER, translate_error
+from tether.source.urls import RepoURL, Scheme
+
+_ASKPASS = """#!/bin/sh
+# Prints the credentials given to this git process through its environment.
+case "$1" in
+  Username*) printf '%s\\n' "$TETHER_GIT_USERNAME" ;;
+  *) printf '%s\\n' "$TETHER_GIT_PASSWORD" ;;
+esac
+"""
+
+
+class GitCLI:
+    """Runs ``git fetch <url> <sha>`` into a mirror with in-process credentials."""
+
+    def __init__(self, helper_dir: Path, git: str | None = None) -> None:
+        """Keep the askpass helper in ``helper_dir``; use ``git`` (default: from PATH)."""
+        self._git = git or shutil.which("git") or "git"
+        self._helper_dir = helper_dir
+        self._askpass = helper_dir / "askpass.sh"
+
+    def _ensure_askpass(self) -> Path:
+        if not self._askpass.exists():
+            self._helper_dir.mkdir(parents=True, exist_ok=True)
+            temporary = self._askpass.with_suffix(f".{os.getpid()}.tmp")
+            temporary.write_text(_ASKPASS)
+            temporary.chmod(0o700)
+            temporary.replace(self._askpass)
+        return self._askpass
+
+    def fetch_commit(
+        self, mirror: Path, url: RepoURL, credentials: Credentials, sha: str, timeout: float
+    ) -> None:
+        """Fetch commit ``sha`` (and its history) from ``url`` into the bare ``mirror``."""
+        with tempfile.TemporaryDirectory(prefix="tether-git-") as private:
+            env = self._environment(Path(private), url, credentials)
+            args = [self._git, "-c", "credential.helper="]
+            if credentials.insecure:
+                args += ["-c", "http.sslVerify=false"]
+            args += [
+                "--git-dir",
+                str(mirror),
+                "fetch",
+                "--quiet",
+                "--no-tags",
+                "--no-write-fetch-head",
+                url.transport_url,
+                sha,
+            ]
+            try:
+                result = subprocess.run(
+                    args, env=env, capture_output=True, text=True, timeout=timeout, check=False
+                )
+            except subprocess.TimeoutExpired:
+                raise RepositoryUnreachable(url.redacted, f"timed out after {timeout:g}s") from None
+        if result.returncode != 0:
+            cause = RuntimeError(result.stderr.strip() or f"git exited with {result.returncode}")
+            raise translate_error(cause, url, credentials, timeout) from None
+
+    def _environment(self, private: Path, url: RepoURL, credentials: Credentials) -> dict[str, str]:
+        home = private / "home"
+        home.mkdir()
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(home),
+            "LC_ALL": "C",
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": os.devnull,
+            "GIT_TERMINAL_PROMPT": "0",
+            "GIT_ASKPASS": str(self._ensure_askpass()),
+            "TETHER_GIT_USERNAME": credentials.username
+            or (DEFAULT_TOKEN_USER if credentials.password else ""),
+            "TETHER_GIT_PASSWORD": credentials.password,
+        }
+        if url.scheme is Scheme.SSH:
+            ssh = ["ssh", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes"]
+            if credentials.ssh_private_key:
+                key = private / "id"
+                fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(credentials.ssh_private_key.rstrip("\n") + "\n")
+                ssh += ["-i", str(key)]
+            if credentials.insecure:
+                ssh += ["-o", "StrictHostKeyChecking=no", "-o", f"UserKnownHostsFile={os.devnull}"]
+            env["GIT_SSH_COMMAND"] = shlex.join(ssh)
+        return env

@@ -1,0 +1,117 @@
+"""Talking to a remote through libgit2: credentials, certificates, deadlines, errors.
+
+Credentials are handed to libgit2 from memory through the ``credentials`` callback
+(:class:`pygit2.UserPass`, :class:`pygit2.KeypairFromMemory`); they never appear in a URL,
+a file or a command line. libgit2 asks again when the server rejects what it was given;
+the second request is answered with an error instead, because repeating the same
+secret would loop forever.
+
+A transfer cannot be cancelled from outside its thread, so every progress callback
+checks a deadline and aborts the transfer once it has passed; libgit2's own connect
+and read timeouts bound the time spent waiting for a silent server.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pygit2
+from pygit2.enums import CredentialType
+
+from tether.source.credentials import Credentials
+from tether.source.errors import AuthenticationFailed, RepositoryUnreachable, SourceError
+from tether.source.urls import RepoURL
+
+#: User name sent with a password-only credential, as Argo CD does for tokens.
+DEFAULT_TOKEN_USER = "x-access-token"
+
+_AUTH_MARKERS = ("401", "403", "authentication", "credentials", "permission denied")
+
+
+class CredentialsRejected(Exception):
+    """The remote asked for credentials again after refusing the first ones."""
+
+
+class CredentialsMissing(Exception):
+    """The remote asked for credentials and none of a usable kind are configured."""
+
+    def __init__(self, allowed: CredentialType) -> None:
+        """Remember which kinds the remote would have accepted."""
+        super().__init__(f"the server requires credentials ({allowed!r})")
+        self.allowed = allowed
+
+
+class DeadlineExceeded(Exception):
+    """The transfer ran past its deadline and was aborted."""
+
+
+class FetchCallbacks(pygit2.RemoteCallbacks):
+    """Supplies credentials from memory, checks certificates, enforces a deadline."""
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        deadline: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Serve ``credentials`` until ``deadline`` (in ``clock`` seconds)."""
+        super().__init__()
+        self._credentials = credentials
+        self._deadline = deadline
+        self._clock = clock
+        self.attempts = 0
+
+    def credentials(
+        self, url: str, username_from_url: str | None, allowed_types: CredentialType
+    ) -> pygit2.UserPass | pygit2.KeypairFromMemory:
+        """Answer libgit2's request for credentials, once."""
+        self.attempts += 1
+        if self.attempts > 1:
+            raise CredentialsRejected
+        creds = self._credentials
+        if allowed_types & CredentialType.SSH_KEY and creds.ssh_private_key:
+            user = username_from_url or creds.username or "git"
+            return pygit2.KeypairFromMemory(user, None, creds.ssh_private_key, "")
+        if allowed_types & CredentialType.USERPASS_PLAINTEXT and (creds.username or creds.password):
+            return pygit2.UserPass(creds.username or DEFAULT_TOKEN_USER, creds.password)
+        raise CredentialsMissing(allowed_types)
+
+    def certificate_check(self, certificate: object, valid: bool, host: bytes | str) -> bool:
+        """Accept a certificate libgit2 found invalid only for ``insecure`` repositories."""
+        return bool(valid or self._credentials.insecure)
+
+    def transfer_progress(self, stats: pygit2.remotes.TransferProgress) -> None:
+        """Abort the transfer once the deadline has passed."""
+        self.check_deadline()
+
+    def sideband_progress(self, string: str) -> None:
+        """Abort the transfer once the deadline has passed."""
+        self.check_deadline()
+
+    def check_deadline(self) -> None:
+        """Raise :class:`DeadlineExceeded` when the deadline has passed."""
+        if self._clock() > self._deadline:
+            raise DeadlineExceeded
+
+
+def translate_error(
+    exc: BaseException, url: RepoURL, credentials: Credentials, timeout: float
+) -> SourceError:
+    """Turn what a transfer raised into the package's error tree, scrubbed of secrets."""
+    repo = url.redacted
+    secrets = (*credentials.secrets, url.password)
+    if isinstance(exc, SourceError):
+        return exc
+    if isinstance(exc, CredentialsRejected):
+        return AuthenticationFailed(repo, "authentication failed: credentials were rejected")
+    if isinstance(exc, CredentialsMissing):
+        return AuthenticationFailed(
+            repo, "authentication required, but no credentials are configured for it"
+        )
+    if isinstance(exc, DeadlineExceeded):
+        return RepositoryUnreachable(repo, f"timed out after {timeout:g}s")
+    message = str(exc) or type(exc).__name__
+    if any(marker in message.lower() for marker in _AUTH_MARKERS):
+        return AuthenticationFailed(repo, message, secrets=secrets)
+    return RepositoryUnreachable(repo, message, secrets=secrets)

@@ -1,0 +1,126 @@
+"""Writing a commit's tree into an empty folder, safely.
+
+Repository content is hostile, so the writer trusts nothing in the tree:
+
+- every name is checked: no ``.``, ``..``, ``/``, NUL or ``.git`` (in any case), so no
+  entry can land outside the folder or plant Git metadata;
+- files are created with ``O_CREAT | O_EXCL | O_NOFOLLOW`` in folders the writer made
+  itself, so nothing is ever written through a symlink;
+- symlinks are created as symlinks, with their target as recorded; whether a target
+  is acceptable is the renderer's decision, which sees the link, not what it points to;
+- submodules (gitlinks) become empty folders and are reported to the caller, which
+  fills them only when asked to;
+- the total size of file contents and link targets is capped; crossing the cap stops
+  the walk with :class:`RepositoryTooLarge` (the caller removes the partial folder).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pygit2
+from pygit2.enums import FileMode
+
+from tether.source.errors import CheckoutFailed, RepositoryTooLarge, UnsafeRepositoryContent
+
+#: Default cap on the bytes a checkout may write: 1 GiB.
+DEFAULT_MAX_CHECKOUT_BYTES = 1 << 30
+
+
+@dataclass(frozen=True, slots=True)
+class Gitlink:
+    """A submodule entry: the folder it occupies and the commit it pins."""
+
+    path: str
+    sha: str
+
+
+class SizeBudget:
+    """Counts bytes written across one checkout (submodules included)."""
+
+    def __init__(self, limit: int, repo: str) -> None:
+        """Allow ``limit`` bytes; ``repo`` (redacted) names the repository in errors."""
+        self.limit = limit
+        self.used = 0
+        self._repo = repo
+
+    def take(self, size: int) -> None:
+        """Account for ``size`` more bytes, or raise :class:`RepositoryTooLarge`."""
+        self.used += size
+        if self.used > self.limit:
+            raise RepositoryTooLarge(
+                self._repo,
+                f"the tree exceeds the checkout size limit of {self.limit} bytes",
+            )
+
+
+def check_entry_name(name: str, where: str, repo: str) -> None:
+    """Raise :class:`UnsafeRepositoryContent` for a name that could escape or plant metadata."""
+    if (
+        name in ("", ".", "..")
+        or "/" in name
+        or "\\" in name
+        or "\0" in name
+        or name.lower().rstrip(". ") == ".git"
+    ):
+        shown = f"{where}/{name}" if where else name
+        raise UnsafeRepositoryContent(repo, f"refusing unsafe path {shown!r}")
+
+
+def write_tree(
+    repo: pygit2.Repository,
+    tree: pygit2.Tree,
+    dest: Path,
+    budget: SizeBudget,
+    repo_name: str,
+    stop: threading.Event | None = None,
+) -> list[Gitlink]:
+    """Write ``tree`` into the existing empty folder ``dest``; return its submodule entries.
+
+    Setting ``stop`` (from another thread) ends the walk early with :class:`CheckoutFailed`.
+    """
+    gitlinks: list[Gitlink] = []
+    pending: list[tuple[pygit2.Tree, str]] = [(tree, "")]
+    while pending:
+        current, relative = pending.pop()
+        if stop is not None and stop.is_set():
+            raise CheckoutFailed(repo_name, "the checkout was cancelled")
+        for entry in current:
+            name = entry.name or ""
+            check_entry_name(name, relative, repo_name)
+            path = f"{relative}/{name}" if relative else name
+            target = dest / path
+            mode = entry.filemode
+            if mode == FileMode.TREE:
+                target.mkdir(mode=0o755)
+                subtree = repo.get(entry.id)
+                assert isinstance(subtree, pygit2.Tree)
+                pending.append((subtree, path))
+            elif mode in (FileMode.BLOB, FileMode.BLOB_EXECUTABLE):
+                _, size = repo.odb.read_header(entry.id)
+                budget.take(size)
+                blob = repo.get(entry.id)
+                assert isinstance(blob, pygit2.Blob)
+                _write_file(target, blob.data, 0o755 if mode == FileMode.BLOB_EXECUTABLE else 0o644)
+            elif mode == FileMode.LINK:
+                blob = repo.get(entry.id)
+                assert isinstance(blob, pygit2.Blob)
+                budget.take(len(blob.data))
+                os.symlink(os.fsdecode(blob.data), target)
+            elif mode == FileMode.COMMIT:
+                target.mkdir(mode=0o755)
+                gitlinks.append(Gitlink(path, str(entry.id)))
+            else:
+                raise UnsafeRepositoryContent(repo_name, f"unknown file mode {mode:o} at {path!r}")
+    return gitlinks
+
+
+def _write_file(path: Path, data: bytes, mode: int) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    # The umask may have narrowed the mode; the executable bit must survive.
+    os.chmod(path, mode)

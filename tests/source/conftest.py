@@ -1,0 +1,112 @@
+"""Git server fixtures, reusable by any suite that needs a real remote repository.
+
+Servers (see :mod:`gitserver` next to this file for the full API):
+
+``git_server_session``
+    One :class:`GitServer` (``git daemon`` + authenticated ``git http-backend``) for the
+    whole session. Cheap to share; create a repository per test on it.
+``git_server``
+    A :class:`GitServer` of the test's own, for tests that stop it
+    (``git_server.stop()`` makes every URL on it unreachable).
+
+Repositories (:class:`RemoteRepo`: ``.push(files, message)``, ``.tag(...)``,
+``.delete_branch(...)``, ``.force_push(...)``, ``.unreferenced_commit(...)``,
+``.url_git``, ``.url_http``, ``.url_file``, ``.username``, ``.password``):
+
+``git_repo``
+    A fresh repository with one commit on ``main``, on the session server.
+``git_repo_session``
+    One repository shared by the session; tests must not change its history.
+
+Helpers for the source package:
+
+``repo_secret(url, username, password)``
+    An Argo CD ``repository`` Secret as a dict (``stringData``).
+``git_cache``
+    A :class:`tether.source.GitCache` in the test's temporary folder whose credential
+    store holds a ``repo-creds`` Secret for the session server's HTTP URLs.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from gitserver import GitServer, RemoteRepo
+
+from tether.model import keys
+from tether.source import CredentialStore, GitCache, StaticSecrets
+
+
+def repo_secret(
+    url: str,
+    username: str = "",
+    password: str = "",
+    *,
+    secret_type: str = keys.SECRET_TYPE_REPOSITORY,
+    name: str = "repo",
+    **extra: str,
+) -> dict[str, Any]:
+    """An Argo CD repository (or, with ``secret_type``, repo-creds) Secret as a dict."""
+    string_data = {"url": url, **extra}
+    if username:
+        string_data["username"] = username
+    if password:
+        string_data["password"] = password
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": name,
+            "namespace": "argocd",
+            "labels": {keys.SECRET_TYPE_LABEL: secret_type},
+        },
+        "stringData": string_data,
+    }
+
+
+@pytest.fixture(scope="session")
+def git_server_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitServer]:
+    server = GitServer(tmp_path_factory.mktemp("git-server")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def git_server(tmp_path: Path) -> Iterator[GitServer]:
+    server = GitServer(tmp_path / "git-server").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def git_repo(git_server_session: GitServer) -> RemoteRepo:
+    return git_server_session.create_repo()
+
+
+@pytest.fixture(scope="session")
+def git_repo_session(git_server_session: GitServer) -> RemoteRepo:
+    return git_server_session.create_repo("shared")
+
+
+def http_creds_secret(server: GitServer) -> dict[str, Any]:
+    """A repo-creds Secret covering every HTTP URL of ``server``."""
+    return repo_secret(
+        f"http://127.0.0.1:{server.http_port}/",
+        server.username,
+        server.password,
+        secret_type=keys.SECRET_TYPE_REPO_CREDS,
+        name="loopback-creds",
+    )
+
+
+@pytest.fixture
+def git_cache(tmp_path: Path, git_server_session: GitServer) -> GitCache:
+    store = CredentialStore(StaticSecrets((http_creds_secret(git_server_session),)))
+    return GitCache(tmp_path / "cache", credentials=store, fetch_timeout=10.0)
