@@ -28,6 +28,7 @@ scratch copy of the repository; the checkout is never written.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,13 +128,11 @@ async def render_helm(
 ) -> list[dict[str, Any]]:
     """Run ``helm template`` for the chart at ``chart_dir`` and return its objects."""
     options = options or HelmSource()
-    value_files = resolve_value_files(chart_dir, options, context, settings, subject=subject)
-    file_parameters = [
-        (parameter.name, _existing(chart_dir, parameter.path, context, subject=subject))
-        for parameter in options.file_parameters
-    ]
+    value_files, file_parameters, build_dependencies = await asyncio.to_thread(
+        _prepare, chart_dir, options, context, settings, subject=subject
+    )
     root = context.root
-    if root is not None and _missing_local_dependencies(root, chart_dir, subject=subject):
+    if root is not None and build_dependencies:
         async with scratch_copy(root) as copy:
             copy_chart = copy / chart_dir.relative_to(root)
             helm = str(toolchain.helm(subject=subject))
@@ -156,6 +155,25 @@ async def render_helm(
     return await _template(
         chart_dir, options, context, value_files, file_parameters, settings, toolchain, subject
     )
+
+
+def _prepare(
+    chart_dir: Path,
+    options: HelmSource,
+    context: HelmContext,
+    settings: RenderSettings,
+    *,
+    subject: str,
+) -> tuple[list[str], list[tuple[str, Path]], bool]:
+    """Value files, file parameters, and whether local dependencies need building."""
+    value_files = resolve_value_files(chart_dir, options, context, settings, subject=subject)
+    file_parameters = [
+        (parameter.name, _existing(chart_dir, parameter.path, context, subject=subject))
+        for parameter in options.file_parameters
+    ]
+    root = context.root
+    build = root is not None and _missing_local_dependencies(root, chart_dir, subject=subject)
+    return value_files, file_parameters, build
 
 
 async def _template(

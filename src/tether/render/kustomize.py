@@ -31,6 +31,7 @@ patches                   appended to ``patches``
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shlex
 from collections.abc import Mapping
@@ -200,23 +201,18 @@ async def render_kustomize(
     subject: str,
 ) -> list[dict[str, Any]]:
     """Build the kustomization at ``app_dir`` and return its objects."""
-    check_graph(root, app_dir, settings, subject=subject)
+    await asyncio.to_thread(check_graph, root, app_dir, settings, subject=subject)
     if not needs_edits(options):
         return await _build(
             app_dir, env=env, settings=settings, toolchain=toolchain, subject=subject
         )
     assert options is not None
-    components = _components(root, app_dir, options, subject=subject)
+    components = await asyncio.to_thread(_components, root, app_dir, options, subject=subject)
     async with scratch_copy(root) as copy:
         copy_dir = copy / app_dir.relative_to(root)
-        file = kustomization_file(copy_dir)
-        assert file is not None
-        documents = load_file(file, name=repo_relative(copy, file))
-        spec = documents[0] if documents and isinstance(documents[0], dict) else {}
-        edited = edit_kustomization(spec, options, env=env, components=components, subject=subject)
-        # Replace the file rather than writing through it: never touch a shared inode.
-        file.unlink()
-        file.write_text(dump_documents([edited]).removeprefix("---\n"))
+        await asyncio.to_thread(
+            _rewrite, copy, copy_dir, options, env=env, components=components, subject=subject
+        )
         return await _build(
             copy_dir, env=env, settings=settings, toolchain=toolchain, subject=subject
         )
@@ -239,6 +235,27 @@ async def _build(
         result.stdout, name=f"{subject} (kustomize output)", limits=settings.yaml_limits
     )
     return to_objects(documents, name=f"{subject} (kustomize output)")
+
+
+def _rewrite(
+    copy: Path,
+    folder: Path,
+    options: KustomizeSource,
+    *,
+    env: Mapping[str, str],
+    components: list[str],
+    subject: str,
+) -> None:
+    """Apply ``options`` to the kustomization of ``folder`` in the scratch ``copy``."""
+    file = kustomization_file(folder)
+    if file is None:
+        raise MissingPathError(subject, repo_relative(copy, folder), "kustomization in")
+    documents = load_file(file, name=repo_relative(copy, file))
+    spec = documents[0] if documents and isinstance(documents[0], dict) else {}
+    edited = edit_kustomization(spec, options, env=env, components=components, subject=subject)
+    # Replace the file rather than writing through it: never touch a shared inode.
+    file.unlink()
+    file.write_text(dump_documents([edited]).removeprefix("---\n"))
 
 
 def _components(root: Path, app_dir: Path, options: KustomizeSource, *, subject: str) -> list[str]:

@@ -1,0 +1,303 @@
+"""The public entry point: :class:`Renderer` turns a :class:`RenderRequest` into objects.
+
+For each source of the request, in order:
+
+1. ``ref`` sources without a path or chart only lend their files to ``$ref/...`` value
+   files; they are not rendered.
+2. The tool is detected (:mod:`tether.render.detect`) and the cache key computed from
+   the source, its commit, the tool's version, the commits of the ``ref`` sources, the
+   application's build facts and the settings. A hit returns the stored frozen objects:
+   no tool runs and nothing is parsed. ``hard_refresh`` skips the lookup.
+3. On a miss the checkout is checked (once per commit): every symlink must stay inside
+   the repository. The application folder must exist inside it. Then the tool's
+   renderer runs, and its objects are frozen and stored.
+
+Objects of all sources are concatenated in source order. An object that appears more
+than once (same group, kind, namespace and name) is kept once, in its first position
+with its last content, and reported as a :class:`RepeatedResourceWarning`, as Argo CD
+does. Any failure raises a :class:`RenderError` addressed to the source's path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+
+from tether.model import ApplicationSource, DirectorySource, ResourceKey
+from tether.render.cache import RenderCache, cache_key
+from tether.render.detect import Tool, detect_tool
+from tether.render.directory import JsonnetEvaluator, render_directory
+from tether.render.errors import MissingPathError, RenderError
+from tether.render.helm import HelmContext, render_helm
+from tether.render.jsonnet import render_jsonnet
+from tether.render.kustomize import render_kustomize
+from tether.render.objects import FrozenObject, freeze
+from tether.render.paths import check_tree, resolve_in_repo
+from tether.render.request import (
+    RenderedSource,
+    RenderRequest,
+    RenderResult,
+    RepeatedResourceWarning,
+    SourceCheckout,
+)
+from tether.render.settings import RenderSettings
+from tether.render.toolchain import Toolchain
+
+#: Commits whose checkout passed the symlink walk, remembered per renderer.
+_CHECKED_LIMIT = 4096
+
+
+class ChartFetcher(Protocol):
+    """Fetches a chart from a Helm repository (HTTP or OCI) into a local folder."""
+
+    async def __call__(self, repo_url: str, chart: str, version: str) -> Path:
+        """The local folder of ``chart`` at ``version`` from ``repo_url``."""
+        ...
+
+
+class PluginRenderer(Protocol):
+    """Renders a source with a config management plugin."""
+
+    async def __call__(
+        self, root: Path, app_dir: Path, source: ApplicationSource, env: Mapping[str, str]
+    ) -> list[dict[str, Any]]:
+        """The objects the plugin generates for ``app_dir``."""
+        ...
+
+
+class Renderer:
+    """Renders application sources, caching by everything that changes the output."""
+
+    def __init__(
+        self,
+        *,
+        settings: RenderSettings | None = None,
+        toolchain: Toolchain | None = None,
+        cache: RenderCache | None = None,
+        jsonnet: JsonnetEvaluator = render_jsonnet,
+        charts: ChartFetcher | None = None,
+        plugins: PluginRenderer | None = None,
+    ) -> None:
+        """Build a renderer; every collaborator is injectable, the defaults are real."""
+        self.settings = settings or RenderSettings()
+        self.toolchain = toolchain or Toolchain(limits=self.settings.tool_limits)
+        self.cache = cache or RenderCache()
+        self._jsonnet = jsonnet
+        self._charts = charts
+        self._plugins = plugins
+        self._checked: dict[tuple[Path, str], None] = {}
+
+    async def render(self, request: RenderRequest) -> RenderResult:
+        """Render every source of ``request``; raise :class:`RenderError` on any failure."""
+        refs = {
+            checkout.source.ref: checkout
+            for checkout in request.sources
+            if checkout.source.ref and checkout.root is not None
+        }
+        rendered: list[RenderedSource] = []
+        for index, checkout in enumerate(request.sources):
+            source = checkout.source
+            if source.ref and not source.path and not source.chart:
+                continue
+            subject = _subject(source)
+            try:
+                rendered.append(await self._render_source(request, index, checkout, refs))
+            except RenderError as error:
+                raise error.about(subject) from error
+        objects, warnings = _deduplicate(rendered, request.destination_namespace)
+        return RenderResult(
+            objects=objects,
+            sources=tuple(rendered),
+            warnings=warnings,
+            cache_key=cache_key({"sources": [source.cache_key for source in rendered]}),
+        )
+
+    async def _render_source(
+        self,
+        request: RenderRequest,
+        index: int,
+        checkout: SourceCheckout,
+        refs: Mapping[str, SourceCheckout],
+    ) -> RenderedSource:
+        source = checkout.source
+        subject = _subject(source)
+        root = checkout.root.resolve() if checkout.root is not None else None
+        app_dir = None
+        if root is not None and not source.is_helm_repository:
+            app_dir = resolve_in_repo(root, root, source.path or ".", subject=subject)
+        tool = detect_tool(source, app_dir, subject=subject)
+        key = await self._key(request, checkout, tool, refs)
+        if key is not None and not request.hard_refresh:
+            cached = self.cache.get(key)
+            if cached is not None:
+                return replace(cached, index=index, from_cache=True)
+        objects = await self._run(request, checkout, root, app_dir, tool, refs, subject)
+        size = len(orjson.dumps(objects))
+        frozen: tuple[FrozenObject, ...] = tuple(freeze(obj) for obj in objects)
+        result = RenderedSource(index=index, tool=tool, objects=frozen, cache_key=key or "")
+        if key is not None:
+            self.cache.put(key, result, size)
+        return result
+
+    async def _run(
+        self,
+        request: RenderRequest,
+        checkout: SourceCheckout,
+        root: Path | None,
+        app_dir: Path | None,
+        tool: Tool,
+        refs: Mapping[str, SourceCheckout],
+        subject: str,
+    ) -> list[dict[str, Any]]:
+        source = checkout.source
+        env = request.build_env(checkout)
+        if root is not None:
+            await self._check_checkout(root, checkout.revision, subject)
+            for ref in refs.values():
+                assert ref.root is not None
+                await self._check_checkout(ref.root.resolve(), ref.revision, subject)
+        if source.is_helm_repository:
+            if self._charts is None:
+                raise RenderError(subject, "charts from Helm repositories are not configured")
+            chart_dir = await self._charts(source.repo_url, source.chart, source.target_revision)
+            return await render_helm(
+                chart_dir,
+                source.helm,
+                self._helm_context(request, None, refs, env),
+                settings=self.settings,
+                toolchain=self.toolchain,
+                subject=subject,
+            )
+        assert root is not None
+        assert app_dir is not None
+        if not await asyncio.to_thread(app_dir.is_dir):
+            raise MissingPathError(subject, source.path or ".", "application path")
+        if tool is Tool.HELM:
+            return await render_helm(
+                app_dir,
+                source.helm,
+                self._helm_context(request, root, refs, env),
+                settings=self.settings,
+                toolchain=self.toolchain,
+                subject=subject,
+            )
+        if tool is Tool.KUSTOMIZE:
+            return await render_kustomize(
+                root,
+                app_dir,
+                source.kustomize,
+                env=env,
+                settings=self.settings,
+                toolchain=self.toolchain,
+                subject=subject,
+            )
+        if tool is Tool.PLUGIN:
+            if self._plugins is None:
+                raise RenderError(subject, "config management plugins are not configured")
+            return await self._plugins(root, app_dir, source, env)
+        return await render_directory(
+            root,
+            app_dir,
+            source.directory or DirectorySource(),
+            env=env,
+            jsonnet=self._jsonnet,
+            limits=self.settings.yaml_limits,
+        )
+
+    def _helm_context(
+        self,
+        request: RenderRequest,
+        root: Path | None,
+        refs: Mapping[str, SourceCheckout],
+        env: Mapping[str, str],
+    ) -> HelmContext:
+        return HelmContext(
+            release_name=request.app_name,
+            namespace=request.destination_namespace,
+            kube_version=request.kube_version,
+            api_versions=request.api_versions,
+            root=root,
+            refs={name: ref.root.resolve() for name, ref in refs.items() if ref.root is not None},
+            env=env,
+        )
+
+    async def _check_checkout(self, root: Path, revision: str, subject: str) -> None:
+        """Walk the checkout for escaping symlinks, once per (checkout, commit)."""
+        if revision and (root, revision) in self._checked:
+            return
+        await asyncio.to_thread(check_tree, root, root, subject=subject)
+        if revision:
+            if len(self._checked) >= _CHECKED_LIMIT:
+                self._checked.pop(next(iter(self._checked)))
+            self._checked[(root, revision)] = None
+
+    async def _key(
+        self,
+        request: RenderRequest,
+        checkout: SourceCheckout,
+        tool: Tool,
+        refs: Mapping[str, SourceCheckout],
+    ) -> str | None:
+        """The cache key of one source, or ``None`` when its revision is unknown."""
+        if not checkout.revision or any(not ref.revision for ref in refs.values()):
+            return None
+        tool_version = ""
+        if tool is Tool.HELM:
+            tool_version = await self.toolchain.version("helm")
+        elif tool is Tool.KUSTOMIZE:
+            tool_version = await self.toolchain.version("kustomize")
+        return cache_key(
+            {
+                "source": checkout.source.to_dict(),
+                "revision": checkout.revision,
+                "tool": tool.value,
+                "toolVersion": tool_version,
+                "refs": {name: [ref.source.repo_url, ref.revision] for name, ref in refs.items()},
+                "app": [
+                    request.app_name,
+                    request.app_namespace,
+                    request.destination_namespace,
+                    request.kube_version,
+                    list(request.api_versions),
+                ],
+                "settings": self.settings.cache_fields(),
+            }
+        )
+
+
+def _subject(source: ApplicationSource) -> str:
+    """How errors name a source: its path, or the chart for a Helm repository source."""
+    if source.is_helm_repository:
+        return f"chart {source.chart}@{source.target_revision or 'latest'} from {source.repo_url}"
+    return source.path or "."
+
+
+def _deduplicate(
+    rendered: list[RenderedSource], destination_namespace: str
+) -> tuple[tuple[FrozenObject, ...], tuple[RepeatedResourceWarning, ...]]:
+    """All objects once each (last content wins, first position kept), plus warnings."""
+    by_key: dict[ResourceKey, FrozenObject] = {}
+    counts: dict[ResourceKey, int] = {}
+    for source in rendered:
+        for obj in source.objects:
+            key = _identity(obj, destination_namespace)
+            by_key[key] = obj
+            counts[key] = counts.get(key, 0) + 1
+    warnings = tuple(
+        RepeatedResourceWarning(key, count) for key, count in counts.items() if count > 1
+    )
+    return tuple(by_key.values()), warnings
+
+
+def _identity(obj: FrozenObject, destination_namespace: str) -> ResourceKey:
+    key = ResourceKey.of(obj)
+    if not key.namespace and destination_namespace:
+        # Namespaced objects without a namespace land in the destination namespace; two
+        # such copies are the same object as one that names that namespace.
+        return replace(key, namespace=destination_namespace)
+    return key
