@@ -1,0 +1,2 @@
+#!/bin/sh
+echo I am executable in the repository
