@@ -290,7 +290,7 @@ def _resolve(raw: Mapping[str, JSON], definitions: Mapping[str, JSON]) -> Mappin
     description beside the reference to its item type.
     """
     ref = raw.get("$ref")
-    if ref is None:
+    if not isinstance(ref, str):
         all_of = raw.get("allOf")
         if not (isinstance(all_of, list) and len(all_of) == 1 and "$ref" in all_of[0]):
             return raw

@@ -1,0 +1,351 @@
+"""Validation, defaulting and pruning of objects against their schema.
+
+:func:`validate` checks an object as the API server does on a write and returns a
+:class:`ValidationReport`: field errors (a 422 Invalid response with one cause each:
+type, required, enum, pattern, lengths, bounds, the cheap formats) and unknown fields,
+which ``fieldValidation`` turns into a 400 (``Strict``), ``Warning`` headers (``Warn``,
+the default) or nothing (``Ignore``). Messages are the server's:
+``spec.replicas: Invalid value: "string": spec.replicas in body must be of type integer: "string"``
+and ``unknown field "spec.foo"``.
+
+For custom resources the server also applies the structural schema's ``default``
+values (:func:`apply_defaults`) and drops fields the schema does not declare unless it
+preserves them with ``x-kubernetes-preserve-unknown-fields`` (:func:`prune`), along
+with ``null`` values of fields that are not ``nullable``.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from functools import cache
+from typing import Any, Final
+
+from tether.localcluster.schema import Schema
+
+__all__ = [
+    "CauseType",
+    "FieldError",
+    "FieldValidation",
+    "ValidationReport",
+    "apply_defaults",
+    "prune",
+    "validate",
+]
+
+
+class FieldValidation(StrEnum):
+    """The ``fieldValidation`` query parameter of a write."""
+
+    STRICT = "Strict"
+    WARN = "Warn"
+    IGNORE = "Ignore"
+
+
+class CauseType(StrEnum):
+    """The ``reason`` of a Status cause, as the API server names it."""
+
+    REQUIRED = "FieldValueRequired"
+    INVALID = "FieldValueInvalid"
+    NOT_SUPPORTED = "FieldValueNotSupported"
+    TYPE_INVALID = "FieldValueTypeInvalid"
+    TOO_LONG = "FieldValueTooLong"
+    TOO_MANY = "FieldValueTooMany"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One invalid field: its path (``spec.containers[0].image``), reason and message."""
+
+    field: str
+    type: CauseType
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+    def cause(self) -> dict[str, str]:
+        """The ``details.causes`` entry of the 422 Status."""
+        return {"reason": self.type.value, "message": self.message, "field": self.field}
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationReport:
+    """The outcome of validating one object under one ``fieldValidation`` mode."""
+
+    mode: FieldValidation
+    errors: tuple[FieldError, ...] = ()
+    unknown_fields: tuple[str, ...] = ()
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """``Warning`` header texts (Warn mode): ``unknown field "spec.foo"``."""
+        if self.mode is not FieldValidation.WARN:
+            return ()
+        return tuple(f'unknown field "{path}"' for path in self.unknown_fields)
+
+    @property
+    def strict_error(self) -> str | None:
+        """The 400 BadRequest message Strict mode answers unknown fields with."""
+        if self.mode is not FieldValidation.STRICT or not self.unknown_fields:
+            return None
+        return "strict decoding error: " + ", ".join(
+            f'unknown field "{p}"' for p in self.unknown_fields
+        )
+
+    @property
+    def ok(self) -> bool:
+        """True when the write may proceed."""
+        return not self.errors and self.strict_error is None
+
+
+_INT_RANGES: Final = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+
+
+def validate(
+    obj: Mapping[str, Any], schema: Schema, mode: FieldValidation = FieldValidation.WARN
+) -> ValidationReport:
+    """Validate ``obj`` against ``schema``; unknown fields are looked for unless Ignore."""
+    walker = _Validator(find_unknown=mode is not FieldValidation.IGNORE)
+    walker.value(obj, schema, "")
+    return ValidationReport(mode, tuple(walker.errors), tuple(walker.unknown))
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _matches(value: Any, types: frozenset[str]) -> bool:
+    actual = _type_name(value)
+    if actual in types:
+        return True
+    # JSON has one number type: a whole float is an integer, an integer is a number.
+    if actual == "integer" and "number" in types:
+        return True
+    return actual == "number" and "integer" in types and float(value).is_integer()
+
+
+def _quote(value: Any) -> str:
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    return str(value)
+
+
+@cache
+def _pattern(expression: str) -> re.Pattern[str]:
+    return re.compile(expression)
+
+
+class _Validator:
+    __slots__ = ("errors", "find_unknown", "unknown")
+
+    def __init__(self, *, find_unknown: bool) -> None:
+        self.find_unknown = find_unknown
+        self.errors: list[FieldError] = []
+        self.unknown: list[str] = []
+
+    def error(self, path: str, kind: CauseType, message: str) -> None:
+        self.errors.append(FieldError(path, kind, message))
+
+    def invalid(self, path: str, value: Any, text: str) -> None:
+        """An OpenAPI constraint violation, worded as the API server words it."""
+        self.errors.append(
+            FieldError(
+                path, CauseType.INVALID, f"Invalid value: {_quote(value)}: {path} in body {text}"
+            )
+        )
+
+    def value(self, value: Any, schema: Schema, path: str) -> None:
+        if value is None:
+            if schema.crd and not schema.get("nullable", False) and schema.types:
+                expected = "/".join(sorted(schema.types))
+                self.error(
+                    path,
+                    CauseType.TYPE_INVALID,
+                    f'Invalid value: "null": {path} in body must be of type {expected}: "null"',
+                )
+            return
+        types = schema.types
+        if schema.int_or_string:
+            types = frozenset(("integer", "string"))
+        if types and not _matches(value, types):
+            expected = "/".join(sorted(types))
+            actual = _type_name(value)
+            self.error(
+                path,
+                CauseType.TYPE_INVALID,
+                f'Invalid value: "{actual}": {path} in body must be of type {expected}: "{actual}"',
+            )
+            return
+        self.constraints(value, schema, path)
+        if isinstance(value, dict):
+            self.object(value, schema, path)
+        elif isinstance(value, list):
+            items = schema.items()
+            if items is not None:
+                for n, item in enumerate(value):
+                    self.value(item, items, f"{path}[{n}]")
+
+    def object(self, value: Mapping[str, Any], schema: Schema, path: str) -> None:
+        for name in schema.required:
+            if name not in value:
+                self.error(_join(path, name), CauseType.REQUIRED, "Required value")
+        properties = schema.properties
+        values = schema.values()
+        free = schema.preserves_unknown_fields
+        for name, child in value.items():
+            if name in properties or (
+                schema.embedded_resource and name in ("apiVersion", "kind", "metadata")
+            ):
+                sub = schema.field(name)
+                if sub is not None:
+                    self.value(child, sub, _join(path, name))
+            elif values is not None:
+                self.value(child, values, f"{path}[{name}]" if path else name)
+            elif not free and self.find_unknown:
+                self.unknown.append(_join(path, name))
+
+    def constraints(self, value: Any, schema: Schema, path: str) -> None:
+        raw = schema.raw
+        enum = raw.get("enum")
+        if enum is not None and value not in enum:
+            supported = ", ".join(_quote(v) for v in enum)
+            self.error(
+                path,
+                CauseType.NOT_SUPPORTED,
+                f"Unsupported value: {_quote(value)}: supported values: {supported}",
+            )
+        if isinstance(value, str):
+            self.string(value, raw, path)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            self.number(value, raw, path)
+        elif isinstance(value, list):
+            if "maxItems" in raw and len(value) > raw["maxItems"]:
+                self.error(
+                    path,
+                    CauseType.TOO_MANY,
+                    f"Too many: {len(value)}: must have at most {raw['maxItems']} items",
+                )
+            if "minItems" in raw and len(value) < raw["minItems"]:
+                self.invalid(path, len(value), f"should have at least {raw['minItems']} items")
+
+    def string(self, value: str, raw: Mapping[str, Any], path: str) -> None:
+        if "maxLength" in raw and len(value) > raw["maxLength"]:
+            self.error(
+                path, CauseType.TOO_LONG, f"Too long: may not be more than {raw['maxLength']} bytes"
+            )
+        if "minLength" in raw and len(value) < raw["minLength"]:
+            self.invalid(path, value, f"should be at least {raw['minLength']} chars long")
+        pattern = raw.get("pattern")
+        if pattern is not None and _pattern(pattern).search(value) is None:
+            self.invalid(path, value, f"should match '{pattern}'")
+        if raw.get("format") == "date-time":
+            try:
+                datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                self.invalid(path, value, f"must be of type date-time: {_quote(value)}")
+
+    def number(self, value: float, raw: Mapping[str, Any], path: str) -> None:
+        bounds = _INT_RANGES.get(raw.get("format", ""))
+        if bounds is not None and not bounds[0] <= value <= bounds[1]:
+            self.invalid(path, value, f"is out of range for {raw['format']}")
+        if "minimum" in raw:
+            exclusive = raw.get("exclusiveMinimum") is True
+            if value < raw["minimum"] or (exclusive and value == raw["minimum"]):
+                relation = "greater than" if exclusive else "greater than or equal to"
+                self.invalid(path, value, f"should be {relation} {raw['minimum']}")
+        if "maximum" in raw:
+            exclusive = raw.get("exclusiveMaximum") is True
+            if value > raw["maximum"] or (exclusive and value == raw["maximum"]):
+                relation = "less than" if exclusive else "less than or equal to"
+                self.invalid(path, value, f"should be {relation} {raw['maximum']}")
+
+
+def apply_defaults(obj: Mapping[str, Any], schema: Schema) -> dict[str, Any]:
+    """A copy of ``obj`` with the schema's ``default`` values filled in where absent.
+
+    Defaults apply at every depth, to fields of objects that exist (a default object
+    gets its own nested defaults too), as the API server defaults custom resources.
+    """
+    result = copy.deepcopy(dict(obj))
+    _default(result, schema)
+    return result
+
+
+def _default(value: Any, schema: Schema) -> None:
+    if isinstance(value, dict):
+        for name, raw in schema.properties.items():
+            if name not in value and isinstance(raw, Mapping) and "default" in raw:
+                value[name] = copy.deepcopy(raw["default"])
+        for name, child in value.items():
+            sub = schema.field(name)
+            if sub is not None and isinstance(child, dict | list):
+                _default(child, sub)
+    elif isinstance(value, list):
+        items = schema.items()
+        if items is not None:
+            for item in value:
+                if isinstance(item, dict | list):
+                    _default(item, items)
+
+
+def prune(obj: Mapping[str, Any], schema: Schema) -> dict[str, Any]:
+    """A copy of ``obj`` without the fields its structural schema does not keep.
+
+    Undeclared fields go unless ``x-kubernetes-preserve-unknown-fields`` keeps them;
+    ``null`` goes where the field is not ``nullable``. ``apiVersion``, ``kind`` and
+    ``metadata`` of the object and of embedded resources always stay.
+    """
+    result = _prune(obj, schema)
+    return result if isinstance(result, dict) else {}
+
+
+def _prune(value: Any, schema: Schema) -> Any:
+    if isinstance(value, dict):
+        properties = schema.properties
+        values = schema.values()
+        free = schema.preserves_unknown_fields
+        out: dict[str, Any] = {}
+        for name, child in value.items():
+            declared = name in properties or (
+                schema.embedded_resource and name in ("apiVersion", "kind", "metadata")
+            )
+            sub = schema.field(name) if declared or values is not None else None
+            if sub is None:
+                if free:
+                    out[name] = copy.deepcopy(child)
+                continue
+            if child is None and sub.crd and not sub.get("nullable", False):
+                continue
+            out[name] = _prune(child, sub)
+        return out
+    if isinstance(value, list):
+        items = schema.items()
+        if items is None:
+            return copy.deepcopy(value)
+        return [_prune(item, items) for item in value]
+    return value
