@@ -8,6 +8,7 @@ from rich.table import Table
 
 from tether import __version__
 from tether.cli.admin_cmd import app as admin_app
+from tether.cli.app_cmd import app as app_app
 from tether.tools import ToolNotFoundError, find_tool
 
 app = typer.Typer(
@@ -18,6 +19,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(admin_app)
+app.add_typer(app_app)
 
 
 def _print_version(value: bool) -> None:

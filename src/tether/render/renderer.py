@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from tether.model import ApplicationSource, DirectorySource, ResourceKey
+from tether.model import ApplicationSource, DirectorySource, PluginSource, ResourceKey
 from tether.render.cache import RenderCache, cache_key
 from tether.render.detect import Tool, detect_tool
 from tether.render.directory import JsonnetEvaluator, render_directory
@@ -38,6 +38,7 @@ from tether.render.jsonnet import render_jsonnet
 from tether.render.kustomize import render_kustomize
 from tether.render.objects import FrozenObject, freeze
 from tether.render.paths import check_tree, resolve_in_repo
+from tether.render.plugin import PluginRenderer
 from tether.render.request import (
     RenderedSource,
     RenderRequest,
@@ -57,16 +58,6 @@ class ChartFetcher(Protocol):
 
     async def __call__(self, repo_url: str, chart: str, version: str) -> Path:
         """The local folder of ``chart`` at ``version`` from ``repo_url``."""
-        ...
-
-
-class PluginRenderer(Protocol):
-    """Renders a source with a config management plugin."""
-
-    async def __call__(
-        self, root: Path, app_dir: Path, source: ApplicationSource, env: Mapping[str, str]
-    ) -> list[dict[str, Any]]:
-        """The objects the plugin generates for ``app_dir``."""
         ...
 
 
@@ -199,7 +190,9 @@ class Renderer:
         if tool is Tool.PLUGIN:
             if self._plugins is None:
                 raise RenderError(subject, "config management plugins are not configured")
-            return await self._plugins(root, app_dir, source, env)
+            return await self._plugins.render(
+                root, app_dir, source.plugin or PluginSource(), build_env=env
+            )
         return await render_directory(
             root,
             app_dir,
