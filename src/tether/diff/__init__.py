@@ -76,7 +76,7 @@ The rules
    ``argocd.argoproj.io/compare-options`` keeps it, when extraneous, from making the
    application OutOfSync (:func:`compare_options` reads the annotation).
 8. **Secrets are masked** (:mod:`tether.diff.mask`) in the diff text, every returned
-   form and the ``last-applied-configuration`` annotation: ``<secret #n>``, numbered
+   form and the ``last-applied-configuration`` annotation: ``++++++++ <n>``, numbered
    per key in order of appearance. Error messages never carry field values (jq's
    value snippets are cut).
 9. **Caching:** normalised live forms are keyed by ``uid`` + ``resourceVersion``,

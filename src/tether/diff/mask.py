@@ -2,7 +2,7 @@
 
 Every value under a ``v1/Secret``'s ``data`` and ``stringData`` (``stringData`` is
 compared in its base64 form, as the server stores it) is replaced by a placeholder
-``<secret #n>``. Placeholders are numbered per key, in order of first appearance
+``++++++++ <n>``. Placeholders are numbered per key, in order of first appearance
 across the objects masked together (desired, then live, then predicted): the same
 value on both sides gets the same number, a different value a different number, and
 nothing about the value (not even its length) is revealed. The
@@ -28,7 +28,7 @@ UNPARSEABLE = "<masked: unparseable>"
 
 def placeholder(number: int) -> str:
     """The placeholder for the ``number``-th distinct value of a key."""
-    return f"<secret #{number}>"
+    return f"++++++++ {number}"
 
 
 class Masker:
