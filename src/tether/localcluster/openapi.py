@@ -101,7 +101,7 @@ def _convert(node: Any, ref_prefix: str, *, v3: bool) -> Any:
             union = {t for v in value for t in v["type"] if t != "null"}
             out.update(
                 {"type": "string", "format": "int-or-string"}
-                if "integer" in types
+                if "integer" in union
                 else {"type": "string"}
             )
         else:
