@@ -169,7 +169,12 @@ def prune(value: dict[str, Any]) -> dict[str, Any]:
     Zero integers are not dropped here: callers pass ``None`` for an omitted integer,
     because some of Argo CD's integers are written even when zero.
     """
-    return {k: v for k, v in value.items() if v is not None and v not in ("", [], {}, False)}
+    return {k: v for k, v in value.items() if not _empty(v)}
+
+
+def _empty(value: Any) -> bool:
+    # Identity for False: 0 == False in Python, and a zero must survive when it is passed.
+    return value is None or value is False or (isinstance(value, str | list | dict) and not value)
 
 
 def enum_value(value: StrEnum | None) -> str | None:
