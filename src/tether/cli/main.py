@@ -9,6 +9,7 @@ from rich.table import Table
 from tether import __version__
 from tether.cli.admin_cmd import app as admin_app
 from tether.cli.app_cmd import app as app_app
+from tether.cli.localcluster_cmd import app as localcluster_app
 from tether.tools import ToolNotFoundError, find_tool
 
 app = typer.Typer(
@@ -20,6 +21,7 @@ app = typer.Typer(
 )
 app.add_typer(admin_app)
 app.add_typer(app_app)
+app.add_typer(localcluster_app)
 
 
 def _print_version(value: bool) -> None:

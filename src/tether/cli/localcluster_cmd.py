@@ -1,0 +1,48 @@
+"""``tether local-cluster``: run the embedded Kubernetes-API-compatible cluster."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+import typer
+import uvloop
+
+from tether.localcluster.server import READY_LINE, ServeConfig, serve
+
+app = typer.Typer(
+    name="local-cluster",
+    help="Run tether's local, single-node Kubernetes-API-compatible cluster.",
+    no_args_is_help=True,
+)
+
+
+@app.command("serve")
+def serve_command(
+    data_dir: Path = typer.Option(..., "--data-dir", help="Where the cluster keeps its state."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(6443, "--port", help="Port to listen on (0 picks a free one)."),
+    kubeconfig: Path | None = typer.Option(
+        None, "--kubeconfig", help="Where to write the kubeconfig (default DATA_DIR/kubeconfig)."
+    ),
+) -> None:
+    """Serve the Kubernetes API until interrupted (SIGINT or SIGTERM)."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    config = ServeConfig(data_dir.resolve(), host, port, kubeconfig)
+
+    def ready(url: str) -> None:
+        print(f"{READY_LINE} {url} (kubeconfig {config.kubeconfig_path})", flush=True)
+
+    try:
+        uvloop.run(serve(config, ready))
+    except OSError as error:
+        typer.echo(f"failed to serve local cluster {data_dir}: {error}", err=True)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        pass
+    sys.stdout.flush()
+
+
+__all__ = ["app", "asyncio"]

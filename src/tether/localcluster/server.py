@@ -1,0 +1,132 @@
+"""Running the cluster: the in-process :class:`Cluster` and the HTTPS server around it.
+
+:class:`Cluster` wires the registry, the schemas, the store and the built-in
+controllers (namespaces, garbage collection, CustomResourceDefinitions); code in the
+same process (tests, the workload simulation) uses it directly. :func:`serve` puts the
+HTTPS API in front of it with uvicorn, writes the kubeconfig and the port file, reports
+readiness once the socket accepts connections, and shuts down cleanly on SIGINT or
+SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+
+from tether.localcluster.api import APIApp
+from tether.localcluster.applying import Applier
+from tether.localcluster.controllers import Controllers
+from tether.localcluster.credentials import ensure_credentials, write_kubeconfig
+from tether.localcluster.discovery import Discovery
+from tether.localcluster.handlers import Handlers
+from tether.localcluster.openapi import OpenAPIDocuments
+from tether.localcluster.registry import Registry
+from tether.localcluster.schema import SchemaRegistry
+from tether.localcluster.store import Store
+from tether.localcluster.validating import SchemaAdmission
+
+log = logging.getLogger(__name__)
+
+#: The line printed once the server accepts connections (followed by the URL).
+READY_LINE = "tether local cluster ready at"
+PORT_FILE = "port"
+
+
+class Cluster:
+    """A local cluster in this process: store, schemas and controllers."""
+
+    def __init__(self, data_dir: Path) -> None:
+        """Open the cluster kept in ``data_dir``; call :meth:`start`."""
+        self.data_dir = data_dir
+        self.registry = Registry()
+        self.schemas = SchemaRegistry()
+        self.store = Store(data_dir, self.registry)
+        self.store.add_admitter(SchemaAdmission(self.schemas))
+        self.applier = Applier(self.store, self.schemas)
+        self.controllers = Controllers(self.store, self.registry, self.schemas)
+
+    async def start(self) -> None:
+        """Load the stored state and start the controllers."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        await self.store.start()
+        await self.controllers.start()
+
+    async def close(self) -> None:
+        """Stop the controllers and close the store (pending writes finish first)."""
+        await self.controllers.close()
+        await self.store.close()
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """How to serve: where the data lives, where to listen, where the kubeconfig goes."""
+
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 6443
+    kubeconfig: Path | None = None
+
+    @property
+    def kubeconfig_path(self) -> Path:
+        """The kubeconfig to write (``DATA_DIR/kubeconfig`` by default)."""
+        return self.kubeconfig or self.data_dir / "kubeconfig"
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.set_inheritable(True)
+    return sock
+
+
+async def serve(config: ServeConfig, ready: Callable[[str], None]) -> None:
+    """Serve until SIGINT/SIGTERM; call ``ready(url)`` once connections are accepted."""
+    creds = ensure_credentials(config.data_dir, config.host)
+    cluster = Cluster(config.data_dir)
+    await cluster.start()
+    sock = _bind(config.host, config.port)
+    port = sock.getsockname()[1]
+    host = f"[{config.host}]" if ":" in config.host else config.host
+    url = f"https://{host}:{port}"
+    app = APIApp(
+        Handlers(cluster.store, cluster.registry, cluster.schemas, cluster.applier.apply),
+        Discovery(cluster.registry),
+        creds.token(),
+        lambda: f"{host}:{port}",
+        OpenAPIDocuments(cluster.schemas, lambda: list(cluster.registry)).serve,
+    )
+    server = uvicorn.Server(uvicorn.Config(
+        app,
+        loop="none",
+        http="httptools",
+        lifespan="off",
+        ssl_certfile=str(creds.server_cert),
+        ssl_keyfile=str(creds.server_key),
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=2,
+        timeout_keep_alive=30,
+    ))
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            if serving.done():
+                await serving
+                return
+            await asyncio.sleep(0.01)
+        write_kubeconfig(config.kubeconfig_path, creds, url)
+        (config.data_dir / PORT_FILE).write_text(f"{port}\n")
+        ready(url)
+        await serving
+    finally:
+        await cluster.close()
+        sock.close()

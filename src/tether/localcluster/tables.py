@@ -1,0 +1,160 @@
+"""Server-side printing: ``meta.k8s.io/v1`` Tables for ``kubectl get``.
+
+``kubectl get`` asks for ``as=Table`` and prints the columns the server chooses. The
+common kinds get the columns kube-apiserver prints for them (``READY``, ``STATUS`` and
+``RESTARTS`` for pods, ``DATA`` for config maps...); every other kind gets ``NAME`` and
+``AGE``. Ages read as kubectl users know them (``45s``, ``12m``, ``3h5m``, ``2d``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from tether.localcluster.resources import ResourceType
+from tether.localcluster.watch import Entry
+
+Row = list[Any]
+_Column = tuple[str, str, str]  # name, type, description
+
+
+def wants_table(accept: str) -> bool:
+    """Whether an ``Accept`` header asks for a Table."""
+    return "as=Table" in accept
+
+
+def human_age(timestamp: str | None, now: datetime | None = None) -> str:
+    """kubectl's short duration since ``timestamp`` (``<unknown>`` when absent)."""
+    if not timestamp:
+        return "<unknown>"
+    try:
+        then = datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return "<invalid>"
+    seconds = int(((now or datetime.now(UTC)) - then).total_seconds())
+    if seconds < 0:
+        return "0s"
+    if seconds < 120:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    if minutes < 10:
+        return f"{minutes}m{seconds % 60}s" if seconds % 60 else f"{minutes}m"
+    if minutes < 180:
+        return f"{minutes}m"
+    hours = minutes // 60
+    if hours < 8:
+        return f"{hours}h{minutes % 60}m" if minutes % 60 else f"{hours}h"
+    if hours < 48:
+        return f"{hours}h"
+    days = hours // 24
+    if days < 8:
+        return f"{days}d{hours % 24}h" if hours % 24 else f"{days}d"
+    if days < 365 * 2:
+        return f"{days}d"
+    return f"{days // 365}y"
+
+
+def _get(obj: Mapping[str, Any], *path: str, default: Any = None) -> Any:
+    value: Any = obj
+    for part in path:
+        if not isinstance(value, Mapping):
+            return default
+        value = value.get(part)
+    return default if value is None else value
+
+
+def _pod(obj: Mapping[str, Any]) -> Row:
+    statuses = _get(obj, "status", "containerStatuses", default=[])
+    containers = _get(obj, "spec", "containers", default=[])
+    ready = sum(1 for s in statuses if s.get("ready"))
+    restarts = sum(int(s.get("restartCount") or 0) for s in statuses)
+    phase = _get(obj, "status", "phase", default="Pending")
+    if _get(obj, "metadata", "deletionTimestamp"):
+        phase = "Terminating"
+    return [f"{ready}/{len(containers)}", phase, restarts]
+
+
+def _workload(obj: Mapping[str, Any]) -> Row:
+    spec = _get(obj, "spec", "replicas", default=1)
+    return [f"{_get(obj, 'status', 'readyReplicas', default=0)}/{spec}",
+            _get(obj, "status", "updatedReplicas", default=0),
+            _get(obj, "status", "availableReplicas", default=0)]
+
+
+def _replicaset(obj: Mapping[str, Any]) -> Row:
+    return [_get(obj, "spec", "replicas", default=1), _get(obj, "status", "replicas", default=0),
+            _get(obj, "status", "readyReplicas", default=0)]
+
+
+def _service(obj: Mapping[str, Any]) -> Row:
+    ports = ",".join(
+        f"{p.get('port')}{':' + str(p['nodePort']) if p.get('nodePort') else ''}/"
+        f"{p.get('protocol', 'TCP')}" for p in _get(obj, "spec", "ports", default=[]))
+    external = ",".join(_get(obj, "spec", "externalIPs", default=[])) or "<none>"
+    return [_get(obj, "spec", "type", default="ClusterIP"),
+            _get(obj, "spec", "clusterIP", default="<none>"), external, ports or "<none>"]
+
+
+def _job(obj: Mapping[str, Any]) -> Row:
+    conditions = _get(obj, "status", "conditions", default=[])
+    done = {c.get("type") for c in conditions if c.get("status") == "True"}
+    status = "Complete" if "Complete" in done else "Failed" if "Failed" in done else "Running"
+    completions = _get(obj, "spec", "completions", default=1)
+    return [status, f"{_get(obj, 'status', 'succeeded', default=0)}/{completions}"]
+
+
+_COLUMNS: dict[tuple[str, str], tuple[Sequence[_Column], Callable[[Mapping[str, Any]], Row]]] = {
+    ("", "pods"): ((("Ready", "string", "The number of ready containers."),
+                    ("Status", "string", "The aggregate status of the containers."),
+                    ("Restarts", "string", "The number of container restarts.")), _pod),
+    ("apps", "deployments"): ((("Ready", "string", "Ready replicas."),
+                               ("Up-to-date", "string", "Updated replicas."),
+                               ("Available", "string", "Available replicas.")), _workload),
+    ("apps", "statefulsets"): ((("Ready", "string", "Ready replicas."),), lambda o: _workload(o)[:1]),
+    ("apps", "replicasets"): ((("Desired", "integer", "Desired replicas."),
+                               ("Current", "integer", "Current replicas."),
+                               ("Ready", "integer", "Ready replicas.")), _replicaset),
+    ("", "services"): ((("Type", "string", "The service type."),
+                        ("Cluster-IP", "string", "The cluster IP."),
+                        ("External-IP", "string", "External IPs."),
+                        ("Port(s)", "string", "The ports.")), _service),
+    ("", "configmaps"): ((("Data", "integer", "Number of entries."),),
+                         lambda o: [len(o.get("data") or {}) + len(o.get("binaryData") or {})]),
+    ("", "secrets"): ((("Type", "string", "The secret type."),
+                       ("Data", "integer", "Number of entries.")),
+                      lambda o: [o.get("type", "Opaque"), len(o.get("data") or {})]),
+    ("", "namespaces"): ((("Status", "string", "The namespace phase."),),
+                         lambda o: [_get(o, "status", "phase", default="Active")]),
+    ("batch", "jobs"): ((("Status", "string", "The job status."),
+                         ("Completions", "string", "Succeeded of desired.")), _job),
+}
+
+
+def table(rtype: ResourceType, entries: Sequence[Entry], rv: int,
+          include_object: str | None) -> dict[str, Any]:
+    """A Table of ``entries``; ``include_object`` is ``None``, ``Metadata`` or ``Object``."""
+    columns, cells = _COLUMNS.get(rtype.key, ((), lambda _o: []))
+    definitions = [{"name": "Name", "type": "string", "format": "name", "priority": 0,
+                    "description": "Name must be unique within a namespace."}]
+    definitions += [{"name": n, "type": t, "format": "", "description": d, "priority": 0}
+                    for n, t, d in columns]
+    definitions.append({"name": "Age", "type": "string", "format": "", "priority": 0,
+                        "description": "CreationTimestamp is the time the object was created."})
+    now = datetime.now(UTC)
+    rows = []
+    include = include_object or "Metadata"
+    for entry in entries:
+        obj = entry.obj
+        row: dict[str, Any] = {"cells": [obj["metadata"]["name"], *cells(obj),
+                                         human_age(obj["metadata"].get("creationTimestamp"),
+                                                   now)]}
+        if include == "Object":
+            row["object"] = obj
+        elif include == "Metadata":
+            row["object"] = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                             "metadata": obj["metadata"]}
+        rows.append(row)
+    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1",
+            "metadata": {"resourceVersion": str(rv)}, "columnDefinitions": definitions,
+            "rows": rows}

@@ -1,0 +1,57 @@
+"""Schema admission: validation, defaulting and pruning on every write.
+
+:class:`SchemaAdmission` is the store admitter that checks each object against the
+schema of its kind (:mod:`tether.localcluster.validation` over
+:mod:`tether.localcluster.schema`): field errors are a ``422 Invalid`` listing every
+cause; unknown fields are a ``400 BadRequest`` under ``fieldValidation=Strict``,
+``Warning`` headers under ``Warn`` (the default) and nothing under ``Ignore``. Custom
+resources are defaulted from their structural schema first and pruned after, as
+kube-apiserver does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tether.localcluster.errors import Cause, bad_request, invalid
+from tether.localcluster.resources import ResourceType
+from tether.localcluster.schema import SchemaRegistry
+from tether.localcluster.store import WriteOptions
+from tether.localcluster.validation import FieldValidation, apply_defaults, prune, validate
+
+
+class SchemaAdmission:
+    """Validates (and for custom resources defaults and prunes) every write."""
+
+    def __init__(self, schemas: SchemaRegistry) -> None:
+        """Check writes against ``schemas``."""
+        self._schemas = schemas
+
+    def __call__(
+        self,
+        rtype: ResourceType,
+        obj: dict[str, Any],
+        old: dict[str, Any] | None,
+        options: WriteOptions,
+    ) -> list[str]:
+        """Check ``obj``; change it in place (defaults, pruning); return warnings."""
+        schema = self._schemas.lookup(rtype.api_version(), rtype.kind)
+        if schema is None:
+            return []
+        if rtype.custom:
+            _replace(obj, apply_defaults(obj, schema))
+        report = validate(obj, schema, FieldValidation(options.field_validation))
+        if report.errors:
+            raise invalid(rtype.kind, rtype.group, obj["metadata"].get("name", ""), [
+                Cause(e.field, e.message, e.type.value) for e in report.errors])
+        if report.strict_error is not None:
+            raise bad_request(report.strict_error)
+        if rtype.custom:
+            _replace(obj, prune(obj, schema))
+        return list(report.warnings)
+
+
+def _replace(obj: dict[str, Any], new: dict[str, Any]) -> None:
+    if new is not obj:
+        obj.clear()
+        obj.update(new)
