@@ -43,7 +43,6 @@ from tether.diff.pointer import (
     get_path,
     parse_pointer,
     remove_path,
-    remove_paths,
     resolve_tokens,
     set_path,
 )
@@ -202,7 +201,9 @@ def selected_paths(
             if path:
                 paths.append(path)
         for expression in rule.jq_path_expressions:
-            paths.extend(jq.paths(expression, doc))
+            # path() also names absent fields (`.a.b` on `{}`); keep only those present.
+            found = jq.paths(expression, doc)
+            paths.extend(p for p in found if get_path(doc, p) is not MISSING)
         if managers and live is not None and rule.managed_fields_managers:
             tree = union(manager_trees(live, rule.managed_fields_managers))
             paths.extend(owned_paths(doc, tree))
@@ -242,7 +243,7 @@ def respect_ignore_differences(
         return result
     live_paths = selected_paths(matched, live, live=live, jq=jq) if live is not None else []
     own_paths = selected_paths(matched, result, live=None, jq=jq, managers=False)
-    remove_paths(result, [p for p in own_paths if p not in live_paths])
+    remove_ignored(result, [p for p in own_paths if p not in live_paths])
     for path in sorted(live_paths, key=len):
         set_path(result, path, copy_object({"v": get_path(live, path)})["v"])
     return result
