@@ -8,7 +8,7 @@ their versions, which are part of every cache key: upgrading helm re-renders.
 
 from __future__ import annotations
 
-import asyncio
+import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -17,6 +17,9 @@ from typing import Protocol
 from tether.render.errors import RenderError
 from tether.render.process import Limits, ProcessResult, run_process
 from tether.tools import ToolNotFoundError, find_tool
+
+#: Tool versions by (tool, executable path, size, mtime): a binary's version is fixed.
+_VERSIONS: dict[tuple[str, str, int, int], str] = {}
 
 
 class ToolRunner(Protocol):
@@ -43,8 +46,6 @@ class Toolchain:
         """Use ``runner`` to run tools, each within ``limits`` (default: ``Limits()``)."""
         self.runner = runner
         self.limits = limits or Limits()
-        self._versions: dict[str, str] = {}
-        self._lock = asyncio.Lock()
 
     def helm(self, *, subject: str) -> Path:
         """The ``helm`` executable."""
@@ -67,14 +68,11 @@ class Toolchain:
         return await self.runner(argv, cwd=cwd, env=env, limits=self.limits, subject=subject)
 
     async def version(self, tool: str) -> str:
-        """The version string of ``helm`` or ``kustomize``, asked once and remembered."""
-        async with self._lock:
-            if tool not in self._versions:
-                self._versions[tool] = await self._ask_version(tool)
-            return self._versions[tool]
+        """The version string of ``helm`` or ``kustomize``.
 
-    async def _ask_version(self, tool: str) -> str:
-        cwd = Path("/")
+        Asked once per executable file: the answer is remembered, process-wide, under
+        the binary's path, size and modification time, so replacing the binary asks again.
+        """
         if tool == "helm":
             argv = [str(self.helm(subject="helm")), "version", "--short"]
         elif tool == "kustomize":
@@ -86,10 +84,15 @@ class Toolchain:
             )
         else:
             raise ValueError(f"unknown tool {tool!r}")
-        result = await self.run(argv, cwd=cwd, env={}, subject=f"{tool} version")
-        text = result.stdout.decode("utf-8", "replace")
-        match = re.search(r"kustomizeVersion:\s*(\S+)", text)
-        return match.group(1) if match else text.strip()
+        status = os.stat(argv[0])
+        identity = (tool, argv[0], status.st_size, status.st_mtime_ns)
+        known = _VERSIONS.get(identity)
+        if known is None:
+            result = await self.run(argv, cwd=Path("/"), env={}, subject=f"{tool} version")
+            text = result.stdout.decode("utf-8", "replace")
+            match = re.search(r"kustomizeVersion:\s*(\S+)", text)
+            known = _VERSIONS[identity] = match.group(1) if match else text.strip()
+        return known
 
 
 def _find(name: str, subject: str) -> Path:
