@@ -6,9 +6,12 @@
 - ``Suspended`` with status ``True`` (``spec.suspend: true``) → Suspended.
 - Otherwise Healthy with the ``Complete`` condition's message.
 
-As in Argo CD, the presence of a ``Complete`` or ``Failed`` condition counts (the Job
-controller only ever adds them with status ``True``) and a suspended Job's message is
-the failure message, which is empty: the ``Suspended`` status says it all.
+As in Argo CD, the presence of a ``Complete``, ``Failed`` or ``Suspended`` condition
+counts whatever its status (the Job controller adds the first two with status ``True``
+only), so a Job resumed after a suspension (``Suspended: False``, reason
+``JobResumed``) reads Healthy while it runs; and a suspended Job's message is the
+failure message, which is empty. Both are Argo CD's verdicts, kept so that users see
+the same ones.
 """
 
 from __future__ import annotations
