@@ -5,7 +5,8 @@
 - one key per kind: ``resource.customizations.health.<group>_<Kind>`` holds the script
   and ``resource.customizations.useOpenLibs.<group>_<Kind>`` (``true``/``false``)
   opens the standard libraries to it. The core group is written without group
-  (``resource.customizations.health.Pod``); ``all`` means every kind;
+  (``resource.customizations.health.Pod``); ``all`` is the key ``*/*``: every kind of
+  a named group (as in Argo CD, it cannot match a core kind, keyed ``Pod``);
 - the older nested key ``resource.customizations``: a YAML map from ``group/Kind`` to
   ``{health.lua: <script>, health.lua.useOpenLibs: <bool>}``. Only these keys may use
   wildcards (``"*.aws.crossplane.io/*"``), because ``*`` is not allowed in ConfigMap
@@ -73,7 +74,7 @@ class LuaHealthCheck:
     def assess(self, obj: Mapping[str, Any], sandbox: LuaSandbox) -> Health:
         """Run the script on ``obj``; any failure is ``Unknown`` with the reason."""
         try:
-            result = sandbox.run(self.script, self.source, obj, open_libs=self.open_libs)
+            result = sandbox.run(self.script, obj, open_libs=self.open_libs)
             return _interpret(result)
         # LuaError and UnicodeError: a result too odd to read back, or not UTF-8.
         except (ScriptError, lua.LuaError, UnicodeError) as error:

@@ -104,10 +104,11 @@ local function exhausted()
   error("instruction limit exceeded", 0)
 end
 
-local compile = function(text, name)
+local compile = function(text)
   -- Binary chunks could break out of any sandbox: accept source text only.
   if text:byte(1) == 27 then return nil, "binary chunks are not accepted" end
-  return loadstring(text, "=" .. name)
+  -- Errors then read "health.lua:3: attempt to ...", whatever the script's source.
+  return loadstring(text, "=health.lua")
 end
 
 local run = function(fn, obj, open, limit)
@@ -157,30 +158,30 @@ class LuaSandbox:
         self._pcall = self._runtime.globals().pcall
         self._sethook = self._runtime.globals().debug.sethook
         self._collect = self._runtime.globals().collectgarbage
-        self._cache: OrderedDict[tuple[str, str], Any] = OrderedDict()
+        self._cache: OrderedDict[str, Any] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
-    def compile(self, text: str, name: str) -> Any:
+    def compile(self, text: str) -> Any:
         """The compiled function for ``text``, from the cache when it was compiled before.
 
-        ``name`` appears in error messages (``name:3: attempt to call ...``).
+        Raises :class:`ScriptError` with Lua's message (``health.lua:3: ...``) for a
+        syntax error.
         """
         with self._lock:
-            return self._compiled(text, name)
+            return self._compiled(text)
 
-    def _compiled(self, text: str, name: str) -> Any:
-        key = (name, text)
-        cached = self._cache.get(key)
+    def _compiled(self, text: str) -> Any:
+        cached = self._cache.get(text)
         if cached is not None:
-            self._cache.move_to_end(key)
+            self._cache.move_to_end(text)
             return cached
-        compiled = self._compile(text, name)
+        compiled = self._compile(text)
         # loadstring returns the function alone, or nil and the syntax error.
         function, error = compiled if isinstance(compiled, tuple) else (compiled, None)
         if function is None:
             raise ScriptError(str(error))
-        self._cache[key] = function
+        self._cache[text] = function
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return function
@@ -190,14 +191,14 @@ class LuaSandbox:
         """How many compiled scripts the cache holds."""
         return len(self._cache)
 
-    def run(self, text: str, name: str, obj: Mapping[str, Any], *, open_libs: bool) -> Any:
+    def run(self, text: str, obj: Mapping[str, Any], *, open_libs: bool) -> Any:
         """Run a script with ``obj`` as its global ``obj``; return its first result.
 
         Lua tables come back as lupa tables; read them before the next run. Raises
         :class:`ScriptError` for a compile error, a runtime error or an exhausted budget.
         """
         with self._lock:
-            function = self._compiled(text, name)
+            function = self._compiled(text)
             runtime = self._runtime
             # Converted before the budget applies: the object is the input, not the script's.
             table = runtime.table_from(obj, recursive=True)

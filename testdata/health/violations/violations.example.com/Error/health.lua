@@ -1,0 +1,1 @@
+error("certificate store unreachable")

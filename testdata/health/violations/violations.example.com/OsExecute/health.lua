@@ -1,0 +1,2 @@
+os.execute("touch /tmp/tether-pwned")
+return {status = "Healthy"}

@@ -1,0 +1,1 @@
+local hs = {status = "Healthy"}

@@ -1,0 +1,2 @@
+local bytecode = string.dump(function() return 1 end)
+return {status = "Healthy", message = bytecode}
