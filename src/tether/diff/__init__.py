@@ -86,7 +86,13 @@ Known limits: a local prediction cannot know defaults the server re-applies afte
 field tether owned is removed (it reports the removal); server-side diff can.
 """
 
-from tether.diff.compare import IGNORE_EXTRANEOUS, SERVER_SIDE_DIFF, Differ, compare_options
+from tether.diff.compare import (
+    IGNORE_EXTRANEOUS,
+    SERVER_SIDE_DIFF,
+    CacheStats,
+    Differ,
+    compare_options,
+)
 from tether.diff.errors import (
     ComparisonError,
     DiffError,
@@ -113,6 +119,7 @@ __all__ = [
     "BUILTIN_SCHEMA",
     "IGNORE_EXTRANEOUS",
     "SERVER_SIDE_DIFF",
+    "CacheStats",
     "ChainedSchema",
     "ChangeSet",
     "ComparisonError",

@@ -71,6 +71,16 @@ def _live_ref(live: Object) -> tuple[str, str, str] | bytes:
 
 
 @dataclass(frozen=True, slots=True)
+class CacheStats:
+    """How well the result cache serves repeated comparisons."""
+
+    entries: int
+    capacity: int
+    hits: int
+    misses: int
+
+
+@dataclass(frozen=True, slots=True)
 class _Live:
     """A live object reduced once per resourceVersion."""
 
@@ -126,6 +136,11 @@ class Differ:
             self._jq = shared_runner()
         return self._jq
 
+    def cache_stats(self) -> CacheStats:
+        """Size and hit counts of the result cache."""
+        cache = self._results
+        return CacheStats(len(cache), cache.maxsize, cache.hits, cache.misses)
+
     # -- one object ---------------------------------------------------------------
 
     def compare(
@@ -175,6 +190,7 @@ class Differ:
                 state=DiffState.EXTRANEOUS,
                 live=masked_live,
                 diff=unified_yaml(masked_live, None),
+                paths=("",),
                 affects_sync=live_state.affects_sync,
             )
         desired_form = self._desired_form(desired, cache_key[0], rules)
