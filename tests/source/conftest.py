@@ -20,7 +20,7 @@ Repositories (:class:`RemoteRepo`: ``.push(files, message)``, ``.tag(...)``,
 
 Helpers for the source package:
 
-``repo_secret(url, username, password)``
+``gitserver.repo_secret(url, username, password)``
     An Argo CD ``repository`` Secret as a dict (``stringData``).
 ``git_cache``
     A :class:`tether.source.GitCache` in the test's temporary folder whose credential
@@ -32,43 +32,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from gitserver import GitServer, RemoteRepo
+from gitserver import GitServer, RemoteRepo, http_creds_secret
 
-from tether.model import keys
 from tether.source import CredentialStore, GitCache, StaticSecrets
-
-
-def repo_secret(
-    url: str,
-    username: str = "",
-    password: str = "",
-    *,
-    secret_type: str = keys.SECRET_TYPE_REPOSITORY,
-    name: str = "repo",
-    **extra: str,
-) -> dict[str, Any]:
-    """An Argo CD repository (or, with ``secret_type``, repo-creds) Secret as a dict."""
-    string_data = {"url": url, **extra}
-    if username:
-        string_data["username"] = username
-    if password:
-        string_data["password"] = password
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {
-            "name": name,
-            "namespace": "argocd",
-            "labels": {keys.SECRET_TYPE_LABEL: secret_type},
-        },
-        "stringData": string_data,
-    }
 
 
 @pytest.fixture(scope="session")
@@ -93,17 +64,6 @@ def git_repo(git_server_session: GitServer) -> RemoteRepo:
 @pytest.fixture(scope="session")
 def git_repo_session(git_server_session: GitServer) -> RemoteRepo:
     return git_server_session.create_repo("shared")
-
-
-def http_creds_secret(server: GitServer) -> dict[str, Any]:
-    """A repo-creds Secret covering every HTTP URL of ``server``."""
-    return repo_secret(
-        f"http://127.0.0.1:{server.http_port}/",
-        server.username,
-        server.password,
-        secret_type=keys.SECRET_TYPE_REPO_CREDS,
-        name="loopback-creds",
-    )
 
 
 @pytest.fixture

@@ -28,7 +28,10 @@ import time
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
+
+from tether.model import keys
 
 GIT = shutil.which("git") or "git"
 HTTP_BACKEND = "/usr/lib/git-core/git-http-backend"
@@ -352,3 +355,41 @@ class RemoteRepo:
         self.git("checkout", "-q", base)
         self.git("branch", "-q", "-D", temporary)
         return sha
+
+
+def repo_secret(
+    url: str,
+    username: str = "",
+    password: str = "",
+    *,
+    secret_type: str = keys.SECRET_TYPE_REPOSITORY,
+    name: str = "repo",
+    **extra: str,
+) -> dict[str, Any]:
+    """An Argo CD repository (or, with ``secret_type``, repo-creds) Secret as a dict."""
+    string_data = {"url": url, **extra}
+    if username:
+        string_data["username"] = username
+    if password:
+        string_data["password"] = password
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": name,
+            "namespace": "argocd",
+            "labels": {keys.SECRET_TYPE_LABEL: secret_type},
+        },
+        "stringData": string_data,
+    }
+
+
+def http_creds_secret(server: GitServer) -> dict[str, Any]:
+    """A repo-creds Secret covering every HTTP URL of ``server``."""
+    return repo_secret(
+        f"http://127.0.0.1:{server.http_port}/",
+        server.username,
+        server.password,
+        secret_type=keys.SECRET_TYPE_REPO_CREDS,
+        name="loopback-creds",
+    )

@@ -208,5 +208,5 @@ async def test_list_and_read_without_checkout(git_cache: GitCache, git_repo: Rem
         "apps/two",
     )
     assert await git_cache.read_file(url, sha, "apps/one/config.json") == b'{"name": "one"}'
-    with pytest.raises(PathNotFound, match="no file 'apps/three/config.json'"):
+    with pytest.raises(PathNotFound, match=r"no file 'apps/three/config\.json'"):
         await git_cache.read_file(url, sha, "apps/three/config.json")

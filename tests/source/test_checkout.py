@@ -60,10 +60,13 @@ async def test_folder_removed_on_error_and_on_cancellation(
     cache = checkout_cache(tmp_path)
     seen: list[Path] = []
 
-    with pytest.raises(RuntimeError, match="renderer failed"):
+    async def render_and_fail() -> None:
         async with cache.checkout(git_repo.url_git, "main") as checkout:
             seen.append(checkout.path)
             raise RuntimeError("renderer failed")
+
+    with pytest.raises(RuntimeError, match="renderer failed"):
+        await render_and_fail()
 
     inside = asyncio.Event()
 

@@ -187,7 +187,11 @@ class GitCache:
     ) -> RefreshResult:
         credentials = self._credentials_for(url, project)
         started = self._clock.now()
-        callbacks = FetchCallbacks(credentials, time.monotonic() + self.fetch_timeout)
+        deadline = time.monotonic() + self.fetch_timeout
+
+        def callbacks() -> FetchCallbacks:
+            return FetchCallbacks(credentials, deadline)
+
         try:
             outcome = await asyncio.wait_for(
                 asyncio.to_thread(entry.mirror.update, callbacks), self.fetch_timeout

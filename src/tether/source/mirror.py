@@ -14,7 +14,7 @@ fetches only when they differ from the mirror's, so an unchanged repository cost
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -97,10 +97,14 @@ class Mirror:
                 refs[name] = str(advertised.oid)
         return RefSnapshot(MappingProxyType(refs), head)
 
-    def update(self, callbacks: pygit2.RemoteCallbacks) -> UpdateOutcome:
-        """Bring the mirror up to date with the remote; fetch only if refs changed."""
+    def update(self, callbacks: Callable[[], pygit2.RemoteCallbacks]) -> UpdateOutcome:
+        """Bring the mirror up to date with the remote; fetch only if refs changed.
+
+        ``callbacks`` makes the callbacks for one connection: libgit2 asks a connection
+        for credentials again only when the previous ones were rejected.
+        """
         with self.write_lock:
-            remote_state = self.remote_snapshot(callbacks)
+            remote_state = self.remote_snapshot(callbacks())
             local_state = self.local_snapshot()
             if dict(remote_state.refs) == dict(local_state.refs) and (
                 remote_state.head == local_state.head
@@ -108,7 +112,7 @@ class Mirror:
                 return UpdateOutcome(False, local_state)
             repo = self.open()
             remote = repo.remotes.create_anonymous(self.url.transport_url)
-            remote.fetch([_MIRROR_REFSPEC], callbacks=callbacks, prune=FetchPrune.PRUNE)
+            remote.fetch([_MIRROR_REFSPEC], callbacks=callbacks(), prune=FetchPrune.PRUNE)
             if remote_state.head:
                 repo.set_head(remote_state.head)
             return UpdateOutcome(True, self.local_snapshot())

@@ -116,7 +116,7 @@ def parse_repo_url(url: str, *, prefix: bool = False) -> RepoURL:
     """
     text = url.strip()
     if not text or any(ch.isspace() or ord(ch) < 0x20 for ch in text):
-        raise InvalidRepositoryURL(redact_url(text) or '""', "empty or contains whitespace")
+        raise InvalidRepositoryURL(redact_urls_in(text) or '""', "empty or contains whitespace")
     if "://" not in text:
         return _parse_scp_like(text)
     try:
