@@ -1,0 +1,175 @@
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tether.localcluster.schema import SchemaRegistry
+from tether.localcluster.strategic import (
+    PatchError,
+    create_two_way_merge_patch,
+    json_merge_patch,
+    strategic_merge_patch,
+)
+
+CASES = Path(__file__).resolve().parents[3] / "testdata" / "localcluster" / "merge" / "strategic"
+
+
+def load(path: Path) -> Any:
+    return yaml.load(path.read_text(), Loader=yaml.CSafeLoader)
+
+
+@pytest.mark.parametrize("path", sorted(CASES.glob("*.yaml")), ids=lambda p: p.stem)
+def test_strategic_merge_patch_matches_the_documented_result(
+    path: Path, registry: SchemaRegistry
+) -> None:
+    case = load(path)
+    schema = registry.lookup(case["apiVersion"], case["kind"])
+    original = copy.deepcopy(case["original"])
+    patch = copy.deepcopy(case["patch"])
+
+    assert strategic_merge_patch(original, patch, schema) == case["expected"]
+    assert (original, patch) == (case["original"], case["patch"]), "inputs must not change"
+
+
+@pytest.mark.parametrize(
+    ("patch", "message"),
+    [
+        ({"spec": {"containers": [{"image": "x"}]}}, "does not contain declared merge key: name"),
+        ({"spec": {"containers": [{"name": "a", "$patch": "explode"}]}}, "unknown patch type"),
+        ({"spec": {"$patch": "explode"}}, "unknown patch type"),
+        ({"spec": {"$retainKeys": "containers"}}, "$retainKeys must be a list"),
+        ({"spec": {"$setElementOrder/containers": {"name": "a"}}}, "must be a list"),
+        ({"spec": {"$unknown": 1}}, "unknown patch directive"),
+        (["not", "an", "object"], "must be a JSON object"),
+    ],
+)
+def test_malformed_patch_is_refused(patch: Any, message: str, registry: SchemaRegistry) -> None:
+    pod = {"spec": {"containers": [{"name": "a", "image": "a"}]}}
+    with pytest.raises(PatchError, match=message.replace("$", r"\$")):
+        strategic_merge_patch(pod, patch, registry.lookup("v1", "Pod"))
+
+
+def test_new_fields_arrive_without_directives_or_nulls(registry: SchemaRegistry) -> None:
+    patch = {"spec": {"nodeSelector": {"$patch": "merge", "zone": "a", "gone": None}}}
+    result = strategic_merge_patch({"spec": {}}, patch, registry.lookup("v1", "Pod"))
+    assert result == {"spec": {"nodeSelector": {"zone": "a"}}}
+
+
+def test_json_merge_patch_follows_rfc_7386() -> None:
+    # The RFC's own example.
+    target = {
+        "title": "Goodbye!",
+        "author": {"givenName": "John", "familyName": "Doe"},
+        "tags": ["example", "sample"],
+        "content": "This will be unchanged",
+    }
+    patch = {
+        "title": "Hello!",
+        "phoneNumber": "+01-123-456-7890",
+        "author": {"familyName": None},
+        "tags": ["example"],
+    }
+    assert json_merge_patch(target, patch) == {
+        "title": "Hello!",
+        "author": {"givenName": "John"},
+        "tags": ["example"],
+        "content": "This will be unchanged",
+        "phoneNumber": "+01-123-456-7890",
+    }
+
+
+def test_two_way_patch_carries_the_directives_kubectl_sends(registry: SchemaRegistry) -> None:
+    original = {
+        "metadata": {"finalizers": ["a", "b"]},
+        "spec": {
+            "containers": [{"name": "web", "image": "web:1"}, {"name": "old", "image": "old:1"}]
+        },
+    }
+    modified = {
+        "metadata": {"finalizers": ["a", "c"]},
+        "spec": {"containers": [{"name": "web", "image": "web:2"}]},
+    }
+    patch = create_two_way_merge_patch(original, modified, registry.lookup("v1", "Pod"))
+    assert patch == {
+        "metadata": {
+            "finalizers": ["c"],
+            "$deleteFromPrimitiveList/finalizers": ["b"],
+            "$setElementOrder/finalizers": ["a", "c"],
+        },
+        "spec": {
+            "containers": [{"name": "web", "image": "web:2"}, {"name": "old", "$patch": "delete"}],
+            "$setElementOrder/containers": [{"name": "web"}],
+        },
+    }
+
+
+# -- properties ---------------------------------------------------------------------
+
+_names = st.sampled_from(["a", "b", "c", "d", "e"])
+_scalars = st.one_of(st.integers(-3, 3), st.sampled_from(["x", "y", "z"]), st.booleans())
+_env = st.lists(
+    st.fixed_dictionaries({"name": _names, "value": st.sampled_from(["1", "2"])}),
+    max_size=4,
+    unique_by=lambda e: e["name"],
+)
+_container = st.fixed_dictionaries(
+    {"name": _names},
+    optional={
+        "image": st.sampled_from(["nginx:1", "nginx:2", "redis"]),
+        "args": st.lists(st.sampled_from(["--a", "--b", "--c"]), max_size=3),
+        "env": _env,
+        "ports": st.lists(
+            st.fixed_dictionaries({"containerPort": st.sampled_from([80, 443, 8080])}),
+            max_size=3,
+            unique_by=lambda p: p["containerPort"],
+        ),
+    },
+)
+_pod = st.fixed_dictionaries(
+    {},
+    optional={
+        "metadata": st.fixed_dictionaries(
+            {},
+            optional={
+                "labels": st.dictionaries(_names, st.sampled_from(["1", "2"]), max_size=3),
+                "finalizers": st.lists(
+                    st.sampled_from(["f/a", "f/b", "f/c"]), max_size=3, unique=True
+                ),
+            },
+        ),
+        "spec": st.fixed_dictionaries(
+            {},
+            optional={
+                "containers": st.lists(_container, max_size=3, unique_by=lambda c: c["name"]),
+                "nodeSelector": st.dictionaries(_names, st.sampled_from(["1", "2"]), max_size=3),
+                "priority": _scalars,
+            },
+        ),
+    },
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(original=_pod, modified=_pod)
+def test_two_way_patch_then_apply_reproduces_the_target(
+    original: dict[str, Any], modified: dict[str, Any], registry: SchemaRegistry
+) -> None:
+    schema = registry.lookup("v1", "Pod")
+    patch = create_two_way_merge_patch(original, modified, schema)
+    assert strategic_merge_patch(original, patch, schema) == modified
+
+
+@settings(max_examples=100, deadline=None)
+@given(original=_pod, patch=_pod)
+def test_applying_a_patch_twice_changes_nothing_more(
+    original: dict[str, Any], patch: dict[str, Any], registry: SchemaRegistry
+) -> None:
+    schema = registry.lookup("v1", "Pod")
+    once = strategic_merge_patch(original, patch, schema)
+    assert strategic_merge_patch(once, patch, schema) == once
