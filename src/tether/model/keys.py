@@ -53,5 +53,8 @@ DEPLOYMENT_REVISION: Final = "deployment.kubernetes.io/revision"
 #: ``<app>[,<app>...]`` (same namespace, or ``ns/app``): sync waits for these apps.
 DEPENDS_ON: Final = "tether.dev/depends-on"
 
+#: On a hook: ``<sync id>/<phase>`` of the operation that created it (resume without re-running).
+SYNC_ID: Final = "tether.dev/sync-id"
+
 #: The field manager tether uses for server-side apply.
 FIELD_MANAGER: Final = "tether"
