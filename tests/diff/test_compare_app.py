@@ -61,6 +61,24 @@ def test_a_key_declared_twice_is_a_failure_not_a_guess() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ("not an object", "failed to compare ?/?: expected a mapping, got str"),
+        ({"kind": "ConfigMap", "metadata": []}, "failed to compare ConfigMap/?: metadata is "),
+        (
+            {"kind": "ConfigMap", "metadata": {"name": "x"}},
+            "failed to compare ConfigMap/x: apiVersion, kind and metadata.name are required",
+        ),
+    ],
+)
+def test_malformed_objects_fail_alone(bad: Any, message: str) -> None:
+    changes = Differ().compare_app([config_map("a", "1"), bad], [live("a", "1")])
+    assert [r.state for r in changes.results] == [DiffState.SYNCED]
+    assert len(changes.failures) == 1
+    assert changes.failures[0].message.startswith(message)
+
+
 def test_server_side_predictions_are_used_per_key() -> None:
     key = ResourceKey("", "ConfigMap", "shop", "a")
     predicted = {key: config_map("a", "as-the-server-says")}

@@ -97,10 +97,16 @@ from tether.diff.errors import (
     ComparisonError,
     DiffError,
     IgnoreRuleError,
+    InvalidObjectError,
     JqError,
     JqTimeoutError,
 )
-from tether.diff.ignore import DiffSettings, IgnoreRule, parse_ignore_differences
+from tether.diff.ignore import (
+    DiffSettings,
+    IgnoreRule,
+    parse_ignore_differences,
+    respect_ignore_differences,
+)
 from tether.diff.jq import JqRunner
 from tether.diff.mask import mask_secret, mask_secrets
 from tether.diff.normalize import StatusComparison
@@ -130,6 +136,7 @@ __all__ = [
     "Differ",
     "IgnoreRule",
     "IgnoreRuleError",
+    "InvalidObjectError",
     "JqError",
     "JqRunner",
     "JqTimeoutError",
@@ -144,4 +151,5 @@ __all__ = [
     "mask_secret",
     "mask_secrets",
     "parse_ignore_differences",
+    "respect_ignore_differences",
 ]

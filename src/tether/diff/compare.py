@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from tether.diff.cache import LRUCache
-from tether.diff.errors import ComparisonError, DiffError
+from tether.diff.errors import ComparisonError, DiffError, InvalidObjectError
 from tether.diff.fieldset import FieldTree, abandoned_paths, split_trees
 from tether.diff.ignore import (
     DiffSettings,
@@ -54,6 +54,23 @@ def compare_options(obj: Object | None) -> frozenset[str]:
     metadata = (obj or {}).get("metadata") or {}
     value = (metadata.get("annotations") or {}).get(keys.COMPARE_OPTIONS) or ""
     return frozenset(part.strip() for part in str(value).split(",") if part.strip())
+
+
+def object_key(obj: object) -> ResourceKey:
+    """The key of a Kubernetes object; :class:`InvalidObjectError` if it is not one."""
+    if not isinstance(obj, Mapping):
+        raise InvalidObjectError(_UNKNOWN, f"expected a mapping, got {type(obj).__name__}")
+    metadata = obj.get("metadata")
+    if not isinstance(metadata, Mapping):
+        partial = ResourceKey("", str(obj.get("kind") or "?"), "", "?")
+        raise InvalidObjectError(partial, "metadata is missing or not a mapping")
+    key = ResourceKey.of(obj)
+    if not key.kind or not key.name or not isinstance(obj.get("apiVersion"), str):
+        raise InvalidObjectError(key, "apiVersion, kind and metadata.name are required")
+    return key
+
+
+_UNKNOWN = ResourceKey("", "?", "", "?")
 
 
 def digest(obj: Object) -> bytes:
@@ -156,7 +173,7 @@ class Differ:
         subject = desired if desired is not None else live
         if subject is None:
             raise ValueError("compare needs a desired or a live object")
-        key = ResourceKey.of(subject)
+        key = object_key(subject)
         cache_key = (
             digest(desired) if desired is not None else None,
             _live_ref(live) if live is not None else None,
@@ -289,16 +306,9 @@ class Differ:
         cannot be compared (or a key declared twice) becomes a failure; the others are
         still compared.
         """
-        wanted: dict[ResourceKey, Object] = {}
         failures: list[ComparisonFailure] = []
-        for obj in desired:
-            key = ResourceKey.of(obj)
-            if key in wanted:
-                failures.append(
-                    ComparisonFailure(key, f"failed to compare {key}: declared more than once")
-                )
-            wanted[key] = obj
-        running = {ResourceKey.of(obj): obj for obj in live}
+        wanted = self._index(desired, failures, "declared")
+        running = self._index(live, failures, "live")
         dry_runs = predicted or {}
         results: list[ResourceDiff] = []
         for key in sorted(wanted.keys() | running.keys()):
@@ -309,6 +319,23 @@ class Differ:
             except ComparisonError as error:
                 failures.append(ComparisonFailure(key, str(error)))
         return ChangeSet(results=tuple(results), failures=tuple(failures))
+
+    @staticmethod
+    def _index(
+        objects: Iterable[Object], failures: list[ComparisonFailure], role: str
+    ) -> dict[ResourceKey, Object]:
+        indexed: dict[ResourceKey, Object] = {}
+        for obj in objects:
+            try:
+                key = object_key(obj)
+            except InvalidObjectError as error:
+                failures.append(ComparisonFailure(error.key, str(error)))
+                continue
+            if key in indexed:
+                message = f"failed to compare {key}: {role} more than once"
+                failures.append(ComparisonFailure(key, message))
+            indexed[key] = obj
+        return indexed
 
     def respect_ignore_differences(self, desired: Object, live: Object | None) -> dict[str, Any]:
         """``desired`` with ignored fields set to their live values, ready to apply."""

@@ -40,6 +40,15 @@ class JqTimeoutError(JqError):
     """A jq path expression ran past its time limit and its worker was killed."""
 
 
+class InvalidObjectError(DiffError):
+    """Something given as a Kubernetes object is not one (no kind, name, metadata...)."""
+
+    def __init__(self, key: ResourceKey, cause: str) -> None:
+        self.key = key
+        self.cause = cause
+        super().__init__(f"failed to compare {key}: {cause}")
+
+
 class ComparisonError(DiffError):
     """Comparing one object failed; carries the object's key and the underlying cause."""
 
