@@ -120,7 +120,11 @@ def write_tree(
 
 def _write_file(path: Path, data: bytes, mode: int) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    # The umask may have narrowed the mode; the executable bit must survive.
-    os.chmod(path, mode)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        # The umask may have narrowed the mode; the executable bit must survive.
+        os.fchmod(fd, mode)
+    finally:
+        os.close(fd)
