@@ -103,6 +103,12 @@ def test_bad_files_get_an_error_line_and_exit_2_after_the_rest() -> None:
     ]
 
 
+def test_unquoted_timestamps_are_read_as_kubernetes_reads_them() -> None:
+    result = tether(*paths("cli/cronjob-unquoted-timestamps.yaml"))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["status"] == "Degraded"
+
+
 def test_unusable_settings_stop_before_any_file() -> None:
     result = tether("--settings", *paths("deployment-healthy.yaml", "deployment-healthy.yaml"))
     assert result.returncode == 2

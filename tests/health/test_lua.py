@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 from typing import Any
 
@@ -425,3 +426,31 @@ def test_open_libraries_and_safe_os_functions() -> None:
     assert run(script, {}) == Health(H, "1970 2 abab")
     unsafe_format = 'return {status = "Healthy", message = os.date("%Ez")}'
     assert "invalid conversion" in run(unsafe_format, {}).message
+
+
+def test_cpu_time_is_bounded_like_argo_cds_timeout() -> None:
+    sandbox = LuaSandbox(Limits(max_instructions=10**12, max_seconds=0.05))
+    verdict = run("while true do end", {}, sandbox=sandbox)
+    assert verdict.status is U
+    assert verdict.message.endswith("time limit exceeded")
+
+
+class Opaque:
+    def __str__(self) -> str:
+        return "opaque"
+
+
+def test_only_json_values_reach_lua() -> None:
+    obj = {
+        "spec": {
+            "when": datetime.datetime(2026, 3, 2, 9, 14, 27, tzinfo=datetime.UTC),
+            "thing": Opaque(),
+            "pair": (1, 2),
+        }
+    }
+    script = """
+    local s = obj.spec
+    local parts = {type(s.when), s.when, type(s.thing), s.thing, #s.pair}
+    return {status = "Healthy", message = table.concat(parts, " ")}
+    """
+    assert run(script, obj) == Health(H, "string 2026-03-02T09:14:27Z string opaque 2")

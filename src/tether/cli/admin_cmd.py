@@ -40,6 +40,16 @@ app = typer.Typer(
 MAX_OBJECT_BYTES = 4 * 1024 * 1024
 
 
+class _ObjectLoader(yaml.CSafeLoader):
+    """YAML read as Kubernetes reads it: an unquoted timestamp stays a string."""
+
+
+_ObjectLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.CSafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 class ObjectFileError(Exception):
     """A file that does not hold exactly one Kubernetes object."""
 
@@ -50,7 +60,7 @@ def _read_yaml_documents(path: Path) -> list[Any]:
         if size > MAX_OBJECT_BYTES:
             raise ObjectFileError(f"{size} bytes is more than {MAX_OBJECT_BYTES}")
         text = path.read_text(encoding="utf-8")
-        return [doc for doc in yaml.load_all(text, Loader=yaml.CSafeLoader) if doc is not None]
+        return [doc for doc in yaml.load_all(text, Loader=_ObjectLoader) if doc is not None]
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise ObjectFileError(str(error).replace("\n", " ")) from error
 

@@ -57,10 +57,11 @@ Lua sandbox
 -----------
 :mod:`tether.health.sandbox`: a fresh environment per run, only safe libraries
 (``string`` and ``math`` added by ``useOpenLibs``; never ``io``, unsafe ``os``,
-``require``, ``load*``, ``dofile``, ``debug``, ``string.dump``), an instruction
-budget and a memory budget; scripts compile once per text. Violations, errors, a bad
-return value, an exhausted budget: ``Unknown`` with the reason, never an exception
-and never a hang.
+``require``, ``load*``, ``dofile``, ``debug``, ``string.dump``), only JSON values
+from the object (never a Python object), an instruction budget, a CPU-time budget
+(one second, Argo CD's timeout) and a memory budget; scripts compile once per text.
+Violations, errors, a bad return value, an exhausted budget: ``Unknown`` with the
+reason, never an exception and never a hang.
 """
 
 from tether.health.app_health import (

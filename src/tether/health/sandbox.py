@@ -13,9 +13,14 @@ inside the controller, so each one runs:
   ``string.dump``, ``coroutine`` (a coroutine would escape the instruction counter),
   ``collectgarbage``; ``print`` exists but discards its arguments. Strings keep their
   methods (``s:sub(1, 3)``) in both modes;
-- with an instruction budget (a count hook that stops the script once spent) and a
-  memory budget (lupa's allocator limit); both end the script with an error;
-- from a function compiled once per script text and kept in a bounded cache.
+- with an instruction budget and a CPU-time budget (a count hook that stops the
+  script once either is spent; Argo CD allows one second) and a memory budget (lupa's
+  allocator limit); each ends the script with an error;
+- from a function compiled once per script text and kept in a bounded cache;
+- on a copy of the object made only of JSON values (mappings become tables, lists
+  become 1-based arrays, ``null`` becomes ``nil``, anything else its text), so that no
+  Python object is ever reachable from Lua; attribute access on Python objects is
+  refused as a second guard.
 
 Known limit: the count hook does not run inside a single C call, so one pathological
 ``string.find`` pattern (open mode only) is bounded by memory, not by instructions.
@@ -25,6 +30,7 @@ Lua runtimes are not thread-safe; one lock serialises the runs of a sandbox.
 
 from __future__ import annotations
 
+import datetime
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -35,6 +41,8 @@ import lupa.lua51 as lua
 
 #: Instructions one run may execute (about 20 ms of a tight loop on one core).
 DEFAULT_MAX_INSTRUCTIONS = 10_000_000
+#: CPU seconds one run may take, Argo CD's timeout for a health script.
+DEFAULT_MAX_SECONDS = 1.0
 #: Bytes one run may allocate on top of what the runtime already holds.
 DEFAULT_MAX_MEMORY = 32 * 1024 * 1024
 #: Compiled scripts kept per sandbox.
@@ -100,9 +108,7 @@ local function environment(obj, open)
   return env
 end
 
-local function exhausted()
-  error("instruction limit exceeded", 0)
-end
+local clock = os_lib.clock
 
 local compile = function(text)
   -- Binary chunks could break out of any sandbox: accept source text only.
@@ -111,16 +117,22 @@ local compile = function(text)
   return loadstring(text, "=health.lua")
 end
 
-local run = function(fn, obj, open, limit)
+local run = function(fn, obj, open, limit, seconds)
   setfenv(fn, environment(obj, open))
-  local spent = 0
+  local spent, deadline = 0, clock() + seconds
   sethook(function()
     spent = spent + STEP
+    local reason = nil
     if spent > limit then
+      reason = "instruction limit exceeded"
+    elseif clock() > deadline then
+      reason = "time limit exceeded"
+    end
+    if reason ~= nil then
       -- From now on fail at every instruction, so that no pcall in the script can
       -- swallow the error and carry on.
-      sethook(exhausted, "", 1)
-      exhausted()
+      sethook(function() error(reason, 0) end, "", 1)
+      error(reason, 0)
     end
   end, "", STEP)
   return fn()
@@ -139,6 +151,7 @@ class Limits:
     """What one script run may use."""
 
     max_instructions: int = DEFAULT_MAX_INSTRUCTIONS
+    max_seconds: float = DEFAULT_MAX_SECONDS
     max_memory: int = DEFAULT_MAX_MEMORY
 
 
@@ -152,6 +165,7 @@ class LuaSandbox:
             unpack_returned_tuples=True,
             register_eval=False,
             register_builtins=False,
+            attribute_filter=_refuse_attributes,
         )
         prelude = _PRELUDE.replace("STEP", str(_HOOK_STEP))
         self._compile, self._run = self._runtime.execute(prelude)
@@ -201,11 +215,16 @@ class LuaSandbox:
             function = self._compiled(text)
             runtime = self._runtime
             # Converted before the budget applies: the object is the input, not the script's.
-            table = runtime.table_from(obj, recursive=True)
+            table = runtime.table_from(_plain(obj), recursive=True)
             runtime.set_max_memory(runtime.get_memory_used() + self.limits.max_memory)
             try:
                 outcome = self._pcall(
-                    self._run, function, table, open_libs, self.limits.max_instructions
+                    self._run,
+                    function,
+                    table,
+                    open_libs,
+                    self.limits.max_instructions,
+                    self.limits.max_seconds,
                 )
             except lua.LuaMemoryError as error:
                 outcome = (False, error)
@@ -220,6 +239,26 @@ class LuaSandbox:
                 self._collect()
                 raise ScriptError(_describe(results[0] if results else None))
             return results[0] if results else None
+
+
+def _refuse_attributes(obj: object, name: object, is_setting: bool) -> object:
+    raise AttributeError("Python attributes are not reachable from health checks")
+
+
+def _plain(value: Any) -> Any:
+    """``value`` made of JSON types only: what Kubernetes objects are on the wire."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, datetime.datetime):
+        # YAML timestamps, as the API server writes them (RFC 3339, UTC).
+        if value.tzinfo is not None:
+            value = value.astimezone(datetime.UTC).replace(tzinfo=None)
+        return value.isoformat() + "Z"
+    return str(value)
 
 
 def _describe(error: Any) -> str:
