@@ -139,7 +139,8 @@ class ToolError(RenderError):
         self.exit_code = exit_code
         self.stderr = truncate(stderr)
         status = "was killed" if exit_code is None else f"exited with code {exit_code}"
-        detail = f": {self.stderr}" if self.stderr else ""
+        # Tools print multi-line errors; a message is one line (``.stderr`` keeps them).
+        detail = f": {' '.join(self.stderr.split())}" if self.stderr else ""
         super().__init__(subject, f"{tool} {status}{detail}")
 
 

@@ -101,18 +101,18 @@ def resolve_value_files(
     resolved: list[str] = []
     for raw in options.value_files:
         name = expand(raw, context.env)
-        if name.startswith(_URL_SCHEMES):
+        if name.startswith(_URL_SCHEMES) and _ref_of(raw, context) is None:
             if not settings.allow_remote_value_files:
                 raise RefusedSourceError(
                     subject, name, "is a remote value file; remote value files are not allowed"
                 )
             resolved.append(name)
             continue
-        path = _resolve(chart_dir, name, context, subject=subject)
+        path = _resolve(chart_dir, raw, context, subject=subject)
         if not path.is_file():
             if options.ignore_missing_value_files:
                 continue
-            raise MissingPathError(subject, name, "value file")
+            raise MissingPathError(subject, raw, "value file")
         resolved.append(str(path))
     return resolved
 
@@ -206,22 +206,31 @@ def _inline_values(options: HelmSource) -> str:
     return options.values
 
 
-def _resolve(chart_dir: Path, name: str, context: HelmContext, *, subject: str) -> Path:
-    """A value or file-parameter path: ``$ref/...``, repo-absolute, or chart-relative."""
-    if name.startswith("$"):
-        ref, _, rest = name[1:].partition("/")
-        if ref not in context.refs:
-            raise MissingPathError(subject, name, f"source ref ${ref} of value file")
-        ref_root = context.refs[ref]
+def _resolve(chart_dir: Path, raw: str, context: HelmContext, *, subject: str) -> Path:
+    """A value or file-parameter path: ``$ref/...``, repo-absolute, or chart-relative.
+
+    As in Argo CD, a leading ``$name`` that is a ``ref`` source is replaced by that
+    source's checkout before ``$VAR`` substitution; any other ``$name`` is a variable.
+    """
+    ref_root = _ref_of(raw, context)
+    if ref_root is not None:
+        rest = expand(raw.partition("/")[2], context.env)
         return resolve_in_repo(ref_root, ref_root, "/" + rest, subject=subject)
+    name = expand(raw, context.env)
     if context.root is None:
         # A chart from a Helm repository: only files inside the fetched chart are allowed.
         return resolve_in_repo(chart_dir, chart_dir, name.lstrip("/"), subject=subject)
     return resolve_in_repo(context.root, chart_dir, name, subject=subject)
 
 
+def _ref_of(raw: str, context: HelmContext) -> Path | None:
+    """The checkout of the ``ref`` source ``raw`` starts with (``$ref/...``), if any."""
+    head = raw.partition("/")[0]
+    return context.refs.get(head[1:]) if head.startswith("$") else None
+
+
 def _existing(chart_dir: Path, name: str, context: HelmContext, *, subject: str) -> Path:
-    path = _resolve(chart_dir, expand(name, context.env), context, subject=subject)
+    path = _resolve(chart_dir, name, context, subject=subject)
     if not path.is_file():
         raise MissingPathError(subject, name, "file parameter")
     return path
