@@ -15,12 +15,14 @@ from typing import Any
 import orjson
 import yaml
 
-from tether.localcluster.errors import APIError, bad_request
+from tether.localcluster.errors import APIError, bad_request, unsupported_media_type
 
 MAX_BODY = 3 * 1024 * 1024
 MAX_DEPTH = 100
 
 _YAML_TYPES = ("application/yaml", "application/apply-patch+yaml", "text/yaml")
+#: Encodings kube-apiserver also accepts that this server does not decode.
+_UNSUPPORTED = ("application/vnd.kubernetes.protobuf", "application/cbor")
 
 
 class _JsonLikeLoader(yaml.CSafeLoader):
@@ -38,6 +40,8 @@ def decode(body: bytes, content_type: str) -> Any:
     if len(body) > MAX_BODY:
         raise APIError(413, "RequestEntityTooLarge", "the request is too large")
     media = content_type.split(";", 1)[0].strip().lower()
+    if media in _UNSUPPORTED:
+        raise unsupported_media_type("application/json, application/yaml")
     if media in _YAML_TYPES and not body.lstrip().startswith(b"{"):
         value = _decode_yaml(body)
     else:
@@ -80,7 +84,7 @@ def _decode_yaml(body: bytes) -> Any:
         for event in yaml.parse(body, Loader=_JsonLikeLoader):
             if isinstance(event, yaml.AliasEvent):
                 raise bad_request("error decoding YAML: aliases are not allowed")
-        return yaml.load(body, Loader=_JsonLikeLoader)  # noqa: S506 - a safe loader subclass
+        return yaml.load(body, Loader=_JsonLikeLoader)
     except (yaml.YAMLError, RecursionError, ValueError) as error:
         raise bad_request(f"error decoding YAML: {error}") from None
 
@@ -95,7 +99,8 @@ def check_depth(value: Any) -> None:
                 f"the request body is nested too deeply (more than {MAX_DEPTH} levels)"
             )
         if isinstance(node, dict):
-            stack.extend((child, depth + 1) for child in node.values()
-                         if isinstance(child, dict | list))
+            stack.extend(
+                (child, depth + 1) for child in node.values() if isinstance(child, dict | list)
+            )
         elif isinstance(node, list):
             stack.extend((child, depth + 1) for child in node if isinstance(child, dict | list))
