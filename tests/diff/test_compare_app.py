@@ -70,6 +70,10 @@ def test_a_key_declared_twice_is_a_failure_not_a_guess() -> None:
             {"kind": "ConfigMap", "metadata": {"name": "x"}},
             "failed to compare ConfigMap/x: apiVersion, kind and metadata.name are required",
         ),
+        (
+            {**config_map("b", "1"), "binaryData": {"blob": b"\x00"}},
+            "failed to compare ConfigMap/shop/b: Type is not JSON serializable: bytes",
+        ),
     ],
 )
 def test_malformed_objects_fail_alone(bad: Any, message: str) -> None:

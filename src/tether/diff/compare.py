@@ -174,11 +174,15 @@ class Differ:
         if subject is None:
             raise ValueError("compare needs a desired or a live object")
         key = object_key(subject)
-        cache_key = (
-            digest(desired) if desired is not None else None,
-            _live_ref(live) if live is not None else None,
-            digest(predicted) if predicted is not None else None,
-        )
+        try:
+            cache_key = (
+                digest(desired) if desired is not None else None,
+                _live_ref(live) if live is not None else None,
+                digest(predicted) if predicted is not None else None,
+            )
+        except orjson.JSONEncodeError as error:
+            # YAML can carry values JSON cannot (binary, sets); the API would refuse them too.
+            raise InvalidObjectError(key, str(error)) from error
         cached = self._results.get(cache_key)
         if cached is not None:
             return cached
@@ -233,7 +237,7 @@ class Differ:
         if predicted is not None:
             outcome = normalize(predicted, self.status)
             remove_ignored(outcome, selected_paths(rules, outcome, live=live_state.raw, jq=self.jq))
-            drop_server_assigned(key.group, key.kind, copy_object(target), outcome)
+            drop_server_assigned(key.group, key.kind, target, outcome)
         else:
             outcome = copy_object(merge(current, target, node))
             abandoned = abandoned_paths(outcome, target, live_state.own, live_state.others)
@@ -316,7 +320,7 @@ class Differ:
                 results.append(
                     self.compare(wanted.get(key), running.get(key), predicted=dry_runs.get(key))
                 )
-            except ComparisonError as error:
+            except (ComparisonError, InvalidObjectError) as error:
                 failures.append(ComparisonFailure(key, str(error)))
         return ChangeSet(results=tuple(results), failures=tuple(failures))
 

@@ -129,7 +129,11 @@ def _merge_list(live: list[Any], desired: list[Any], node: SchemaNode | None) ->
 
 
 def differences(live: Any, predicted: Any, node: SchemaNode | None, path: Path = ()) -> list[Path]:
-    """Paths at which ``predicted`` differs from ``live`` (positions in ``predicted``)."""
+    """Paths at which ``predicted`` differs from ``live``.
+
+    Positions are those in ``predicted``, except for map-list items the apply removes,
+    which are reported at their position in ``live``.
+    """
     found: list[Path] = []
     _walk(live, predicted, node, path, found)
     return found
