@@ -214,7 +214,7 @@ def _encode(managers: Mapping[_Key, _Entry]) -> list[dict[str, Any]]:
             continue
         record: dict[str, Any] = {
             "manager": key.manager,
-            "operation": key.operation,
+            "operation": str(key.operation),
             "apiVersion": entry.api_version,
         }
         if entry.time is not None:
@@ -230,6 +230,13 @@ def _encode(managers: Mapping[_Key, _Entry]) -> list[dict[str, Any]]:
 def managed_fields_of(obj: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The ``metadata.managedFields`` of an object, validated (``[]`` when absent)."""
     return _encode(_decode((obj.get("metadata") or {}).get("managedFields")))
+
+
+def _subresource(scope: Scope, subresource: str | None) -> str:
+    """The entry's ``subresource``: as given (``scale``), else implied by the scope."""
+    if subresource is not None:
+        return subresource
+    return "status" if scope is Scope.STATUS else ""
 
 
 def _body(obj: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -289,10 +296,13 @@ def server_side_apply(
     now: datetime,
     force: bool = False,
     scope: Scope = Scope.OBJECT,
+    subresource: str | None = None,
 ) -> dict[str, Any]:
     """Apply ``config`` as ``manager`` to ``live`` (``None`` when creating).
 
-    Returns the new object (a private copy) with its managedFields. Raises
+    ``subresource`` names the subresource the request addressed when it is not implied
+    by ``scope`` (``scale``). Returns the new object (a private copy) with its
+    managedFields. Raises
     :class:`ApplyConflictError` when the configuration changes fields other managers
     own and ``force`` is false, :class:`ManagedFieldsError` when the configuration sets
     managedFields or the live ones are malformed.
@@ -302,7 +312,7 @@ def server_side_apply(
     if (config.get("metadata") or {}).get("managedFields") is not None:
         raise ManagedFieldsError("metadata.managedFields must be nil")
     api_version = str(config.get("apiVersion") or "")
-    subresource = "status" if scope is Scope.STATUS else ""
+    subresource = _subresource(scope, subresource)
     live_body = _body(live)
     managers = _decode((live or {}).get("metadata", {}).get("managedFields"))
     if live is not None and not managers:
@@ -363,6 +373,7 @@ def record_update(
     schema: Schema | None,
     now: datetime,
     scope: Scope = Scope.OBJECT,
+    subresource: str | None = None,
 ) -> dict[str, Any]:
     """Record an ordinary write of ``new`` over ``live`` (``None`` when creating).
 
@@ -370,6 +381,7 @@ def record_update(
     fields the write removed leave every entry. Returns ``new`` (a private copy) with
     its managedFields. If the request carries managedFields different from the live
     ones, they are taken as given (how clients reset ownership); ``[{}]`` clears them.
+    ``subresource`` is recorded as for :func:`server_side_apply`.
     The server names a writer that gives no fieldManager after its User-Agent's
     program name (``kubectl-edit``, ``kubectl-label``), as upstream does.
     """
@@ -384,7 +396,7 @@ def record_update(
     managers = _decode(entries)
 
     api_version = str(new.get("apiVersion") or "")
-    subresource = "status" if scope is Scope.STATUS else ""
+    subresource = _subresource(scope, subresource)
     live_body = _body(live)
     new_body = _body(new)
     comparison = compare(_tracked(live_body, scope), _tracked(new_body, scope), schema)

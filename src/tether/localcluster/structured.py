@@ -329,8 +329,9 @@ def _remove_fields(
         updated = _remove_value(current, _field(schema, name), node, kept)
         if updated is not current:
             out = out if out is not None else dict(value)
-            # A map or list emptied by the removal goes too, as an omitted field would.
-            if updated:
+            # A map or list emptied by the removal goes too, as an omitted field would,
+            # unless someone set it (to empty) on purpose.
+            if updated or (kept is not None and MEMBER in kept):
                 out[name] = updated
             else:
                 del out[name]
