@@ -454,3 +454,18 @@ def test_only_json_values_reach_lua() -> None:
     return {status = "Healthy", message = table.concat(parts, " ")}
     """
     assert run(script, obj) == Health(H, "string 2026-03-02T09:14:27Z string opaque 2")
+
+
+def test_a_metatable_on_the_result_runs_nothing_outside_the_budget() -> None:
+    script = """
+    local trap = function() while true do end end
+    return setmetatable({}, {__index = trap})
+    """
+    assert run(script, {}) == Health(U, "Lua returned an invalid health status")
+    script = 'return setmetatable({status = "Healthy"}, {__index = function() return 1 end})'
+    assert run(script, {}) == Health(H)
+
+
+def test_a_message_that_is_not_a_string_is_unknown() -> None:
+    verdict = run('return {status = "Healthy", message = 42}', {})
+    assert verdict == Health(U, "Lua returned a health message that is not a string")

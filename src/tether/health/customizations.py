@@ -48,7 +48,7 @@ import lupa.lua51 as lua
 import yaml
 
 from tether.health.errors import CustomizationError
-from tether.health.sandbox import LuaSandbox, ScriptError
+from tether.health.sandbox import LuaSandbox, ScriptError, ScriptResult
 from tether.model import Health, HealthStatus
 
 SETTINGS_KEY = "resource.customizations"
@@ -83,28 +83,15 @@ class LuaHealthCheck:
             )
 
 
-def _lua_type_name(value: Any) -> str:
-    if value is None:
-        return "nil"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str | bytes):
-        return "string"
-    return str(lua.lua_type(value) or type(value).__name__)
-
-
-def _interpret(result: Any) -> Health:
-    kind = _lua_type_name(result)
-    if kind != "table":
-        return Health(HealthStatus.UNKNOWN, f"expect table output from Lua script, not {kind}")
-    status = _STATUSES.get(result["status"]) if isinstance(result["status"], str) else None
+def _interpret(result: ScriptResult) -> Health:
+    if result.lua_type != "table":
+        return Health(
+            HealthStatus.UNKNOWN, f"expect table output from Lua script, not {result.lua_type}"
+        )
+    status = _STATUSES.get(result.status) if isinstance(result.status, str) else None
     if status is None:
         return Health(HealthStatus.UNKNOWN, "Lua returned an invalid health status")
-    message = result["message"]
-    if message is None:
-        message = ""
+    message = "" if result.message is None else result.message
     if not isinstance(message, str):
         return Health(HealthStatus.UNKNOWN, "Lua returned a health message that is not a string")
     return Health(status, message)

@@ -135,7 +135,11 @@ local run = function(fn, obj, open, limit, seconds)
       error(reason, 0)
     end
   end, "", STEP)
-  return fn()
+  local result = fn()
+  -- Read the result here, under the budget and without metamethods (as Argo CD's JSON
+  -- encoding does): a metatable on the returned table must not run code unbounded.
+  if type(result) ~= "table" then return type(result) end
+  return "table", rawget(result, "status"), rawget(result, "message")
 end
 
 return compile, run
@@ -144,6 +148,19 @@ return compile, run
 
 class ScriptError(Exception):
     """A script failed to compile or to run; the message is Lua's (or the limit hit)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptResult:
+    """What a script returned.
+
+    ``lua_type`` is the Lua type of the result; for a table, ``status`` and ``message``
+    are its raw fields as Python values (``None`` for ``nil``).
+    """
+
+    lua_type: str
+    status: Any = None
+    message: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,11 +222,11 @@ class LuaSandbox:
         """How many compiled scripts the cache holds."""
         return len(self._cache)
 
-    def run(self, text: str, obj: Mapping[str, Any], *, open_libs: bool) -> Any:
-        """Run a script with ``obj`` as its global ``obj``; return its first result.
+    def run(self, text: str, obj: Mapping[str, Any], *, open_libs: bool) -> ScriptResult:
+        """Run a script with ``obj`` as its global ``obj``; describe what it returned.
 
-        Lua tables come back as lupa tables; read them before the next run. Raises
-        :class:`ScriptError` for a compile error, a runtime error or an exhausted budget.
+        Raises :class:`ScriptError` for a compile error, a runtime error or an exhausted
+        budget.
         """
         with self._lock:
             function = self._compiled(text)
@@ -233,12 +250,13 @@ class LuaSandbox:
                 # exhausted it leaves garbage that only a collection frees.
                 runtime.set_max_memory(_UNLIMITED)
                 self._sethook()
-            # pcall returns a bare ``true`` when the script returns nothing.
-            ok, *results = outcome if isinstance(outcome, tuple) else (outcome,)
+            ok, *values = outcome if isinstance(outcome, tuple) else (outcome,)
             if not ok:
                 self._collect()
-                raise ScriptError(_describe(results[0] if results else None))
-            return results[0] if results else None
+                raise ScriptError(_describe(values[0] if values else None))
+            # Trailing nils do not come back from Lua: pad them.
+            kind, status, message = (*values, None, None, None)[:3]
+            return ScriptResult(str(kind), status, message)
 
 
 def _refuse_attributes(obj: object, name: object, is_setting: bool) -> object:
