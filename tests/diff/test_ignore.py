@@ -181,3 +181,12 @@ def test_respect_ignore_differences_with_managers(jq_runner: JqRunner) -> None:
     applied = Differ(ignore=rules, jq=jq_runner).respect_ignore_differences(deployment(2), live)
     assert applied["spec"]["replicas"] == 6
     assert Differ(jq=jq_runner).respect_ignore_differences(deployment(2), live) == deployment(2)
+
+
+def test_jq_syntax_errors_point_into_the_users_expression() -> None:
+    with pytest.raises(IgnoreRuleError) as caught:
+        parse_ignore_differences([{"kind": "Deployment", "jqPathExpressions": [".a) | (.b"]}])
+    assert str(caught.value) == (
+        "failed to parse ignore rule '.a) | (.b' in spec.ignoreDifferences[0]: syntax error, "
+        "unexpected INVALID_CHARACTER, expecting end of file at <top-level>, line 1, column 3"
+    )

@@ -40,12 +40,15 @@ def scrub(message: str) -> str:
 
 
 def check_expression(expression: str) -> None:
-    """Compile ``expression`` as a path expression; :class:`ValueError` if it is invalid."""
-    try:
-        jq.compile(f"[path({expression})]")
-    except ValueError as error:
-        lines = [ln.strip() for ln in str(error).splitlines() if ln.strip()]
-        raise ValueError(lines[0] if lines else "invalid jq expression") from None
+    """Compile ``expression``; :class:`ValueError` with jq's reason if it is invalid."""
+    # The bare expression first, so that reported columns are the user's own; then the
+    # form the worker runs, which also catches text that would escape the wrapper.
+    for program in (expression, f"[path({expression})]"):
+        try:
+            jq.compile(program)
+        except ValueError as error:
+            first = next((ln.strip() for ln in str(error).splitlines() if ln.strip()), "")
+            raise ValueError(first.removeprefix("jq: error: ").rstrip(":") or "invalid") from None
 
 
 class JqRunner:

@@ -12,6 +12,7 @@ can inject CRD schemas for the rest.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -34,9 +35,6 @@ class ScalarKind(StrEnum):
     QUANTITY = "quantity"
     INT_OR_STRING = "int-or-string"
 
-
-#: What every object shares; used for kinds no lookup knows.
-GENERIC_OBJECT: SchemaNode
 
 #: Key fields the API defaults when an item omits them (ports default to TCP).
 KEY_DEFAULTS: Mapping[str, object] = {"protocol": "TCP"}
@@ -144,6 +142,8 @@ _TEMPLATE = _obj(spec=_POD_SPEC)
 _PVC_SPEC = _obj(resources=_RESOURCES, accessModes=_ATOMIC)
 _ROLLING = _obj(maxSurge=_INT_OR_STRING, maxUnavailable=_INT_OR_STRING)
 _METADATA = _obj(finalizers=_SET, ownerReferences=_map_list("uid"))
+#: What every object shares; used for kinds no lookup knows.
+GENERIC_OBJECT = _obj(metadata=_METADATA)
 
 
 def _kind(**spec: StaticNode) -> StaticNode:
@@ -213,9 +213,9 @@ class ChainedSchema:
         return None
 
 
-GENERIC_OBJECT = _obj(metadata=_METADATA)
-
 _QUANTITY_REF = "io.k8s.apimachinery.pkg.api.resource.Quantity"
+_bundled: OpenAPISchema | None = None
+_bundled_lock = threading.Lock()
 _INT_OR_STRING_REF = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
 
 
@@ -238,7 +238,18 @@ class OpenAPISchema:
 
     @classmethod
     def bundled(cls) -> OpenAPISchema:
-        """The definitions bundled with ``kubernetes-validate`` (newest version)."""
+        """The definitions bundled with ``kubernetes-validate`` (newest version).
+
+        Loaded once per process (about 60 ms) and shared: the lookup is read-only.
+        """
+        global _bundled
+        with _bundled_lock:
+            if _bundled is None:
+                _bundled = cls._load_bundled()
+            return _bundled
+
+    @classmethod
+    def _load_bundled(cls) -> OpenAPISchema:
         root = resources.files("kubernetes_validate") / "kubernetes-json-schema"
         versions = [p.name for p in root.iterdir() if p.name.endswith("-local")]
         newest = max(versions, key=lambda v: tuple(int(x) for x in v[1:].split("-")[0].split(".")))
