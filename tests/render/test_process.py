@@ -169,3 +169,19 @@ async def test_invalid_environment_names_are_refused(tmp_path: Path, name: str) 
 def test_limits_must_be_positive(limits: tuple[float, int]) -> None:
     with pytest.raises(ValueError, match="positive"):
         Limits(*limits)
+
+
+async def test_cancelling_the_caller_kills_the_process_group(tmp_path: Path) -> None:
+    pidfile = tmp_path / "sleeper.pid"
+    script = f"sleep 60 & echo $! > {pidfile}; wait"
+    task = asyncio.create_task(
+        run_process(["/bin/sh", "-c", script], cwd=tmp_path, limits=Limits(timeout=60))
+    )
+    for _ in range(200):
+        if await asyncio.to_thread(pidfile.exists) and pidfile.read_text().strip():
+            break
+        await asyncio.sleep(0.02)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await wait_gone(int(pidfile.read_text()))

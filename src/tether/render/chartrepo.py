@@ -49,6 +49,7 @@ import sys
 import tarfile
 import tempfile
 import time
+import weakref
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -143,7 +144,10 @@ class ChartFetcher:
         self._client = client or httpx.AsyncClient(timeout=limits.timeout, follow_redirects=True)
         self._clock = clock
         self._indexes: dict[tuple[str, str], tuple[float, Mapping[str, Any]]] = {}
-        self._locks: dict[tuple[str, ...], asyncio.Lock] = {}
+        # Entries vanish once no fetch holds the lock, so the map does not grow forever.
+        self._locks: weakref.WeakValueDictionary[tuple[str, ...], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
 
     async def aclose(self) -> None:
         """Close the HTTP client."""
@@ -180,7 +184,10 @@ class ChartFetcher:
         return FetchedChart(ref, target / "chart", downloaded=True)
 
     def _lock(self, key: tuple[str, ...]) -> asyncio.Lock:
-        return self._locks.setdefault(key, asyncio.Lock())
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        return lock
 
     # --- HTTP repositories ----------------------------------------------------------
 

@@ -215,7 +215,10 @@ class Sandbox:
         try:
             code = await _supervise(transport, collector, limits, subject, tool)
         finally:
-            _kill_group(transport.get_pid())
+            if not collector.exited.done():
+                # Timed out, over the cap or cancelled while the program still runs.
+                # (Once it has exited and been swept, its pid may be reused: no kill.)
+                _kill_group(transport.get_pid())
             transport.close()
         result = ProcessResult(
             argv=argv,
