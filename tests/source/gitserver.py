@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import datetime
+import ipaddress
 import os
 import secrets
 import shutil
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -30,6 +33,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from tether.model import keys
 
@@ -83,6 +91,37 @@ def wait_for_port(port: int, timeout: float = 10.0) -> None:
             return
         time.sleep(0.02)
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 signed by nobody, and its key (PEM files)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "server.crt", folder / "server.key"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
 
 
 class _GitHTTPHandler(BaseHTTPRequestHandler):
@@ -186,8 +225,9 @@ class GitServer:
         self.git_port = free_port()
         self._daemon: subprocess.Popen[bytes] | None = None
         self._http: _GitHTTPServer | None = None
-        self._http_thread: threading.Thread | None = None
+        self._https: _GitHTTPServer | None = None
         self.http_port = 0
+        self.https_port = 0
 
     def start(self) -> GitServer:
         """Start both servers and wait until they accept connections."""
@@ -208,8 +248,13 @@ class GitServer:
         )
         self._http = _GitHTTPServer(self.root, self.username, self.password)
         self.http_port = int(self._http.server_address[1])
-        self._http_thread = threading.Thread(target=self._http.serve_forever, daemon=True)
-        self._http_thread.start()
+        self._https = _GitHTTPServer(self.root, self.username, self.password)
+        self.https_port = int(self._https.server_address[1])
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*self_signed_certificate(self.work))
+        self._https.socket = context.wrap_socket(self._https.socket, server_side=True)
+        for server in (self._http, self._https):
+            threading.Thread(target=server.serve_forever, daemon=True).start()
         wait_for_port(self.git_port)
         return self
 
@@ -219,10 +264,11 @@ class GitServer:
             self._daemon.terminate()
             self._daemon.wait(timeout=10)
             self._daemon = None
-        if self._http is not None:
-            self._http.shutdown()
-            self._http.server_close()
-            self._http = None
+        for server in (self._http, self._https):
+            if server is not None:
+                server.shutdown()
+                server.server_close()
+        self._http = self._https = None
 
     @property
     def http_requests(self) -> int:
@@ -260,6 +306,11 @@ class RemoteRepo:
     def url_http(self) -> str:
         """Smart-HTTP URL (credentials required, not embedded)."""
         return f"http://127.0.0.1:{self.server.http_port}/{self.name}.git"
+
+    @property
+    def url_https(self) -> str:
+        """Smart-HTTP over TLS with a self-signed certificate (credentials required)."""
+        return f"https://127.0.0.1:{self.server.https_port}/{self.name}.git"
 
     @property
     def url_http_with_credentials(self) -> str:

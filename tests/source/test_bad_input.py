@@ -161,3 +161,26 @@ async def test_malformed_urls(tmp_path: Path, url: str, cause: str) -> None:
     assert "topsecret" not in str(caught.value)
     assert isinstance(caught.value, SourceError)
     assert not (tmp_path / "cache" / "mirrors").exists()
+
+
+async def test_self_signed_https_needs_insecure(tmp_path: Path, git_repo: RemoteRepo) -> None:
+    secret = repo_secret(git_repo.url_https, git_repo.username, git_repo.password)
+    strict = GitCache(
+        tmp_path / "strict",
+        credentials=CredentialStore(StaticSecrets((secret,))),
+        fetch_timeout=10.0,
+    )
+    with pytest.raises(RepositoryUnreachable) as caught:
+        await strict.refresh(git_repo.url_https)
+    assert str(caught.value).startswith(f"failed to fetch {git_repo.url_https}: ")
+    assert "certificate" in caught.value.cause
+
+    insecure = repo_secret(
+        git_repo.url_https, git_repo.username, git_repo.password, insecure="true"
+    )
+    trusting = GitCache(
+        tmp_path / "insecure",
+        credentials=CredentialStore(StaticSecrets((insecure,))),
+        fetch_timeout=10.0,
+    )
+    assert (await trusting.resolve(git_repo.url_https, "main")).sha == git_repo.head()

@@ -44,12 +44,12 @@ from tether.source.errors import (
     RevisionNotFound,
     SourceError,
 )
-from tether.source.gitcli import GitCLI
+from tether.source.gitcli import CliRemote, GitCLI
 from tether.source.history import CommitInfo, diff_paths, read_commit_info
-from tether.source.mirror import Mirror, RefSnapshot
+from tether.source.mirror import Mirror, RefSnapshot, RemoteAccess
 from tether.source.revision import Revision, RevisionKind, is_full_sha, resolve_revision
 from tether.source.submodules import parse_gitmodules, resolve_submodule_url
-from tether.source.transport import FetchCallbacks, translate_error
+from tether.source.transport import FetchCallbacks, LibgitRemote, translate_error
 from tether.source.tree import EntryKind, commit_tree, list_paths, read_blob
 from tether.source.urls import RepoURL, parse_repo_url
 from tether.source.worktree import (
@@ -192,9 +192,13 @@ class GitCache:
         def callbacks() -> FetchCallbacks:
             return FetchCallbacks(credentials, deadline)
 
+        remote: RemoteAccess = LibgitRemote(url, callbacks)
+        if credentials.tls_client_cert_data or credentials.tls_client_cert_key:
+            # libgit2 cannot present a client certificate; the git program can.
+            remote = CliRemote(self._git_cli, url, credentials, self.fetch_timeout)
         try:
             outcome = await asyncio.wait_for(
-                asyncio.to_thread(entry.mirror.update, callbacks), self.fetch_timeout
+                asyncio.to_thread(entry.mirror.update, remote), self.fetch_timeout
             )
         except TimeoutError as exc:
             error: SourceError = RepositoryUnreachable(

@@ -19,9 +19,13 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from types import MappingProxyType
+
+import pygit2
 
 from tether.source.credentials import Credentials
 from tether.source.errors import RepositoryUnreachable
+from tether.source.mirror import MIRROR_REFSPEC, RefSnapshot
 from tether.source.transport import DEFAULT_TOKEN_USER, translate_error
 from tether.source.urls import RepoURL, Scheme
 
@@ -56,21 +60,53 @@ class GitCLI:
         self, mirror: Path, url: RepoURL, credentials: Credentials, sha: str, timeout: float
     ) -> None:
         """Fetch commit ``sha`` (and its history) from ``url`` into the bare ``mirror``."""
-        with tempfile.TemporaryDirectory(prefix="tether-git-") as private:
-            env = self._environment(Path(private), url, credentials)
-            args = [self._git, "-c", "credential.helper="]
-            if credentials.insecure:
-                args += ["-c", "http.sslVerify=false"]
-            args += [
-                "--git-dir",
-                str(mirror),
-                "fetch",
-                "--quiet",
-                "--no-tags",
-                "--no-write-fetch-head",
-                url.transport_url,
-                sha,
-            ]
+        self.run(
+            ["--git-dir", str(mirror), "fetch", "--quiet", "--no-tags", "--no-write-fetch-head"],
+            url,
+            [sha],
+            credentials,
+            timeout,
+        )
+
+    def ls_remote(self, url: RepoURL, credentials: Credentials, timeout: float) -> RefSnapshot:
+        """The remote's refs and ``HEAD`` target (``git ls-remote --symref``)."""
+        output = self.run(["ls-remote", "--symref"], url, [], credentials, timeout)
+        refs: dict[str, str] = {}
+        head = ""
+        for line in output.splitlines():
+            left, _, name = line.partition("\t")
+            if left.startswith("ref: ") and name == "HEAD":
+                head = left.removeprefix("ref: ").strip()
+            elif name.startswith("refs/") and not name.endswith("^{}"):
+                refs[name] = left.strip()
+        return RefSnapshot(MappingProxyType(refs), head)
+
+    def fetch_all(
+        self, mirror: Path, url: RepoURL, credentials: Credentials, timeout: float
+    ) -> None:
+        """Fetch ``+refs/*:refs/*`` with pruning into the bare ``mirror``."""
+        self.run(
+            ["--git-dir", str(mirror), "fetch", "--quiet", "--prune", "--no-write-fetch-head"],
+            url,
+            [MIRROR_REFSPEC],
+            credentials,
+            timeout,
+        )
+
+    def run(
+        self,
+        command: list[str],
+        url: RepoURL,
+        after_url: list[str],
+        credentials: Credentials,
+        timeout: float,
+    ) -> str:
+        """Run ``git <command> <url> <after_url...>`` with credentials; return stdout."""
+        with tempfile.TemporaryDirectory(prefix="tether-git-") as folder:
+            private = Path(folder)
+            env = self._environment(private, url, credentials)
+            args = [self._git, "-c", "credential.helper=", *self._tls_options(private, credentials)]
+            args += [*command, url.transport_url, *after_url]
             try:
                 result = subprocess.run(
                     args, env=env, capture_output=True, text=True, timeout=timeout, check=False
@@ -80,6 +116,20 @@ class GitCLI:
         if result.returncode != 0:
             cause = RuntimeError(result.stderr.strip() or f"git exited with {result.returncode}")
             raise translate_error(cause, url, credentials, timeout) from None
+        return result.stdout
+
+    @staticmethod
+    def _tls_options(private: Path, credentials: Credentials) -> list[str]:
+        options = []
+        if credentials.insecure:
+            options += ["-c", "http.sslVerify=false"]
+        if credentials.tls_client_cert_data:
+            certificate = _private_file(private / "client.crt", credentials.tls_client_cert_data)
+            options += ["-c", f"http.sslCert={certificate}"]
+        if credentials.tls_client_cert_key:
+            key = _private_file(private / "client.key", credentials.tls_client_cert_key)
+            options += ["-c", f"http.sslKey={key}"]
+        return options
 
     def _environment(self, private: Path, url: RepoURL, credentials: Credentials) -> dict[str, str]:
         home = private / "home"
@@ -99,12 +149,39 @@ class GitCLI:
         if url.scheme is Scheme.SSH:
             ssh = ["ssh", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes"]
             if credentials.ssh_private_key:
-                key = private / "id"
-                fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "w") as handle:
-                    handle.write(credentials.ssh_private_key.rstrip("\n") + "\n")
+                key = _private_file(private / "id", credentials.ssh_private_key)
                 ssh += ["-i", str(key)]
             if credentials.insecure:
                 ssh += ["-o", "StrictHostKeyChecking=no", "-o", f"UserKnownHostsFile={os.devnull}"]
             env["GIT_SSH_COMMAND"] = shlex.join(ssh)
         return env
+
+
+def _private_file(path: Path, content: str) -> Path:
+    """Write ``content`` to a new file only the owner can read."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(content.rstrip("\n") + "\n")
+    return path
+
+
+class CliRemote:
+    """:class:`~tether.source.mirror.RemoteAccess` through the ``git`` program.
+
+    Used for what libgit2 cannot present: TLS client certificates.
+    """
+
+    def __init__(self, cli: GitCLI, url: RepoURL, credentials: Credentials, timeout: float) -> None:
+        """Reach ``url`` with ``credentials``; each git process gets ``timeout`` seconds."""
+        self._cli = cli
+        self._url = url
+        self._credentials = credentials
+        self._timeout = timeout
+
+    def list_refs(self, repo: pygit2.Repository) -> RefSnapshot:
+        """The remote's refs and ``HEAD`` target."""
+        return self._cli.ls_remote(self._url, self._credentials, self._timeout)
+
+    def fetch_all(self, repo: pygit2.Repository, path: Path) -> None:
+        """Fetch every ref with pruning."""
+        self._cli.fetch_all(path, self._url, self._credentials, self._timeout)

@@ -14,17 +14,18 @@ fetches only when they differ from the mirror's, so an unchanged repository cost
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import Protocol
 
 import pygit2
-from pygit2.enums import FetchPrune
 
 from tether.source.urls import RepoURL
 
-_MIRROR_REFSPEC = "+refs/*:refs/*"
+#: Every ref of the remote, under the same name, force-updated.
+MIRROR_REFSPEC = "+refs/*:refs/*"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,18 @@ class RefSnapshot:
     def head_sha(self) -> str:
         """The object id of the default branch, or ``""``."""
         return self.refs.get(self.head, "")
+
+
+class RemoteAccess(Protocol):
+    """How a mirror talks to its remote: libgit2, or the ``git`` program."""
+
+    def list_refs(self, repo: pygit2.Repository) -> RefSnapshot:
+        """The remote's refs and ``HEAD`` target, as advertised (one round trip)."""
+        ...
+
+    def fetch_all(self, repo: pygit2.Repository, path: Path) -> None:
+        """Fetch ``+refs/*:refs/*`` with pruning into the bare repository at ``path``."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,35 +97,17 @@ class Mirror:
         head_name = target if isinstance(target, str) else ""
         return RefSnapshot(MappingProxyType(refs), head_name if head_name in refs else "")
 
-    def remote_snapshot(self, callbacks: pygit2.RemoteCallbacks) -> RefSnapshot:
-        """The remote's refs, as advertised (peeled ``^{}`` entries left out)."""
-        remote = self.open().remotes.create_anonymous(self.url.transport_url)
-        refs: dict[str, str] = {}
-        head = ""
-        for advertised in remote.list_heads(callbacks=callbacks):
-            name = advertised.name or ""
-            if name == "HEAD":
-                head = advertised.symref_target or ""
-            elif name.startswith("refs/") and not name.endswith("^{}"):
-                refs[name] = str(advertised.oid)
-        return RefSnapshot(MappingProxyType(refs), head)
-
-    def update(self, callbacks: Callable[[], pygit2.RemoteCallbacks]) -> UpdateOutcome:
-        """Bring the mirror up to date with the remote; fetch only if refs changed.
-
-        ``callbacks`` makes the callbacks for one connection: libgit2 asks a connection
-        for credentials again only when the previous ones were rejected.
-        """
+    def update(self, remote: RemoteAccess) -> UpdateOutcome:
+        """Bring the mirror up to date with the remote; fetch only if refs changed."""
         with self.write_lock:
-            remote_state = self.remote_snapshot(callbacks())
+            repo = self.open()
+            remote_state = remote.list_refs(repo)
             local_state = self.local_snapshot()
             if dict(remote_state.refs) == dict(local_state.refs) and (
                 remote_state.head == local_state.head
             ):
                 return UpdateOutcome(False, local_state)
-            repo = self.open()
-            remote = repo.remotes.create_anonymous(self.url.transport_url)
-            remote.fetch([_MIRROR_REFSPEC], callbacks=callbacks(), prune=FetchPrune.PRUNE)
+            remote.fetch_all(repo, self.path)
             if remote_state.head:
                 repo.set_head(remote_state.head)
             return UpdateOutcome(True, self.local_snapshot())

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
+from types import MappingProxyType
 
 import pygit2
-from pygit2.enums import CredentialType
+from pygit2.enums import CredentialType, FetchPrune
 
 from tether.source.credentials import Credentials
 from tether.source.errors import AuthenticationFailed, RepositoryUnreachable, SourceError
+from tether.source.mirror import MIRROR_REFSPEC, RefSnapshot
 from tether.source.urls import RepoURL
 
 #: User name sent with a password-only credential, as Argo CD does for tokens.
@@ -44,6 +47,15 @@ class CredentialsMissing(Exception):
 
 class DeadlineExceeded(Exception):
     """The transfer ran past its deadline and was aborted."""
+
+
+class CertificateRejected(Exception):
+    """The server's TLS certificate (or SSH host key) is not trusted."""
+
+    def __init__(self, host: str) -> None:
+        """Name the host whose certificate was refused."""
+        super().__init__(host)
+        self.host = host
 
 
 class FetchCallbacks(pygit2.RemoteCallbacks):
@@ -79,7 +91,9 @@ class FetchCallbacks(pygit2.RemoteCallbacks):
 
     def certificate_check(self, certificate: object, valid: bool, host: bytes | str) -> bool:
         """Accept a certificate libgit2 found invalid only for ``insecure`` repositories."""
-        return bool(valid or self._credentials.insecure)
+        if valid or self._credentials.insecure:
+            return True
+        raise CertificateRejected(host.decode() if isinstance(host, bytes) else host)
 
     def transfer_progress(self, stats: pygit2.remotes.TransferProgress) -> None:
         """Abort the transfer once the deadline has passed."""
@@ -109,9 +123,46 @@ def translate_error(
         return AuthenticationFailed(
             repo, "authentication required, but no credentials are configured for it"
         )
+    if isinstance(exc, CertificateRejected):
+        return RepositoryUnreachable(
+            repo,
+            f"the TLS certificate of {exc.host} is not trusted "
+            '(set insecure: "true" on the repository Secret to skip verification)',
+        )
     if isinstance(exc, DeadlineExceeded):
         return RepositoryUnreachable(repo, f"timed out after {timeout:g}s")
     message = str(exc) or type(exc).__name__
     if any(marker in message.lower() for marker in _AUTH_MARKERS):
         return AuthenticationFailed(repo, message, secrets=secrets)
     return RepositoryUnreachable(repo, message, secrets=secrets)
+
+
+class LibgitRemote:
+    """:class:`~tether.source.mirror.RemoteAccess` through libgit2, credentials in memory."""
+
+    def __init__(self, url: RepoURL, callbacks: Callable[[], pygit2.RemoteCallbacks]) -> None:
+        """Reach ``url``; ``callbacks`` makes fresh callbacks for each connection.
+
+        A connection asks for credentials again only when the previous ones were
+        rejected, so callbacks must not be shared between connections.
+        """
+        self._url = url
+        self._callbacks = callbacks
+
+    def list_refs(self, repo: pygit2.Repository) -> RefSnapshot:
+        """The advertised refs (peeled ``^{}`` entries left out) and ``HEAD``'s target."""
+        remote = repo.remotes.create_anonymous(self._url.transport_url)
+        refs: dict[str, str] = {}
+        head = ""
+        for advertised in remote.list_heads(callbacks=self._callbacks()):
+            name = advertised.name or ""
+            if name == "HEAD":
+                head = advertised.symref_target or ""
+            elif name.startswith("refs/") and not name.endswith("^{}"):
+                refs[name] = str(advertised.oid)
+        return RefSnapshot(MappingProxyType(refs), head)
+
+    def fetch_all(self, repo: pygit2.Repository, path: Path) -> None:
+        """Fetch every ref, pruning the ones the remote no longer has."""
+        remote = repo.remotes.create_anonymous(self._url.transport_url)
+        remote.fetch([MIRROR_REFSPEC], callbacks=self._callbacks(), prune=FetchPrune.PRUNE)
