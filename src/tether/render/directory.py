@@ -13,7 +13,9 @@ Files are read in lexical path order, so the output order is stable: the objects
 YAML and JSON files first, then those of Jsonnet files (all evaluated in one batch by
 :func:`tether.render.jsonnet.render_jsonnet`). YAML streams may
 hold many documents; empty ones are skipped and ``List`` kinds are flattened. A document
-that is not a Kubernetes object is an error naming its file.
+that is not a Kubernetes object is an error naming its file. SOPS-encrypted documents
+(a top-level ``sops`` block) are decrypted with the configured age identities
+(:mod:`tether.render.sops`); with none configured, or none that fits, the render fails.
 """
 
 from __future__ import annotations
@@ -24,9 +26,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from pyrage import x25519
+
 from tether.model import DirectorySource, JsonnetSource
 from tether.render.globs import glob_match
 from tether.render.paths import repo_relative
+from tether.render.sops import decrypt_objects, is_encrypted
 from tether.render.yamlio import DEFAULT_LIMITS, YamlLimits, load_file, to_objects
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
@@ -86,6 +91,7 @@ async def render_directory(
     env: Mapping[str, str],
     jsonnet: JsonnetEvaluator,
     limits: YamlLimits = DEFAULT_LIMITS,
+    sops_identities: Sequence[x25519.Identity] = (),
 ) -> list[dict[str, Any]]:
     """The objects of the directory source at ``app_dir`` (inside the checkout ``root``).
 
@@ -94,15 +100,20 @@ async def render_directory(
     files = await asyncio.to_thread(lambda: list(manifest_files(app_dir, options)))
     manifests = [path for path in files if not path.name.endswith(JSONNET_SUFFIX)]
     programs = [path for path in files if path.name.endswith(JSONNET_SUFFIX)]
-    objects = await asyncio.to_thread(_load_manifests, root, manifests, limits)
+    objects = await asyncio.to_thread(_load_manifests, root, manifests, limits, sops_identities)
     if programs:
         objects.extend(await jsonnet(root, app_dir, programs, options.jsonnet, env=env))
     return objects
 
 
-def _load_manifests(root: Path, files: list[Path], limits: YamlLimits) -> list[dict[str, Any]]:
+def _load_manifests(
+    root: Path, files: list[Path], limits: YamlLimits, identities: Sequence[x25519.Identity]
+) -> list[dict[str, Any]]:
     objects: list[dict[str, Any]] = []
     for path in files:
         name = repo_relative(root, path)
-        objects.extend(to_objects(load_file(path, name=name, limits=limits), name=name))
+        documents = load_file(path, name=name, limits=limits)
+        if any(is_encrypted(document) for document in documents):
+            documents = decrypt_objects(documents, identities, name=name)
+        objects.extend(to_objects(documents, name=name))
     return objects

@@ -24,12 +24,13 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
 from tether.model import ApplicationSource, DirectorySource, PluginSource, ResourceKey
 from tether.render.cache import RenderCache, cache_key
+from tether.render.chartrepo import ChartFetcher
 from tether.render.detect import Tool, detect_tool
 from tether.render.directory import JsonnetEvaluator, render_directory
 from tether.render.errors import MissingPathError, RenderError
@@ -51,14 +52,6 @@ from tether.render.toolchain import Toolchain
 
 #: Commits whose checkout passed the symlink walk, remembered per renderer.
 _CHECKED_LIMIT = 4096
-
-
-class ChartFetcher(Protocol):
-    """Fetches a chart from a Helm repository (HTTP or OCI) into a local folder."""
-
-    async def __call__(self, repo_url: str, chart: str, version: str) -> Path:
-        """The local folder of ``chart`` at ``version`` from ``repo_url``."""
-        ...
 
 
 class Renderer:
@@ -118,22 +111,47 @@ class Renderer:
         source = checkout.source
         subject = _subject(source)
         root = checkout.root.resolve() if checkout.root is not None else None
-        app_dir = None
-        if root is not None and not source.is_helm_repository:
+        app_dir = chart_dir = None
+        if source.is_helm_repository:
+            # The version a constraint resolves to (and the archive's digest) is what
+            # identifies the chart's content, so it is resolved before the cache lookup.
+            chart_dir, version, digest = await self._fetch_chart(checkout, subject)
+            checkout = replace(checkout, revision=version)
+            identity = f"{version}@{digest}"
+        elif root is not None:
             app_dir = resolve_in_repo(root, root, source.path or ".", subject=subject)
+            identity = checkout.revision
+        else:
+            raise RenderError(subject, "a Git source needs a checkout")
         tool = detect_tool(source, app_dir, subject=subject)
-        key = await self._key(request, checkout, tool, refs)
+        key = await self._key(request, checkout, identity, tool, refs)
         if key is not None and not request.hard_refresh:
             cached = self.cache.get(key)
             if cached is not None:
                 return replace(cached, index=index, from_cache=True)
-        objects = await self._run(request, checkout, root, app_dir, tool, refs, subject)
+        objects = await self._run(
+            request, checkout, root, app_dir or chart_dir, tool, refs, subject
+        )
         size = len(orjson.dumps(objects))
         frozen: tuple[FrozenObject, ...] = tuple(freeze(obj) for obj in objects)
         result = RenderedSource(index=index, tool=tool, objects=frozen, cache_key=key or "")
         if key is not None:
             self.cache.put(key, result, size)
         return result
+
+    async def _fetch_chart(self, checkout: SourceCheckout, subject: str) -> tuple[Path, str, str]:
+        """The local folder, resolved version and digest of a Helm repository chart."""
+        if self._charts is None:
+            raise RenderError(subject, "charts from Helm repositories are not configured")
+        source = checkout.source
+        fetched = await self._charts.fetch(
+            source.repo_url,
+            source.chart,
+            source.target_revision,
+            credentials=checkout.credentials,
+            pass_credentials=bool(source.helm and source.helm.pass_credentials),
+        )
+        return fetched.path, fetched.ref.version, fetched.ref.digest
 
     async def _run(
         self,
@@ -145,19 +163,18 @@ class Renderer:
         refs: Mapping[str, SourceCheckout],
         subject: str,
     ) -> list[dict[str, Any]]:
+        """Run the tool; ``app_dir`` is the app folder, or the fetched chart's folder."""
         source = checkout.source
         env = request.build_env(checkout)
         if root is not None:
             await self._check_checkout(root, checkout.revision, subject)
-            for ref in refs.values():
-                assert ref.root is not None
-                await self._check_checkout(ref.root.resolve(), ref.revision, subject)
+        for ref in refs.values():  # ``$ref`` value files are read from these checkouts
+            assert ref.root is not None
+            await self._check_checkout(ref.root.resolve(), ref.revision, subject)
+        assert app_dir is not None
         if source.is_helm_repository:
-            if self._charts is None:
-                raise RenderError(subject, "charts from Helm repositories are not configured")
-            chart_dir = await self._charts(source.repo_url, source.chart, source.target_revision)
             return await render_helm(
-                chart_dir,
+                app_dir,
                 source.helm,
                 self._helm_context(request, None, refs, env),
                 settings=self.settings,
@@ -165,7 +182,6 @@ class Renderer:
                 subject=subject,
             )
         assert root is not None
-        assert app_dir is not None
         if not await asyncio.to_thread(app_dir.is_dir):
             raise MissingPathError(subject, source.path or ".", "application path")
         if tool is Tool.HELM:
@@ -200,6 +216,7 @@ class Renderer:
             env=env,
             jsonnet=self._jsonnet,
             limits=self.settings.yaml_limits,
+            sops_identities=self.settings.sops_identities,
         )
 
     def _helm_context(
@@ -233,11 +250,15 @@ class Renderer:
         self,
         request: RenderRequest,
         checkout: SourceCheckout,
+        identity: str,
         tool: Tool,
         refs: Mapping[str, SourceCheckout],
     ) -> str | None:
-        """The cache key of one source, or ``None`` when its revision is unknown."""
-        if not checkout.revision or any(not ref.revision for ref in refs.values()):
+        """The cache key of one source, or ``None`` when its content is not identified.
+
+        ``identity`` is the commit of a Git source, ``version@digest`` of a chart.
+        """
+        if not identity or any(not ref.revision for ref in refs.values()):
             return None
         tool_version = ""
         if tool is Tool.HELM:
@@ -247,7 +268,7 @@ class Renderer:
         return cache_key(
             {
                 "source": checkout.source.to_dict(),
-                "revision": checkout.revision,
+                "revision": identity,
                 "tool": tool.value,
                 "toolVersion": tool_version,
                 "refs": {name: [ref.source.repo_url, ref.revision] for name, ref in refs.items()},

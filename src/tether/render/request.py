@@ -10,10 +10,11 @@ decides whether it is allowed (``allowEmpty``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tether.model import ApplicationSource, ResourceKey
+from tether.render.chartrepo import RepoCredentials
 from tether.render.detect import Tool
 from tether.render.objects import FrozenObject
 
@@ -23,13 +24,16 @@ class SourceCheckout:
     """One source of the application and where its files are.
 
     ``root`` is the checkout of ``source.repo_url`` at ``revision`` (``None`` for a chart
-    from a Helm repository). ``revision`` is the resolved commit SHA (or chart version);
-    an empty revision means "unknown", and such renders are never cached.
+    from a Helm repository). ``revision`` is the resolved commit SHA; an empty revision
+    means "unknown", and such renders are never cached. A chart from a Helm repository
+    is resolved by the renderer (its version and digest key the cache), using
+    ``credentials`` when the repository needs them.
     """
 
     source: ApplicationSource
     root: Path | None
     revision: str = ""
+    credentials: RepoCredentials | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pyrage import x25519
+
 from tether.render.process import Limits
 from tether.render.yamlio import DEFAULT_LIMITS, YamlLimits
 
@@ -29,11 +31,15 @@ class RenderSettings:
     tool_limits: Limits = field(default_factory=Limits)
     #: Bounds for parsing manifests, values and tool output.
     yaml_limits: YamlLimits = DEFAULT_LIMITS
+    #: age identities that decrypt SOPS documents of directory sources (secret: never
+    #: shown; see :func:`tether.render.sops.parse_identities`).
+    sops_identities: tuple[x25519.Identity, ...] = field(default=(), repr=False)
 
     def cache_fields(self) -> dict[str, Any]:
-        """The settings that change render output, for cache keys."""
+        """The settings that change render output, for cache keys (no secret among them)."""
         return {
             "kustomizeBuildOptions": self.kustomize_build_options,
             "allowRemoteBases": self.allow_remote_bases,
             "allowRemoteValueFiles": self.allow_remote_value_files,
+            "sopsRecipients": sorted(str(i.to_public()) for i in self.sops_identities),
         }
