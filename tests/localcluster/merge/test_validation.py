@@ -1,0 +1,227 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tether.localcluster.schema import SchemaRegistry
+from tether.localcluster.validation import (
+    CauseType,
+    FieldValidation,
+    apply_defaults,
+    prune,
+    validate,
+)
+
+DATA = Path(__file__).resolve().parents[3] / "testdata" / "localcluster" / "merge"
+
+
+def load(name: str) -> Any:
+    return yaml.load((DATA / name).read_text(), Loader=yaml.CSafeLoader)
+
+
+@pytest.fixture(scope="module")
+def schemas() -> SchemaRegistry:
+    registry = SchemaRegistry()
+    registry.register_crd(load("customresourcedefinition-widgets.yaml"))
+    return registry
+
+
+def report_for(schemas: SchemaRegistry, name: str, mode: FieldValidation) -> Any:
+    obj = load(f"validation/{name}.yaml")
+    schema = schemas.lookup(obj["apiVersion"], obj["kind"])
+    assert schema is not None
+    return validate(obj, schema, mode)
+
+
+@pytest.mark.parametrize("name", ["deployment-valid", "widget-valid"])
+@pytest.mark.parametrize("mode", list(FieldValidation))
+def test_valid_objects_pass_in_every_mode(
+    schemas: SchemaRegistry, name: str, mode: FieldValidation
+) -> None:
+    report = report_for(schemas, name, mode)
+    assert (report.ok, report.errors, report.unknown_fields) == (True, (), ())
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        (
+            "deployment-invalid",
+            [
+                (
+                    "metadata.creationTimestamp",
+                    CauseType.INVALID,
+                    'Invalid value: "yesterday": metadata.creationTimestamp in body must be of type date-time: "yesterday"',
+                ),
+                ("spec.selector", CauseType.REQUIRED, "Required value"),
+                (
+                    "spec.replicas",
+                    CauseType.TYPE_INVALID,
+                    'Invalid value: "string": spec.replicas in body must be of type integer: "string"',
+                ),
+                (
+                    "spec.paused",
+                    CauseType.TYPE_INVALID,
+                    'Invalid value: "integer": spec.paused in body must be of type boolean: "integer"',
+                ),
+                ("spec.template.spec.containers[0].name", CauseType.REQUIRED, "Required value"),
+                (
+                    "spec.template.spec.containers[0].ports[0].containerPort",
+                    CauseType.INVALID,
+                    "Invalid value: 99999999999: spec.template.spec.containers[0].ports[0].containerPort in body is out of range for int32",
+                ),
+            ],
+        ),
+        (
+            "widget-invalid",
+            [
+                ("spec.color", CauseType.REQUIRED, "Required value"),
+                (
+                    "spec.size",
+                    CauseType.INVALID,
+                    "Invalid value: 11: spec.size in body should be less than or equal to 10",
+                ),
+                ("spec.name", CauseType.TOO_LONG, "Too long: may not be more than 8 bytes"),
+                (
+                    "spec.name",
+                    CauseType.INVALID,
+                    "Invalid value: \"Not-Lower\": spec.name in body should match '^[a-z]+$'",
+                ),
+                (
+                    "spec.port",
+                    CauseType.TYPE_INVALID,
+                    'Invalid value: "array": spec.port in body must be of type integer/string: "array"',
+                ),
+                ("spec.tags", CauseType.TOO_MANY, "Too many: 4: must have at most 3 items"),
+                (
+                    "spec.options.verbose",
+                    CauseType.TYPE_INVALID,
+                    'Invalid value: "string": spec.options.verbose in body must be of type boolean: "string"',
+                ),
+            ],
+        ),
+    ],
+)
+@pytest.mark.parametrize("mode", list(FieldValidation))
+def test_invalid_fields_are_422_causes_in_every_mode(
+    schemas: SchemaRegistry,
+    name: str,
+    expected: list[tuple[str, CauseType, str]],
+    mode: FieldValidation,
+) -> None:
+    report = report_for(schemas, name, mode)
+    assert [(e.field, e.type, e.message) for e in report.errors] == expected
+    assert not report.ok
+
+
+def test_enum_violation_lists_the_supported_values(schemas: SchemaRegistry) -> None:
+    widget = {
+        "apiVersion": "example.com/v1",
+        "kind": "Widget",
+        "metadata": {"name": "w"},
+        "spec": {"color": "mauve"},
+    }
+    schema = schemas.lookup("example.com/v1", "Widget")
+    assert schema is not None
+    [error] = validate(widget, schema).errors
+    assert error.cause() == {
+        "reason": "FieldValueNotSupported",
+        "message": 'Unsupported value: "mauve": supported values: "red", "green", "blue"',
+        "field": "spec.color",
+    }
+    assert (
+        str(error)
+        == 'spec.color: Unsupported value: "mauve": supported values: "red", "green", "blue"'
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "unknown"),
+    [
+        (
+            "deployment-unknown-fields",
+            ["spec.replica", "spec.template.spec.containers[0].imagePolicy"],
+        ),
+        (
+            "widget-unknown-fields",
+            ["metadata.colour", "spec.shape", "spec.options.loud", "topLevel"],
+        ),
+    ],
+)
+def test_unknown_fields_per_mode(schemas: SchemaRegistry, name: str, unknown: list[str]) -> None:
+    strict = report_for(schemas, name, FieldValidation.STRICT)
+    assert not strict.ok
+    assert strict.strict_error == "strict decoding error: " + ", ".join(
+        f'unknown field "{p}"' for p in unknown
+    )
+    assert strict.warnings == ()
+
+    warn = report_for(schemas, name, FieldValidation.WARN)
+    assert warn.ok
+    assert list(warn.warnings) == [f'unknown field "{p}"' for p in unknown]
+    assert warn.strict_error is None
+
+    ignore = report_for(schemas, name, FieldValidation.IGNORE)
+    assert (ignore.ok, ignore.warnings, ignore.unknown_fields) == (True, (), ())
+
+
+def test_null_is_refused_where_a_crd_field_is_not_nullable(schemas: SchemaRegistry) -> None:
+    schema = schemas.lookup("example.com/v1", "Widget")
+    assert schema is not None
+    widget = {
+        "apiVersion": "example.com/v1",
+        "kind": "Widget",
+        "spec": {"color": None, "options": {"level": None}},
+    }
+    assert [e.field for e in validate(widget, schema).errors] == ["spec.color"]
+
+
+def test_structural_defaults_fill_absent_fields_at_every_depth(schemas: SchemaRegistry) -> None:
+    schema = schemas.lookup("example.com/v1", "Widget")
+    assert schema is not None
+    widget = {
+        "apiVersion": "example.com/v1",
+        "kind": "Widget",
+        "spec": {"color": "red", "size": 5, "parts": [{"id": "a"}, {"id": "b", "count": 4}]},
+    }
+    defaulted = apply_defaults(widget, schema)
+    assert defaulted["spec"] == {
+        "color": "red",
+        "size": 5,
+        "options": {"verbose": False},
+        "parts": [{"id": "a", "count": 1}, {"id": "b", "count": 4}],
+    }
+    assert widget["spec"]["parts"][0] == {"id": "a"}, "the input is not modified"
+
+
+def test_pruning_drops_undeclared_fields_and_keeps_preserved_ones(schemas: SchemaRegistry) -> None:
+    schema = schemas.lookup("example.com/v1", "Widget")
+    assert schema is not None
+    widget = load("validation/widget-unknown-fields.yaml")
+    widget["spec"]["extra"] = {"free": {"form": [1, 2]}}
+    widget["spec"]["template"] = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "x", "bogus": 1},
+        "data": {"k": "v"},
+    }
+    widget["spec"]["options"]["level"] = None
+    assert prune(widget, schema) == {
+        "apiVersion": "example.com/v1",
+        "kind": "Widget",
+        "metadata": {"name": "extra"},
+        "spec": {
+            "color": "blue",
+            "options": {"level": None},
+            "extra": {"free": {"form": [1, 2]}},
+            "template": {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "x"},
+                "data": {"k": "v"},
+            },
+        },
+    }
