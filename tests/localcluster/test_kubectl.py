@@ -26,15 +26,24 @@ class Kubectl:
         self.namespace = namespace
 
     def run(
-        self, *args: str, stdin: str | None = None, env: dict[str, str] | None = None,
-        check: bool = True, namespaced: bool = True,
+        self,
+        *args: str,
+        stdin: str | None = None,
+        env: dict[str, str] | None = None,
+        check: bool = True,
+        namespaced: bool = True,
     ) -> subprocess.CompletedProcess[str]:
         cmd = [KUBECTL, "--kubeconfig", str(self.cluster.kubeconfig)]
         if namespaced:
             cmd += ["-n", self.namespace]
         result = subprocess.run(
-            [*cmd, *args], input=stdin, capture_output=True, text=True, timeout=30,
-            env=env, check=False,
+            [*cmd, *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env=env,
+            check=False,
         )
         if check and result.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr}")
@@ -49,8 +58,15 @@ def kubectl(local_cluster_session: RunningCluster) -> Iterator[Kubectl]:
     namespace = f"t-{uuid.uuid4().hex[:8]}"
     client = Kubectl(local_cluster_session, namespace)
     client.run("create", "namespace", namespace, namespaced=False, check=False)
-    client.run("apply", "-f", "-", namespaced=False, stdin=json.dumps(
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}))
+    client.run(
+        "apply",
+        "-f",
+        "-",
+        namespaced=False,
+        stdin=json.dumps(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+        ),
+    )
     yield client
 
 
@@ -91,11 +107,13 @@ def test_server_side_apply_conflict_then_force(kubectl: Kubectl) -> None:
 
 def test_diff_exit_codes(kubectl: Kubectl) -> None:
     kubectl.run("apply", "--server-side", "-f", str(TESTDATA / "deployment-initial.yaml"))
-    same = kubectl.run("diff", "--server-side", "-f", str(TESTDATA / "deployment-initial.yaml"),
-                       check=False)
+    same = kubectl.run(
+        "diff", "--server-side", "-f", str(TESTDATA / "deployment-initial.yaml"), check=False
+    )
     assert (same.returncode, same.stdout) == (0, "")
-    changed = kubectl.run("diff", "--server-side", "-f",
-                          str(TESTDATA / "deployment-changed.yaml"), check=False)
+    changed = kubectl.run(
+        "diff", "--server-side", "-f", str(TESTDATA / "deployment-changed.yaml"), check=False
+    )
     assert changed.returncode == 1, changed.stderr
     assert "+        image: nginx:1.27" in changed.stdout.replace("  - ", "    ")
 
@@ -126,13 +144,21 @@ def test_edit_through_an_editor_script(kubectl: Kubectl, tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("patch_type", "patch", "image"),
     [
-        ("strategic",
-         '{"spec":{"template":{"spec":{"containers":[{"name":"nginx","image":"nginx:2"}]}}}}',
-         "nginx:2"),
-        ("merge", '{"spec":{"template":{"spec":{"containers":[{"name":"nginx","image":"n:3"}]}}}}',
-         "n:3"),
-        ("json", '[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"j"}]',
-         "j"),
+        (
+            "strategic",
+            '{"spec":{"template":{"spec":{"containers":[{"name":"nginx","image":"nginx:2"}]}}}}',
+            "nginx:2",
+        ),
+        (
+            "merge",
+            '{"spec":{"template":{"spec":{"containers":[{"name":"nginx","image":"n:3"}]}}}}',
+            "n:3",
+        ),
+        (
+            "json",
+            '[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"j"}]',
+            "j",
+        ),
     ],
 )
 def test_patch_types(kubectl: Kubectl, patch_type: str, patch: str, image: str) -> None:
@@ -161,13 +187,30 @@ def test_scale_rollout_restart_label_annotate(kubectl: Kubectl) -> None:
 
 
 def _owned_configmap(kubectl: Kubectl, owner: dict[str, Any], block: bool) -> None:
-    kubectl.run("apply", "-f", "-", stdin=json.dumps({
-        "apiVersion": "v1", "kind": "ConfigMap",
-        "metadata": {"name": "dependent", "ownerReferences": [{
-            "apiVersion": "apps/v1", "kind": "Deployment", "name": "web",
-            "uid": owner["metadata"]["uid"], "blockOwnerDeletion": block}]},
-        "data": {"k": "v"},
-    }))
+    kubectl.run(
+        "apply",
+        "-f",
+        "-",
+        stdin=json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {
+                    "name": "dependent",
+                    "ownerReferences": [
+                        {
+                            "apiVersion": "apps/v1",
+                            "kind": "Deployment",
+                            "name": "web",
+                            "uid": owner["metadata"]["uid"],
+                            "blockOwnerDeletion": block,
+                        }
+                    ],
+                },
+                "data": {"k": "v"},
+            }
+        ),
+    )
 
 
 @pytest.mark.parametrize("cascade", ["background", "foreground", "orphan"])
@@ -180,16 +223,18 @@ def test_delete_with_each_propagation_policy(kubectl: Kubectl, cascade: str) -> 
         got = kubectl.run("get", "configmap", "dependent", "-o", "json", check=False)
         if got.returncode != 0:
             return "gone"
-        return "orphaned" if "ownerReferences" not in json.loads(got.stdout)["metadata"] \
-            else "owned"
+        return (
+            "orphaned" if "ownerReferences" not in json.loads(got.stdout)["metadata"] else "owned"
+        )
 
     eventually(lambda: dependent_state() == ("orphaned" if cascade == "orphan" else "gone"))
     assert kubectl.run("get", "deployment", "web", check=False).returncode == 1
 
 
 def test_custom_resource_lifecycle(kubectl: Kubectl) -> None:
-    kubectl.run("apply", "-f", str(TESTDATA / "customresourcedefinition-widgets.yaml"),
-                namespaced=False)
+    kubectl.run(
+        "apply", "-f", str(TESTDATA / "customresourcedefinition-widgets.yaml"), namespaced=False
+    )
     crd = kubectl.json("crd", "widgets.example.com")
     conditions = {c["type"]: c["status"] for c in crd["status"]["conditions"]}
     assert conditions == {"NamesAccepted": "True", "Established": "True"}
@@ -199,27 +244,44 @@ def test_custom_resource_lifecycle(kubectl: Kubectl) -> None:
     bad = kubectl.run("apply", "-f", str(TESTDATA / "widget-invalid.yaml"), check=False)
     assert bad.returncode == 1
     assert 'The Widget "w2" is invalid: spec.size: Unsupported value: "huge"' in bad.stderr
-    smp = kubectl.run("patch", "wg", "w1", "--type", "strategic", "-p", '{"spec":{}}',
-                      check=False)
+    smp = kubectl.run("patch", "wg", "w1", "--type", "strategic", "-p", '{"spec":{}}', check=False)
     assert "application/strategic-merge-patch+json is not supported" in smp.stderr
     kubectl.run("scale", "wg", "w1", "--replicas=3")
     assert kubectl.json("wg", "w1")["spec"]["replicas"] == 3
     resources = kubectl.run("api-resources", "--api-group=example.com", namespaced=False).stdout
-    assert resources.splitlines()[1].split() == ["widgets", "wg", "example.com/v1", "true",
-                                                 "Widget"]
+    assert resources.splitlines()[1].split() == [
+        "widgets",
+        "wg",
+        "example.com/v1",
+        "true",
+        "Widget",
+    ]
     kubectl.run("delete", "crd", "widgets.example.com", "--timeout=20s", namespaced=False)
     assert kubectl.run("get", "crd", "widgets.example.com", check=False).returncode == 1
-    listed = kubectl.run("get", "--raw", f"/apis/example.com/v1/namespaces/"
-                         f"{kubectl.namespace}/widgets", check=False)
+    listed = kubectl.run(
+        "get", "--raw", f"/apis/example.com/v1/namespaces/{kubectl.namespace}/widgets", check=False
+    )
     assert listed.returncode == 1
 
 
 def test_watch_sees_added_modified_deleted(kubectl: Kubectl) -> None:
-    cmd = [KUBECTL, "--kubeconfig", str(kubectl.cluster.kubeconfig), "-n", kubectl.namespace,
-           "get", "configmaps", "--watch-only", "--output-watch-events", "-o",
-           "custom-columns=EVENT:.type,NAME:.object.metadata.name", "--no-headers"]
-    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True) as watcher:
+    cmd = [
+        KUBECTL,
+        "--kubeconfig",
+        str(kubectl.cluster.kubeconfig),
+        "-n",
+        kubectl.namespace,
+        "get",
+        "configmaps",
+        "--watch-only",
+        "--output-watch-events",
+        "-o",
+        "custom-columns=EVENT:.type,NAME:.object.metadata.name",
+        "--no-headers",
+    ]
+    with subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as watcher:
         try:
             time.sleep(0.5)
             kubectl.run("create", "-f", str(TESTDATA / "configmap-initial.yaml"))
@@ -230,7 +292,10 @@ def test_watch_sees_added_modified_deleted(kubectl: Kubectl) -> None:
             watcher.terminate()
         out, _ = watcher.communicate(timeout=10)
     assert [line.split() for line in out.splitlines()] == [
-        ["ADDED", "settings"], ["MODIFIED", "settings"], ["DELETED", "settings"]]
+        ["ADDED", "settings"],
+        ["MODIFIED", "settings"],
+        ["DELETED", "settings"],
+    ]
 
 
 def test_dry_run_server_stores_nothing(kubectl: Kubectl) -> None:
@@ -244,13 +309,15 @@ def test_api_resources_scopes_short_names_kinds(kubectl: Kubectl) -> None:
     rows = {line.split()[0]: line.split()[1:] for line in out[1:]}
     assert rows["deployments"] == ["deploy", "apps/v1", "true", "Deployment"]
     assert rows["namespaces"] == ["ns", "v1", "false", "Namespace"]
-    assert rows["customresourcedefinitions"] == ["crd,crds", "apiextensions.k8s.io/v1", "false",
-                                                 "CustomResourceDefinition"]
-    wide = kubectl.run("api-resources", "-o", "wide", "--api-group=apps",
-                       namespaced=False).stdout
+    assert rows["customresourcedefinitions"] == [
+        "crd,crds",
+        "apiextensions.k8s.io/v1",
+        "false",
+        "CustomResourceDefinition",
+    ]
+    wide = kubectl.run("api-resources", "-o", "wide", "--api-group=apps", namespaced=False).stdout
     deployments = next(line.split() for line in wide.splitlines() if line.startswith("deploy"))
-    assert deployments[-2:] == ["create,delete,deletecollection,get,list,patch,update,watch",
-                                "all"]
+    assert deployments[-2:] == ["create,delete,deletecollection,get,list,patch,update,watch", "all"]
 
 
 def test_explain_reads_the_openapi_documents(kubectl: Kubectl) -> None:
@@ -262,7 +329,13 @@ def test_explain_reads_the_openapi_documents(kubectl: Kubectl) -> None:
 def test_namespace_deletion_terminates_then_removes(kubectl: Kubectl) -> None:
     kubectl.run("apply", "-f", str(TESTDATA / "configmap-initial.yaml"))
     kubectl.run("delete", "namespace", kubectl.namespace, "--wait=false", namespaced=False)
-    eventually(lambda: kubectl.run("get", "namespace", kubectl.namespace,
-                                   check=False, namespaced=False).returncode == 1)
+    eventually(
+        lambda: (
+            kubectl.run(
+                "get", "namespace", kubectl.namespace, check=False, namespaced=False
+            ).returncode
+            == 1
+        )
+    )
     refused = kubectl.run("create", "-f", str(TESTDATA / "configmap-initial.yaml"), check=False)
     assert f'namespaces "{kubectl.namespace}" not found' in refused.stderr

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 import uvloop
@@ -21,12 +21,17 @@ app = typer.Typer(
 
 @app.command("serve")
 def serve_command(
-    data_dir: Path = typer.Option(..., "--data-dir", help="Where the cluster keeps its state."),
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
-    port: int = typer.Option(6443, "--port", help="Port to listen on (0 picks a free one)."),
-    kubeconfig: Path | None = typer.Option(
-        None, "--kubeconfig", help="Where to write the kubeconfig (default DATA_DIR/kubeconfig)."
-    ),
+    data_dir: Annotated[
+        Path, typer.Option("--data-dir", help="Where the cluster keeps its state.")
+    ],
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", help="Port to listen on (0: any free one).")
+    ] = 6443,
+    kubeconfig: Annotated[
+        Path | None,
+        typer.Option("--kubeconfig", help="Kubeconfig to write (default DATA_DIR/kubeconfig)."),
+    ] = None,
 ) -> None:
     """Serve the Kubernetes API until interrupted (SIGINT or SIGTERM)."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -45,4 +50,4 @@ def serve_command(
     sys.stdout.flush()
 
 
-__all__ = ["app", "asyncio"]
+__all__ = ["app"]

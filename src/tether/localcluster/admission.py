@@ -75,8 +75,7 @@ def place(rtype: ResourceType, obj: dict[str, Any], namespace: str | None) -> No
     body_ns = meta.get("namespace")
     if body_ns and namespace and body_ns != namespace:
         raise bad_request(
-            "the namespace of the provided object does not match the namespace sent on the "
-            "request"
+            "the namespace of the provided object does not match the namespace sent on the request"
         )
     if namespace:
         meta["namespace"] = namespace
@@ -95,8 +94,13 @@ def name_for_create(rtype: ResourceType, obj: dict[str, Any]) -> str:
                 rtype.kind,
                 rtype.group,
                 "",
-                [Cause("metadata.name", "Required value: name or generateName is required",
-                       "FieldValueRequired")],
+                [
+                    Cause(
+                        "metadata.name",
+                        "Required value: name or generateName is required",
+                        "FieldValueRequired",
+                    )
+                ],
             )
         name = names.generate_name(str(prefix))
         meta["name"] = name
@@ -174,8 +178,12 @@ def _crd_name_causes(obj: Mapping[str, Any], name: str) -> list[Cause]:
     plural = (spec.get("names") or {}).get("plural")
     group = spec.get("group")
     if name != f"{plural}.{group}":
-        return [Cause("metadata.name", f'Invalid value: "{name}": must be '
-                      'spec.names.plural+"."+spec.group')]
+        return [
+            Cause(
+                "metadata.name",
+                f'Invalid value: "{name}": must be spec.names.plural+"."+spec.group',
+            )
+        ]
     return []
 
 
@@ -183,8 +191,9 @@ def stamp_new(rtype: ResourceType, obj: dict[str, Any]) -> None:
     """Server-owned metadata of a new object."""
     meta = obj["metadata"]
     if meta.get("resourceVersion"):
-        raise APIError(500, "InternalError",
-                       "resourceVersion should not be set on objects to be created")
+        raise APIError(
+            500, "InternalError", "resourceVersion should not be set on objects to be created"
+        )
     for field in ("deletionTimestamp", "deletionGracePeriodSeconds", "uid", "selfLink"):
         meta.pop(field, None)
     meta["uid"] = str(uuid.uuid4())
@@ -220,7 +229,7 @@ def spec_changed(rtype: ResourceType, new: Mapping[str, Any], old: Mapping[str, 
 
 def keep_status(rtype: ResourceType, new: dict[str, Any], old: Mapping[str, Any] | None) -> None:
     """Writes to the main resource of a kind with ``/status`` do not change status."""
-    if not rtype.status or rtype.key == ("", "Namespace") and old is None:
+    if not rtype.status or (rtype.key == ("", "Namespace") and old is None):
         return
     if old is None:
         if rtype.custom:

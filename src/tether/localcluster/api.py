@@ -18,10 +18,21 @@ from urllib.parse import parse_qsl, unquote
 import orjson
 
 from tether.localcluster.body import MAX_BODY
-from tether.localcluster.discovery import AGGREGATED_V2, AGGREGATED_V2BETA1, Discovery, \
-    aggregated_version, version_info
-from tether.localcluster.errors import APIError, internal, method_not_allowed, \
-    route_not_found, too_large, unauthorized
+from tether.localcluster.discovery import (
+    AGGREGATED_V2,
+    AGGREGATED_V2BETA1,
+    Discovery,
+    aggregated_version,
+    version_info,
+)
+from tether.localcluster.errors import (
+    APIError,
+    internal,
+    method_not_allowed,
+    route_not_found,
+    too_large,
+    unauthorized,
+)
 from tether.localcluster.handlers import JSON_TYPE, Handlers, Request, Response, Stream
 from tether.localcluster.routes import parse_resource_path
 
@@ -76,8 +87,7 @@ class APIApp:
         except APIError as error:
             response = Response(error.code, orjson.dumps(error.status()))
         except BodyTooLarge:
-            error = too_large()
-            response = Response(error.code, orjson.dumps(error.status()))
+            response = Response(413, orjson.dumps(too_large().status()))
         except Exception as error:  # the boundary: any bug becomes a 500 Status
             log.exception("failed to serve %s %s", scope.get("method"), scope.get("path"))
             failure = internal(type(error).__name__)
@@ -86,8 +96,7 @@ class APIApp:
 
     async def _respond(self, scope: Scope, receive: Receive) -> Response | Stream:
         path: str = scope["path"]
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
-                   for k, v in scope["headers"]}
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if path not in _PUBLIC and not hmac.compare_digest(
             headers.get("authorization", "").encode(), self._auth
         ):
@@ -127,8 +136,11 @@ class APIApp:
             if version is not None:
                 ctype = AGGREGATED_V2 if version == "v2" else AGGREGATED_V2BETA1
                 return Response(200, self._discovery.aggregated(core, version), ctype)
-            body = self._discovery.api_versions(self._address()) if core else \
-                self._discovery.group_list()
+            body = (
+                self._discovery.api_versions(self._address())
+                if core
+                else self._discovery.group_list()
+            )
             return Response(200, body)
         if segments[0] == "api":
             doc = self._discovery.resource_list("", segments[1]) if len(segments) == 2 else None
@@ -157,13 +169,14 @@ async def _read_body(receive: Receive) -> bytes:
 
 
 async def _send(send: Send, response: Response | Stream) -> None:
-    headers = [(b"content-type", response.content_type.encode()),
-               (b"cache-control", b"no-cache, private")]
+    headers = [
+        (b"content-type", response.content_type.encode()),
+        (b"cache-control", b"no-cache, private"),
+    ]
     headers += [(k.encode(), v.encode()) for k, v in response.headers]
     if isinstance(response, Response):
         headers.append((b"content-length", str(len(response.body)).encode()))
-        await send({"type": "http.response.start", "status": response.status,
-                    "headers": headers})
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": response.body})
         return
     await send({"type": "http.response.start", "status": 200, "headers": headers})

@@ -93,15 +93,26 @@ class Applier:
     ) -> Written:
         """Server-side apply ``body`` to ``name``; create it if it does not exist."""
         if not options.field_manager:
-            raise invalid("PatchOptions", "meta.k8s.io", "", [Cause(
-                "fieldManager", "Required value: is required for apply patch",
-                "FieldValueRequired")])
+            raise invalid(
+                "PatchOptions",
+                "meta.k8s.io",
+                "",
+                [
+                    Cause(
+                        "fieldManager",
+                        "Required value: is required for apply patch",
+                        "FieldValueRequired",
+                    )
+                ],
+            )
         config = decode_object(body, "application/apply-patch+yaml")
         admission.check_type(rtype, config, rtype.version)
         meta = admission.metadata_of(config)
         if meta.get("name") not in (None, name):
-            raise bad_request(f"the name of the object ({meta.get('name')}) does not match "
-                              f"the name on the URL ({name})")
+            raise bad_request(
+                f"the name of the object ({meta.get('name')}) does not match "
+                f"the name on the URL ({name})"
+            )
         if current is None and options.subresource:
             raise not_found(rtype.ref, name)
         applied = WriteOptions(
@@ -123,9 +134,15 @@ class Applier:
                 scope=scope_of(rtype, options.subresource),
             )
         except ApplyConflictError as error:
-            raise APIError(409, "Conflict", str(error), causes=[
-                Cause(c.path, f"conflict with {c.manager}", "FieldManagerConflict")
-                for c in error.conflicts]) from None
+            raise APIError(
+                409,
+                "Conflict",
+                str(error),
+                causes=[
+                    Cause(c.path, f"conflict with {c.manager}", "FieldManagerConflict")
+                    for c in error.conflicts
+                ],
+            ) from None
         except FieldManagerError as error:
             raise bad_request(str(error)) from None
         new["metadata"]["name"] = name

@@ -124,8 +124,9 @@ class GarbageCollector:
         if rtype is None:
             return
         try:
-            await self._store.delete(rtype, key[1] or None, key[2],
-                                     DeleteOptions(propagation=propagation))
+            await self._store.delete(
+                rtype, key[1] or None, key[2], DeleteOptions(propagation=propagation)
+            )
         except APIError as error:
             if error.code != 404:
                 raise
@@ -138,8 +139,7 @@ class GarbageCollector:
             if dep is None or rtype is None:
                 continue
             obj = copy.deepcopy(dep.obj)
-            refs = [r for r in obj["metadata"].get("ownerReferences") or []
-                    if r.get("uid") != uid]
+            refs = [r for r in obj["metadata"].get("ownerReferences") or [] if r.get("uid") != uid]
             if refs:
                 obj["metadata"]["ownerReferences"] = refs
             else:
@@ -154,8 +154,10 @@ class GarbageCollector:
             dep = self._lookup(dep_key)
             if dep is None:
                 continue
-            if any(r.get("uid") == uid and r.get("blockOwnerDeletion")
-                   for r in dep.metadata.get("ownerReferences") or []):
+            if any(
+                r.get("uid") == uid and r.get("blockOwnerDeletion")
+                for r in dep.metadata.get("ownerReferences") or []
+            ):
                 blocking = True
             if "deletionTimestamp" not in dep.metadata:
                 await self._delete(dep_key, "Foreground")
@@ -164,14 +166,19 @@ class GarbageCollector:
 
     async def _drop_finalizer(self, entry: Entry, finalizer: str) -> None:
         rtype = self._registry.kind_in_group(
-            entry.obj["apiVersion"].rpartition("/")[0], entry.obj["kind"])
-        current = self._store.lookup(rtype, entry.metadata.get("namespace"),
-                                     entry.metadata["name"]) if rtype else None
+            entry.obj["apiVersion"].rpartition("/")[0], entry.obj["kind"]
+        )
+        current = (
+            self._store.lookup(rtype, entry.metadata.get("namespace"), entry.metadata["name"])
+            if rtype
+            else None
+        )
         if rtype is None or current is None:
             return
         obj = copy.deepcopy(current.obj)
-        obj["metadata"]["finalizers"] = [f for f in obj["metadata"].get("finalizers") or []
-                                         if f != finalizer]
+        obj["metadata"]["finalizers"] = [
+            f for f in obj["metadata"].get("finalizers") or [] if f != finalizer
+        ]
         if not obj["metadata"]["finalizers"]:
             del obj["metadata"]["finalizers"]
         await self._store.replace_with(rtype, current, obj, WriteOptions(field_manager=GC_MANAGER))
@@ -223,8 +230,12 @@ class NamespaceController:
                 remaining += 1
                 if "deletionTimestamp" not in entry.metadata:
                     try:
-                        await self._store.delete(rtype, name, entry.metadata["name"],
-                                                 DeleteOptions(propagation="Background"))
+                        await self._store.delete(
+                            rtype,
+                            name,
+                            entry.metadata["name"],
+                            DeleteOptions(propagation="Background"),
+                        )
                     except APIError as error:
                         if error.code != 404:
                             raise
@@ -233,5 +244,6 @@ class NamespaceController:
         obj: dict[str, Any] = copy.deepcopy(namespace.obj)
         spec = obj.setdefault("spec", {})
         spec["finalizers"] = [f for f in spec.get("finalizers") or [] if f != "kubernetes"]
-        await self._store.replace_with(ns_type, namespace, obj,
-                                       WriteOptions(field_manager=NAMESPACE_MANAGER))
+        await self._store.replace_with(
+            ns_type, namespace, obj, WriteOptions(field_manager=NAMESPACE_MANAGER)
+        )

@@ -55,8 +55,11 @@ def resource_type(crd: dict[str, Any]) -> ResourceType:
         short_names=tuple(names.get("shortNames") or ()),
         categories=tuple(names.get("categories") or ()),
         status="status" in subresources,
-        scale=ScalePaths(scale["specReplicasPath"], scale["statusReplicasPath"],
-                         scale.get("labelSelectorPath")) if isinstance(scale, dict) else None,
+        scale=ScalePaths(
+            scale["specReplicasPath"], scale["statusReplicasPath"], scale.get("labelSelectorPath")
+        )
+        if isinstance(scale, dict)
+        else None,
         singular=names.get("singular") or names["kind"].lower(),
         custom=True,
         generation=True,
@@ -69,35 +72,57 @@ def check_definition(crd: dict[str, Any]) -> None:
     spec = crd.get("spec")
     causes: list[Cause] = []
     if not isinstance(spec, dict):
-        raise invalid("CustomResourceDefinition", CRDS[0], name,
-                      [Cause("spec", "Required value", "FieldValueRequired")])
+        raise invalid(
+            "CustomResourceDefinition",
+            CRDS[0],
+            name,
+            [Cause("spec", "Required value", "FieldValueRequired")],
+        )
     if not spec.get("group"):
         causes.append(Cause("spec.group", "Required value", "FieldValueRequired"))
-    names = spec.get("names") if isinstance(spec.get("names"), dict) else {}
+    names: dict[str, Any] = spec["names"] if isinstance(spec.get("names"), dict) else {}
     for key in ("plural", "kind"):
         if not names.get(key):
             causes.append(Cause(f"spec.names.{key}", "Required value", "FieldValueRequired"))
     if spec.get("scope") not in ("Namespaced", "Cluster"):
-        causes.append(Cause("spec.scope", f'Unsupported value: "{spec.get("scope")}": '
-                            'supported values: "Cluster", "Namespaced"',
-                            "FieldValueNotSupported"))
+        causes.append(
+            Cause(
+                "spec.scope",
+                f'Unsupported value: "{spec.get("scope")}": '
+                'supported values: "Cluster", "Namespaced"',
+                "FieldValueNotSupported",
+            )
+        )
     versions = spec.get("versions")
     if not isinstance(versions, list) or not versions:
-        causes.append(Cause("spec.versions", "Invalid value: must have exactly one version "
-                            "marked as storage version"))
+        causes.append(
+            Cause(
+                "spec.versions",
+                "Invalid value: must have exactly one version marked as storage version",
+            )
+        )
     else:
         storage = [v for v in versions if isinstance(v, dict) and v.get("storage")]
         if len(storage) != 1:
-            causes.append(Cause("spec.versions", "Invalid value: must have exactly one "
-                                "version marked as storage version"))
+            causes.append(
+                Cause(
+                    "spec.versions",
+                    "Invalid value: must have exactly one version marked as storage version",
+                )
+            )
         for index, version in enumerate(versions):
             if not isinstance(version, dict) or not version.get("name"):
-                causes.append(Cause(f"spec.versions[{index}].name", "Required value",
-                                    "FieldValueRequired"))
+                causes.append(
+                    Cause(f"spec.versions[{index}].name", "Required value", "FieldValueRequired")
+                )
             elif not (version.get("schema") or {}).get("openAPIV3Schema"):
-                causes.append(Cause(f"spec.versions[{index}].schema.openAPIV3Schema",
-                                    "Required value: schemas are required",
-                                    "FieldValueRequired"))
+                causes.append(
+                    Cause(
+                        f"spec.versions[{index}].schema.openAPIV3Schema",
+                        "Required value: schemas are required",
+                        "FieldValueRequired",
+                    )
+                )
     if causes:
         raise invalid("CustomResourceDefinition", CRDS[0], name, causes)
 
@@ -115,8 +140,13 @@ class CRDController:
         self.queue: WorkQueue[str] = WorkQueue("crd-controller", self._reconcile)
         store.add_admitter(self.admit)
 
-    def admit(self, rtype: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None,
-              options: WriteOptions) -> list[str]:
+    def admit(
+        self,
+        rtype: ResourceType,
+        obj: dict[str, Any],
+        old: dict[str, Any] | None,
+        options: WriteOptions,
+    ) -> list[str]:
         """Check CRDs and give new ones the cleanup finalizer."""
         if rtype.key != CRDS or options.subresource == "status":
             return []
@@ -126,10 +156,15 @@ class CRDController:
             if CLEANUP_FINALIZER not in finalizers:
                 finalizers.append(CLEANUP_FINALIZER)
         elif (old["spec"]["group"], old["spec"]["names"]["plural"]) != (
-            obj["spec"]["group"], obj["spec"]["names"]["plural"]
+            obj["spec"]["group"],
+            obj["spec"]["names"]["plural"],
         ):
-            raise invalid("CustomResourceDefinition", CRDS[0], obj["metadata"]["name"],
-                          [Cause("spec.names.plural", "Invalid value: field is immutable")])
+            raise invalid(
+                "CustomResourceDefinition",
+                CRDS[0],
+                obj["metadata"]["name"],
+                [Cause("spec.names.plural", "Invalid value: field is immutable")],
+            )
         return []
 
     def start(self) -> None:
@@ -186,16 +221,21 @@ class CRDController:
         obj = copy.deepcopy(entry.obj)
         obj["status"] = self._status(entry.obj)
         if obj["status"] != entry.obj.get("status"):
-            await self._store.replace_with(crd_type, entry, obj, WriteOptions(
-                field_manager=MANAGER, subresource="status"))
+            await self._store.replace_with(
+                crd_type, entry, obj, WriteOptions(field_manager=MANAGER, subresource="status")
+            )
 
     def _status(self, crd: dict[str, Any]) -> dict[str, Any]:
         spec = crd["spec"]
         old = crd.get("status") or {}
         rtype = resource_type(crd)
         served = self._served.get(crd["metadata"]["name"]) == rtype.key
-        names = {"plural": rtype.plural, "singular": rtype.singular_name, "kind": rtype.kind,
-                 "listKind": spec["names"].get("listKind") or rtype.list_kind}
+        names = {
+            "plural": rtype.plural,
+            "singular": rtype.singular_name,
+            "kind": rtype.kind,
+            "listKind": spec["names"].get("listKind") or rtype.list_kind,
+        }
         if rtype.short_names:
             names["shortNames"] = list(rtype.short_names)
         if rtype.categories:
@@ -203,13 +243,16 @@ class CRDController:
         if served:
             conditions = [
                 ("NamesAccepted", "True", "NoConflicts", "no conflicts found"),
-                ("Established", "True", "InitialNamesAccepted",
-                 "the initial names have been accepted"),
+                (
+                    "Established",
+                    "True",
+                    "InitialNamesAccepted",
+                    "the initial names have been accepted",
+                ),
             ]
         else:
             conditions = [
-                ("NamesAccepted", "False", "KindConflict",
-                 f'"{rtype.kind}" is already in use'),
+                ("NamesAccepted", "False", "KindConflict", f'"{rtype.kind}" is already in use'),
                 ("Established", "False", "NotAccepted", "not all names are accepted"),
             ]
         stored = list(old.get("storedVersions") or [])
@@ -217,8 +260,9 @@ class CRDController:
             stored.append(rtype.version)
         return {
             "conditions": _conditions(old.get("conditions") or [], conditions),
-            "acceptedNames": names if served else old.get("acceptedNames", {"plural": "",
-                                                                            "kind": ""}),
+            "acceptedNames": names
+            if served
+            else old.get("acceptedNames", {"plural": "", "kind": ""}),
             "storedVersions": stored,
         }
 
@@ -231,8 +275,12 @@ class CRDController:
                 remaining += 1
                 if "deletionTimestamp" not in entry.metadata:
                     try:
-                        await self._store.delete(rtype, entry.metadata.get("namespace"),
-                                                 entry.metadata["name"], DeleteOptions())
+                        await self._store.delete(
+                            rtype,
+                            entry.metadata.get("namespace"),
+                            entry.metadata["name"],
+                            DeleteOptions(),
+                        )
                     except APIError as error:
                         if error.code != 404:
                             raise
@@ -242,32 +290,53 @@ class CRDController:
         if remaining and rtype is not None and list(self._store.objects_of(rtype.key)):
             obj = copy.deepcopy(current.obj)
             status = obj.setdefault("status", {})
-            status["conditions"] = _conditions(status.get("conditions") or [], [
-                ("Terminating", "True", "InstanceDeletionInProgress",
-                 "CustomResource deletion is in progress")])
+            status["conditions"] = _conditions(
+                status.get("conditions") or [],
+                [
+                    (
+                        "Terminating",
+                        "True",
+                        "InstanceDeletionInProgress",
+                        "CustomResource deletion is in progress",
+                    )
+                ],
+            )
             if status != current.obj.get("status"):
-                await self._store.replace_with(crd_type, current, obj, WriteOptions(
-                    field_manager=MANAGER, subresource="status"))
+                await self._store.replace_with(
+                    crd_type,
+                    current,
+                    obj,
+                    WriteOptions(field_manager=MANAGER, subresource="status"),
+                )
             return  # reconciled again as each instance's deletion commits
         self._unserve(name)
         current = self._store.lookup(crd_type, None, name)
         if current is None:
             return
         obj = copy.deepcopy(current.obj)
-        obj["metadata"]["finalizers"] = [f for f in obj["metadata"].get("finalizers") or []
-                                         if f != CLEANUP_FINALIZER]
-        await self._store.replace_with(crd_type, current, obj,
-                                       WriteOptions(field_manager=MANAGER))
+        obj["metadata"]["finalizers"] = [
+            f for f in obj["metadata"].get("finalizers") or [] if f != CLEANUP_FINALIZER
+        ]
+        await self._store.replace_with(crd_type, current, obj, WriteOptions(field_manager=MANAGER))
 
 
-def _conditions(old: list[dict[str, Any]],
-                wanted: list[tuple[str, str, str, str]]) -> list[dict[str, Any]]:
+def _conditions(
+    old: list[dict[str, Any]], wanted: list[tuple[str, str, str, str]]
+) -> list[dict[str, Any]]:
     """``old`` conditions updated to ``wanted``, keeping transition times that still hold."""
     by_type = {c.get("type"): c for c in old}
     for kind, status, reason, message in wanted:
         previous = by_type.get(kind)
-        since = previous.get("lastTransitionTime") if previous and previous.get(
-            "status") == status else now()
-        by_type[kind] = {"type": kind, "status": status, "lastTransitionTime": since,
-                         "reason": reason, "message": message}
+        since = (
+            previous.get("lastTransitionTime")
+            if previous and previous.get("status") == status
+            else now()
+        )
+        by_type[kind] = {
+            "type": kind,
+            "status": status,
+            "lastTransitionTime": since,
+            "reason": reason,
+            "message": message,
+        }
     return list(by_type.values())

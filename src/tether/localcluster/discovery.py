@@ -22,9 +22,7 @@ from tether.localcluster.resources import SUBRESOURCE_VERBS, ResourceType
 KUBERNETES_VERSION = "v1.35.0"
 
 AGGREGATED_V2 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
-AGGREGATED_V2BETA1 = (
-    "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList"
-)
+AGGREGATED_V2BETA1 = "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList"
 
 
 def version_info() -> dict[str, str]:
@@ -52,11 +50,16 @@ def version_info() -> dict[str, str]:
 def aggregated_version(accept: str) -> str | None:
     """The aggregated discovery version an ``Accept`` header asks for, if any."""
     for part in accept.split(","):
-        params = {p.split("=", 1)[0].strip(): p.split("=", 1)[-1].strip()
-                  for p in part.split(";")[1:] if "=" in p}
-        if params.get("g") == "apidiscovery.k8s.io" and params.get("as") == (
-            "APIGroupDiscoveryList"
-        ) and params.get("v") in ("v2", "v2beta1"):
+        params = {
+            p.split("=", 1)[0].strip(): p.split("=", 1)[-1].strip()
+            for p in part.split(";")[1:]
+            if "=" in p
+        }
+        if (
+            params.get("g") == "apidiscovery.k8s.io"
+            and params.get("as") == ("APIGroupDiscoveryList")
+            and params.get("v") in ("v2", "v2beta1")
+        ):
             return params["v"]
     return None
 
@@ -93,29 +96,39 @@ class Discovery:
 
     def api_versions(self, address: str) -> bytes:
         """``/api``: the core group's versions."""
-        return self._cached(("api", address), lambda: {
-            "kind": "APIVersions",
-            "versions": ["v1"],
-            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0",
-                                            "serverAddress": address}],
-        })
+        return self._cached(
+            ("api", address),
+            lambda: {
+                "kind": "APIVersions",
+                "versions": ["v1"],
+                "serverAddressByClientCIDRs": [
+                    {"clientCIDR": "0.0.0.0/0", "serverAddress": address}
+                ],
+            },
+        )
 
     def group_list(self) -> bytes:
         """``/apis``: every named group with its versions."""
-        return self._cached(("apis",), lambda: {
-            "kind": "APIGroupList",
-            "apiVersion": "v1",
-            "groups": [self._group(g, v) for g, v in sorted(self._registry.groups().items())
-                       if g],
-        })
+        return self._cached(
+            ("apis",),
+            lambda: {
+                "kind": "APIGroupList",
+                "apiVersion": "v1",
+                "groups": [
+                    self._group(g, v) for g, v in sorted(self._registry.groups().items()) if g
+                ],
+            },
+        )
 
     def group(self, name: str) -> bytes | None:
         """``/apis/<group>``."""
         versions = self._registry.groups().get(name)
         if not name or versions is None:
             return None
-        return self._cached(("group", name), lambda: {
-            "kind": "APIGroup", "apiVersion": "v1", **self._group(name, versions)})
+        return self._cached(
+            ("group", name),
+            lambda: {"kind": "APIGroup", "apiVersion": "v1", **self._group(name, versions)},
+        )
 
     @staticmethod
     def _group(name: str, versions: list[str]) -> dict[str, Any]:
@@ -144,9 +157,13 @@ class Discovery:
                     entry["categories"] = list(rtype.categories)
                 resources.append(entry)
                 for sub, sgroup, sversion, skind in _subresources(rtype):
-                    sub_entry = {"name": f"{rtype.plural}/{sub}", "singularName": "",
-                                 "namespaced": rtype.namespaced, "kind": skind,
-                                 "verbs": list(SUBRESOURCE_VERBS)}
+                    sub_entry = {
+                        "name": f"{rtype.plural}/{sub}",
+                        "singularName": "",
+                        "namespaced": rtype.namespaced,
+                        "kind": skind,
+                        "verbs": list(SUBRESOURCE_VERBS),
+                    }
                     if sgroup != rtype.group:
                         sub_entry.update(group=sgroup, version=sversion)
                     resources.append(sub_entry)
@@ -161,14 +178,19 @@ class Discovery:
 
     def aggregated(self, core: bool, version: str) -> bytes:
         """The ``APIGroupDiscoveryList`` of ``/api`` (``core``) or ``/apis``."""
-        return self._cached(("aggregated", str(core), version), lambda: {
-            "kind": "APIGroupDiscoveryList",
-            "apiVersion": f"apidiscovery.k8s.io/{version}",
-            "metadata": {},
-            "items": [self._group_discovery(g, vs)
-                      for g, vs in sorted(self._registry.groups().items())
-                      if (g == "") == core],
-        })
+        return self._cached(
+            ("aggregated", str(core), version),
+            lambda: {
+                "kind": "APIGroupDiscoveryList",
+                "apiVersion": f"apidiscovery.k8s.io/{version}",
+                "metadata": {},
+                "items": [
+                    self._group_discovery(g, vs)
+                    for g, vs in sorted(self._registry.groups().items())
+                    if (g == "") == core
+                ],
+            },
+        )
 
     def _group_discovery(self, group: str, versions: list[str]) -> dict[str, Any]:
         return {
@@ -176,8 +198,10 @@ class Discovery:
             "versions": [
                 {
                     "version": v,
-                    "resources": [self._resource_discovery(t, v)
-                                  for t in self._registry.in_group_version(group, v)],
+                    "resources": [
+                        self._resource_discovery(t, v)
+                        for t in self._registry.in_group_version(group, v)
+                    ],
                     "freshness": "Current",
                 }
                 for v in versions
@@ -200,10 +224,15 @@ class Discovery:
         subs = _subresources(rtype)
         if subs:
             entry["subresources"] = [
-                {"subresource": name,
-                 "responseKind": {"group": g, "version": v if g != rtype.group else version,
-                                  "kind": k},
-                 "verbs": list(SUBRESOURCE_VERBS)}
+                {
+                    "subresource": name,
+                    "responseKind": {
+                        "group": g,
+                        "version": v if g != rtype.group else version,
+                        "kind": k,
+                    },
+                    "verbs": list(SUBRESOURCE_VERBS),
+                }
                 for name, g, v, k in subs
             ]
         return entry

@@ -140,7 +140,11 @@ def invalid(kind: str, group: str, name: str, causes: Sequence[Cause]) -> APIErr
     text = parts[0] if len(parts) == 1 else "[" + ", ".join(parts) + "]"
     qualified = f"{kind}.{group}" if group else kind
     return APIError(
-        422, "Invalid", f'{qualified} "{name}" is invalid: {text}', Target(name, group, kind), causes
+        422,
+        "Invalid",
+        f'{qualified} "{name}" is invalid: {text}',
+        Target(name, group, kind),
+        causes,
     )
 
 
@@ -163,15 +167,19 @@ def method_not_allowed(verb: str, resource: Resource | None = None) -> APIError:
     """405: the resource does not support the verb."""
     message = "the server does not allow this method on the requested resource"
     if resource is not None:
-        return APIError(405, "MethodNotAllowed", message, Target("", resource.group, resource.plural))
+        return APIError(
+            405, "MethodNotAllowed", message, Target("", resource.group, resource.plural)
+        )
     return APIError(405, "MethodNotAllowed", message)
 
 
 def unsupported_media_type(content_type: str) -> APIError:
     """415: a body in a content type the endpoint does not accept."""
     return APIError(
-        415, "UnsupportedMediaType", f"the body of the request was in an unknown format - "
-        f"accepted media types include: {content_type}"
+        415,
+        "UnsupportedMediaType",
+        f"the body of the request was in an unknown format - "
+        f"accepted media types include: {content_type}",
     )
 
 

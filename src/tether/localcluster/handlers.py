@@ -81,8 +81,7 @@ class Stream:
     headers: tuple[tuple[str, str], ...] = field(default=())
 
 
-ApplyHandler = Callable[[ResourceType, Entry | None, str | None, str, bytes, WriteOptions],
-                        "Any"]
+ApplyHandler = Callable[[ResourceType, Entry | None, str | None, str, bytes, WriteOptions], "Any"]
 
 
 def json_response(status: int, obj: Any, headers: tuple[tuple[str, str], ...] = ()) -> Response:
@@ -107,8 +106,9 @@ def _with_version(entry: Entry, rtype: ResourceType, version: str) -> bytes:
 class Handlers:
     """The resource endpoints of one server."""
 
-    def __init__(self, store: Store, registry: Registry, schemas: SchemaRegistry,
-                 apply: ApplyHandler) -> None:
+    def __init__(
+        self, store: Store, registry: Registry, schemas: SchemaRegistry, apply: ApplyHandler
+    ) -> None:
         """Serve ``store``'s objects; ``apply`` performs server-side apply."""
         self.store = store
         self.registry = registry
@@ -176,32 +176,50 @@ class Handlers:
 
     # -- reads ---------------------------------------------------------------------
 
-    def _object(self, req: Request, rtype: ResourceType, version: str, entry: Entry,
-                status: int = 200, headers: tuple[tuple[str, str], ...] = ()) -> Response:
+    def _object(
+        self,
+        req: Request,
+        rtype: ResourceType,
+        version: str,
+        entry: Entry,
+        status: int = 200,
+        headers: tuple[tuple[str, str], ...] = (),
+    ) -> Response:
         if tables.wants_table(req.headers.get("accept", "")):
             table = tables.table(rtype, [entry], entry.rv, req.query.get("includeObject"))
             return json_response(status, table, headers)
         return Response(status, _with_version(entry, rtype, version), JSON_TYPE, headers)
 
-    async def _list(self, req: Request, rtype: ResourceType, path: ResourcePath,
-                    watch: bool) -> Response | Stream:
+    async def _list(
+        self, req: Request, rtype: ResourceType, path: ResourcePath, watch: bool
+    ) -> Response | Stream:
         labels = parse_label_selector(req.query.get("labelSelector"))
         fields = parse_field_selector(req.query.get("fieldSelector"), rtype.key)
         if path.name is not None:
             fields = parse_field_selector(
-                ",".join(filter(None, [req.query.get("fieldSelector"),
-                                       f"metadata.name={path.name}"])), rtype.key)
+                ",".join(
+                    filter(None, [req.query.get("fieldSelector"), f"metadata.name={path.name}"])
+                ),
+                rtype.key,
+            )
         if watch:
             return self._watch(req, rtype, path, labels, fields)
         try:
             limit = int(req.query.get("limit") or 0)
         except ValueError:
             raise bad_request("limit must be an integer") from None
-        listed = self.store.list(rtype, path.namespace, labels, fields, limit=limit,
-                                 continue_token=req.query.get("continue", ""))
+        listed = self.store.list(
+            rtype,
+            path.namespace,
+            labels,
+            fields,
+            limit=limit,
+            continue_token=req.query.get("continue", ""),
+        )
         if tables.wants_table(req.headers.get("accept", "")):
-            table = tables.table(rtype, listed.entries, listed.resource_version,
-                                 req.query.get("includeObject"))
+            table = tables.table(
+                rtype, listed.entries, listed.resource_version, req.query.get("includeObject")
+            )
             if listed.continue_token:
                 table["metadata"]["continue"] = listed.continue_token
             return json_response(200, table)
@@ -209,17 +227,25 @@ class Handlers:
         if listed.continue_token:
             meta["continue"] = listed.continue_token
             meta["remainingItemCount"] = listed.remaining
-        head = orjson.dumps({"kind": rtype.list_kind,
-                             "apiVersion": rtype.api_version(path.version),
-                             "metadata": meta})
+        head = orjson.dumps(
+            {
+                "kind": rtype.list_kind,
+                "apiVersion": rtype.api_version(path.version),
+                "metadata": meta,
+            }
+        )
         items = b",".join(_with_version(e, rtype, path.version) for e in listed.entries)
         return Response(200, head[:-1] + b',"items":[' + items + b"]}")
 
-    def _watch(self, req: Request, rtype: ResourceType, path: ResourcePath,
-               labels: Any, fields: Any) -> Stream:
+    def _watch(
+        self, req: Request, rtype: ResourceType, path: ResourcePath, labels: Any, fields: Any
+    ) -> Stream:
         initial = req.flag("sendInitialEvents")
         first, watch = self.store.watch(
-            rtype, path.namespace, labels, fields,
+            rtype,
+            path.namespace,
+            labels,
+            fields,
             resource_version=req.query.get("resourceVersion"),
             initial_events=initial or None,
         )
@@ -242,9 +268,19 @@ class Handlers:
             meta: dict[str, Any] = {"resourceVersion": str(rv)}
             if end_of_initial:
                 meta["annotations"] = {"k8s.io/initial-events-end": "true"}
-            return orjson.dumps({"type": "BOOKMARK", "object": {
-                "kind": rtype.kind, "apiVersion": rtype.api_version(path.version),
-                "metadata": meta}}) + b"\n"
+            return (
+                orjson.dumps(
+                    {
+                        "type": "BOOKMARK",
+                        "object": {
+                            "kind": rtype.kind,
+                            "apiVersion": rtype.api_version(path.version),
+                            "metadata": meta,
+                        },
+                    }
+                )
+                + b"\n"
+            )
 
         async def chunks() -> AsyncIterator[bytes]:
             loop_time = asyncio.get_running_loop().time
@@ -281,8 +317,9 @@ class Handlers:
 
     # -- writes --------------------------------------------------------------------
 
-    def _write_options(self, req: Request, subresource: str = "", *,
-                       apply: bool = False) -> WriteOptions:
+    def _write_options(
+        self, req: Request, subresource: str = "", *, apply: bool = False
+    ) -> WriteOptions:
         dry_run = req.query.get("dryRun", "")
         if dry_run and dry_run != "All":
             raise bad_request(f'Invalid value: "{dry_run}": supported values: "All"')
@@ -294,24 +331,27 @@ class Handlers:
             )
         return WriteOptions(
             dry_run=bool(dry_run),
-            field_manager=req.query.get("fieldManager") or (
-                None if apply else _manager_from_agent(req.headers.get("user-agent", ""))),
+            field_manager=req.query.get("fieldManager")
+            or (None if apply else _manager_from_agent(req.headers.get("user-agent", ""))),
             field_validation=validation,
             force=req.flag("force"),
             subresource=subresource,
         )
 
-    def _written(self, req: Request, rtype: ResourceType, version: str, written: Written,
-                 status: int) -> Response:
-        return self._object(req, rtype, version, written.entry, status,
-                            _warning_headers(written.warnings))
+    def _written(
+        self, req: Request, rtype: ResourceType, version: str, written: Written, status: int
+    ) -> Response:
+        return self._object(
+            req, rtype, version, written.entry, status, _warning_headers(written.warnings)
+        )
 
     async def _create(self, req: Request, rtype: ResourceType, path: ResourcePath) -> Response:
         if rtype.namespaced and path.namespace is None:
             raise method_not_allowed("create", rtype.ref)
         obj = decode_object(req.body, req.headers.get("content-type", JSON_TYPE))
-        written = await self.store.create(rtype, path.namespace, obj, self._write_options(req),
-                                          version=path.version)
+        written = await self.store.create(
+            rtype, path.namespace, obj, self._write_options(req), version=path.version
+        )
         return self._written(req, rtype, path.version, written, 201)
 
     async def _update(self, req: Request, rtype: ResourceType, path: ResourcePath) -> Response:
@@ -320,12 +360,18 @@ class Handlers:
         if path.subresource == "finalize":
             return await self._finalize(req, rtype, path, obj)
         written = await self.store.update(
-            rtype, path.namespace, path.name, obj,
-            self._write_options(req, path.subresource), version=path.version)
+            rtype,
+            path.namespace,
+            path.name,
+            obj,
+            self._write_options(req, path.subresource),
+            version=path.version,
+        )
         return self._written(req, rtype, path.version, written, 200)
 
-    async def _finalize(self, req: Request, rtype: ResourceType, path: ResourcePath,
-                        obj: dict[str, Any]) -> Response:
+    async def _finalize(
+        self, req: Request, rtype: ResourceType, path: ResourcePath, obj: dict[str, Any]
+    ) -> Response:
         """``namespaces/<name>/finalize``: only ``spec.finalizers`` changes."""
         assert path.name is not None
         current = await self.store.get(rtype, None, path.name)
@@ -340,10 +386,10 @@ class Handlers:
         options = self._write_options(req, path.subresource, apply=kind is PatchType.APPLY)
         current = self.store.lookup(rtype, path.namespace, path.name)
         if kind is PatchType.APPLY:
-            written = await self._apply(rtype, current, path.namespace, path.name, req.body,
-                                        options)
-            return self._written(req, rtype, path.version, written,
-                                 201 if written.created else 200)
+            written = await self._apply(
+                rtype, current, path.namespace, path.name, req.body, options
+            )
+            return self._written(req, rtype, path.version, written, 201 if written.created else 200)
         if req.flag("force"):
             raise bad_request("force=true is only supported for server-side apply")
         if current is None:
@@ -358,11 +404,21 @@ class Handlers:
         options = self._delete_options(req)
         deleted = await self.store.delete(rtype, path.namespace, path.name, options)
         if deleted.gone:
-            return json_response(200, {
-                "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                "details": {"name": path.name, "group": rtype.group, "kind": rtype.plural,
-                            "uid": deleted.entry.metadata.get("uid", "")},
-            })
+            return json_response(
+                200,
+                {
+                    "kind": "Status",
+                    "apiVersion": "v1",
+                    "metadata": {},
+                    "status": "Success",
+                    "details": {
+                        "name": path.name,
+                        "group": rtype.group,
+                        "kind": rtype.plural,
+                        "uid": deleted.entry.metadata.get("uid", ""),
+                    },
+                },
+            )
         return self._object(req, rtype, path.version, deleted.entry, 200)
 
     def _delete_options(self, req: Request) -> DeleteOptions:
@@ -388,22 +444,30 @@ class Handlers:
             dry_run=bool(dry_run),
         )
 
-    async def _delete_collection(self, req: Request, rtype: ResourceType,
-                                 path: ResourcePath) -> Response:
+    async def _delete_collection(
+        self, req: Request, rtype: ResourceType, path: ResourcePath
+    ) -> Response:
         labels = parse_label_selector(req.query.get("labelSelector"))
         fields = parse_field_selector(req.query.get("fieldSelector"), rtype.key)
         deleted = await self.store.delete_collection(
-            rtype, path.namespace, labels, fields, self._delete_options(req))
-        head = orjson.dumps({"kind": rtype.list_kind,
-                             "apiVersion": rtype.api_version(path.version),
-                             "metadata": {"resourceVersion": str(self.store.resource_version())}})
+            rtype, path.namespace, labels, fields, self._delete_options(req)
+        )
+        head = orjson.dumps(
+            {
+                "kind": rtype.list_kind,
+                "apiVersion": rtype.api_version(path.version),
+                "metadata": {"resourceVersion": str(self.store.resource_version())},
+            }
+        )
         return Response(200, head[:-1] + b',"items":[' + b",".join(e.raw for e in deleted) + b"]}")
 
     # -- scale ---------------------------------------------------------------------
 
-    async def _scale(self, req: Request, rtype: ResourceType, path: ResourcePath,
-                     verb: str) -> Response:
-        assert path.name is not None and rtype.scale is not None
+    async def _scale(
+        self, req: Request, rtype: ResourceType, path: ResourcePath, verb: str
+    ) -> Response:
+        assert path.name is not None
+        assert rtype.scale is not None
         current = await self.store.get(rtype, path.namespace, path.name)
         if verb == "get":
             return json_response(200, scale_of(rtype, current.obj))
@@ -418,8 +482,12 @@ class Handlers:
             raise method_not_allowed(verb, rtype.ref)
         replicas = (scale.get("spec") or {}).get("replicas")
         if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
-            raise APIError(422, "Invalid", f'Scale.autoscaling "{path.name}" is invalid: '
-                           "spec.replicas: Invalid value: must be greater than or equal to 0")
+            raise APIError(
+                422,
+                "Invalid",
+                f'Scale.autoscaling "{path.name}" is invalid: '
+                "spec.replicas: Invalid value: must be greater than or equal to 0",
+            )
         new = copy.deepcopy(current.obj)
         new.setdefault("spec", {})["replicas"] = replicas
         rv = (scale.get("metadata") or {}).get("resourceVersion")
@@ -429,8 +497,9 @@ class Handlers:
         else:
             new["metadata"].pop("resourceVersion", None)
         written = await self.store.replace_with(rtype, current, new, self._write_options(req))
-        return json_response(200, scale_of(rtype, written.entry.obj),
-                             _warning_headers(written.warnings))
+        return json_response(
+            200, scale_of(rtype, written.entry.obj), _warning_headers(written.warnings)
+        )
 
 
 def _manager_from_agent(agent: str) -> str | None:
@@ -457,16 +526,21 @@ def scale_of(rtype: ResourceType, obj: Mapping[str, Any]) -> dict[str, Any]:
     if selector is None:
         spec_selector = (obj.get("spec") or {}).get("selector")
         if isinstance(spec_selector, Mapping):
-            selector = format_match(spec_selector) if (
-                "matchLabels" in spec_selector or "matchExpressions" in spec_selector
-            ) else ",".join(f"{k}={v}" for k, v in sorted(spec_selector.items()))
+            selector = (
+                format_match(spec_selector)
+                if ("matchLabels" in spec_selector or "matchExpressions" in spec_selector)
+                else ",".join(f"{k}={v}" for k, v in sorted(spec_selector.items()))
+            )
     if selector:
         status["selector"] = selector
     return {
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
-        "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion",
-                                          "creationTimestamp") if k in meta},
+        "metadata": {
+            k: meta[k]
+            for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+            if k in meta
+        },
         "spec": {"replicas": _path_value(obj, rtype.scale.spec_replicas) or 0},
         "status": status,
     }

@@ -61,8 +61,9 @@ def apply_patch(
     try:
         if kind is PatchType.JSON:
             if not isinstance(document, list):
-                raise bad_request("json: cannot unmarshal object into Go value of type "
-                                  "jsonpatch.Patch")
+                raise bad_request(
+                    "json: cannot unmarshal object into Go value of type jsonpatch.Patch"
+                )
             result = jsonpatch.JsonPatch(document).apply(copy.deepcopy(current))
         elif kind is PatchType.MERGE:
             _require_object(document)
@@ -71,8 +72,11 @@ def apply_patch(
             _require_object(document)
             result = strategic_merge_patch(current, document, schema)
     except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as error:
-        raise APIError(422, "Invalid", f"the server rejected our request due to an error in "
-                       f"our request: {error}") from None
+        raise APIError(
+            422,
+            "Invalid",
+            f"the server rejected our request due to an error in our request: {error}",
+        ) from None
     except PatchError as error:
         raise bad_request(str(error)) from None
     if not isinstance(result, dict):
@@ -82,5 +86,6 @@ def apply_patch(
 
 def _require_object(document: Any) -> None:
     if not isinstance(document, dict):
-        raise bad_request("json: cannot unmarshal array into Go value of type map[string]"
-                          "interface {}")
+        raise bad_request(
+            "json: cannot unmarshal array into Go value of type map[string]interface {}"
+        )

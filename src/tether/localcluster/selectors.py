@@ -58,7 +58,9 @@ class LabelSelector:
 
 def _split_clauses(text: str) -> list[str]:
     """Split on commas outside parentheses."""
-    clauses, depth, current = [], 0, []
+    clauses: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in text:
         if char == "(":
             depth += 1
@@ -82,7 +84,9 @@ def parse_label_selector(text: str | None) -> LabelSelector:
         eq = _EQ_RE.match(clause)
         if eq:
             key, op, value = eq.groups()
-            requirements.append(Requirement(key, "notin" if op == "!=" else "in", frozenset({value})))
+            requirements.append(
+                Requirement(key, "notin" if op == "!=" else "in", frozenset({value}))
+            )
             continue
         match = _SET_RE.match(clause)
         if match is None:
@@ -131,13 +135,27 @@ def format_match(selector: Mapping[str, Any]) -> str:
 _COMMON_FIELDS = ("metadata.name", "metadata.namespace")
 _EXTRA_FIELDS: dict[tuple[str, str], tuple[str, ...]] = {
     ("", "events"): (
-        "involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
-        "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
-        "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type",
+        "involvedObject.kind",
+        "involvedObject.namespace",
+        "involvedObject.name",
+        "involvedObject.uid",
+        "involvedObject.apiVersion",
+        "involvedObject.resourceVersion",
+        "involvedObject.fieldPath",
+        "reason",
+        "reportingComponent",
+        "source",
+        "type",
     ),
     ("", "pods"): (
-        "spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
-        "spec.hostNetwork", "status.phase", "status.podIP", "status.nominatedNodeName",
+        "spec.nodeName",
+        "spec.restartPolicy",
+        "spec.schedulerName",
+        "spec.serviceAccountName",
+        "spec.hostNetwork",
+        "status.phase",
+        "status.podIP",
+        "status.nominatedNodeName",
     ),
     ("", "secrets"): ("type",),
     ("", "namespaces"): ("status.phase",),
@@ -191,7 +209,7 @@ def parse_field_selector(text: str | None, resource: tuple[str, str]) -> FieldSe
             raise bad_request(f"invalid selector: '{text}'; can't understand '{clause}'")
         path, op, value = match.groups()
         if path not in allowed:
-            raise APIError(400, "BadRequest", f'field label not supported: {path}')
+            raise APIError(400, "BadRequest", f"field label not supported: {path}")
         clauses.append((path, op != "!=", value))
     return FieldSelector(tuple(clauses))
 

@@ -104,18 +104,20 @@ async def serve(config: ServeConfig, ready: Callable[[str], None]) -> None:
         lambda: f"{host}:{port}",
         OpenAPIDocuments(cluster.schemas, lambda: list(cluster.registry)).serve,
     )
-    server = uvicorn.Server(uvicorn.Config(
-        app,
-        loop="none",
-        http="httptools",
-        lifespan="off",
-        ssl_certfile=str(creds.server_cert),
-        ssl_keyfile=str(creds.server_key),
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=2,
-        timeout_keep_alive=30,
-    ))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            loop="none",
+            http="httptools",
+            lifespan="off",
+            ssl_certfile=str(creds.server_cert),
+            ssl_keyfile=str(creds.server_key),
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=2,
+            timeout_keep_alive=30,
+        )
+    )
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         while not server.started:

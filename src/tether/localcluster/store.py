@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import builtins
 import contextlib
 import copy
 import logging
@@ -55,7 +56,9 @@ INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease"
 #: A hook run on every admitted write before it is stored: it may change the object
 #: or raise APIError. Arguments: resource type, new object, old object (or None),
 #: the write's options.
-Admitter = Callable[[ResourceType, dict[str, Any], "dict[str, Any] | None", "WriteOptions"], list[str]]
+Admitter = Callable[
+    [ResourceType, dict[str, Any], "dict[str, Any] | None", "WriteOptions"], list[str]
+]
 
 
 @dataclass(frozen=True)
@@ -169,8 +172,11 @@ class Store:
             if ("", ns) not in self._objects.get(NAMESPACES, {}):
                 ns_type = self.registry.get(*NAMESPACES)
                 assert ns_type is not None
-                await self.create(ns_type, None, {"apiVersion": "v1", "kind": "Namespace",
-                                                  "metadata": {"name": ns}})
+                await self.create(
+                    ns_type,
+                    None,
+                    {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}},
+                )
 
     def _load(self) -> None:
         self._rv = self.committed_rv = self._storage.resource_version()
@@ -183,8 +189,9 @@ class Store:
         for rv, kind, key, data in self._storage.events():
             group, plural, namespace, name = key.split("/", 3)
             obj = orjson.loads(data)
-            self._log.append(Event(kind, rv, (group, plural), namespace, name,
-                                   Entry(obj, bytes(data), rv)))
+            self._log.append(
+                Event(kind, rv, (group, plural), namespace, name, Entry(obj, bytes(data), rv))
+            )
             first = rv if first is None else first
         self._compacted_rv = (first - 1) if first is not None else self._rv
 
@@ -282,7 +289,7 @@ class Store:
         *,
         resource_version: str | None = None,
         initial_events: bool | None = None,
-    ) -> tuple[list[Event], Watch]:
+    ) -> tuple[builtins.list[Event], Watch]:
         """Subscribe to changes; returns the events to send first and the live watch.
 
         With no ``resource_version`` (or ``"0"``), or with ``initial_events``, the
@@ -290,20 +297,38 @@ class Store:
         resourceVersion, the retained log is replayed from it; 410 if it is older than
         the log.
         """
-        flt = Filter(rtype.key if rtype else None, namespace, labels or LabelSelector(),
-                     fields or FieldSelector())
+        flt = Filter(
+            rtype.key if rtype else None,
+            namespace,
+            labels or LabelSelector(),
+            fields or FieldSelector(),
+        )
         if initial_events or not resource_version or resource_version == "0":
             since = self._rv
-            first = [] if rtype is None else [
-                Event("ADDED", e.rv, rtype.key, e.metadata.get("namespace", ""),
-                      e.metadata["name"], e)
-                for e in self.list(rtype, namespace, labels, fields).entries
-            ]
+            first = (
+                []
+                if rtype is None
+                else [
+                    Event(
+                        "ADDED",
+                        e.rv,
+                        rtype.key,
+                        e.metadata.get("namespace", ""),
+                        e.metadata["name"],
+                        e,
+                    )
+                    for e in self.list(rtype, namespace, labels, fields).entries
+                ]
+            )
             return first, self._hub.subscribe(flt, since)
         since = parse_rv(resource_version)
         if since < self._compacted_rv:
             raise gone(f"too old resource version: {since} ({self._compacted_rv + 1})")
-        replay = [e for e in self._log if e.rv > since and (rtype is None or e.resource == rtype.key) and flt.matches(e)]
+        replay = [
+            e
+            for e in self._log
+            if e.rv > since and (rtype is None or e.resource == rtype.key) and flt.matches(e)
+        ]
         last = max(since, self.committed_rv)
         return replay, self._hub.subscribe(flt, last)
 
@@ -356,8 +381,7 @@ class Store:
         body_name = obj["metadata"].get("name")
         if body_name and body_name != name:
             raise bad_request(
-                f"the name of the object ({body_name}) does not match the name on the URL "
-                f"({name})"
+                f"the name of the object ({body_name}) does not match the name on the URL ({name})"
             )
         obj["metadata"]["name"] = name
         current = await self.get(rtype, namespace, name)
@@ -382,9 +406,18 @@ class Store:
 
             raise stale(rtype.ref, name)
         if not rv and rtype.custom and not managed:
-            raise invalid(rtype.kind, rtype.group, name, [Cause(
-                "metadata.resourceVersion",
-                "Invalid value: 0x0: must be specified for an update", "FieldValueInvalid")])
+            raise invalid(
+                rtype.kind,
+                rtype.group,
+                name,
+                [
+                    Cause(
+                        "metadata.resourceVersion",
+                        "Invalid value: 0x0: must be specified for an update",
+                        "FieldValueInvalid",
+                    )
+                ],
+            )
         if options.subresource == "status":
             obj = admission.status_only(obj, old)
         else:
@@ -456,19 +489,38 @@ class Store:
         current = await self.get(rtype, namespace, name)
         meta = current.metadata
         if options.uid and options.uid != meta.get("uid"):
-            raise conflict(rtype.ref, name, f"Precondition failed: UID in precondition: "
-                           f"{options.uid}, UID in object meta: {meta.get('uid')}")
+            raise conflict(
+                rtype.ref,
+                name,
+                f"Precondition failed: UID in precondition: "
+                f"{options.uid}, UID in object meta: {meta.get('uid')}",
+            )
         if options.resource_version and options.resource_version != meta["resourceVersion"]:
-            raise conflict(rtype.ref, name, "Precondition failed: ResourceVersion in "
-                           f"precondition: {options.resource_version}, ResourceVersion in "
-                           f"object meta: {meta['resourceVersion']}")
+            raise conflict(
+                rtype.ref,
+                name,
+                "Precondition failed: ResourceVersion in "
+                f"precondition: {options.resource_version}, ResourceVersion in "
+                f"object meta: {meta['resourceVersion']}",
+            )
         finalizers = list(meta.get("finalizers") or [])
         if options.propagation not in (None, "Background", "Foreground", "Orphan"):
-            raise invalid("DeleteOptions", "", "", [Cause(
-                "propagationPolicy", f'Unsupported value: "{options.propagation}": supported '
-                'values: "Foreground", "Background", "Orphan", "nil"', "FieldValueNotSupported")])
+            raise invalid(
+                "DeleteOptions",
+                "",
+                "",
+                [
+                    Cause(
+                        "propagationPolicy",
+                        f'Unsupported value: "{options.propagation}": supported '
+                        'values: "Foreground", "Background", "Orphan", "nil"',
+                        "FieldValueNotSupported",
+                    )
+                ],
+            )
         extra = {"Foreground": "foregroundDeletion", "Orphan": "orphan"}.get(
-            options.propagation or "")
+            options.propagation or ""
+        )
         if extra and extra not in finalizers:
             finalizers = [f for f in finalizers if f not in ("foregroundDeletion", "orphan")]
             finalizers.append(extra)
@@ -502,14 +554,15 @@ class Store:
         labels: LabelSelector | None = None,
         fields: FieldSelector | None = None,
         options: DeleteOptions = DeleteOptions(),
-    ) -> list[Entry]:
+    ) -> builtins.list[Entry]:
         """Delete every selected object; returns them as deleted (or marked)."""
         listed = self.list(rtype, namespace, labels, fields)
         results = []
         for entry in listed.entries:
             with contextlib.suppress(APIError):
-                deleted = await self.delete(rtype, entry.metadata.get("namespace"),
-                                            entry.metadata["name"], options)
+                deleted = await self.delete(
+                    rtype, entry.metadata.get("namespace"), entry.metadata["name"], options
+                )
                 results.append(deleted.entry)
         return results
 
@@ -538,7 +591,7 @@ class Store:
         """Every stored object of a resource (a snapshot)."""
         return list(self._objects.get(rkey, {}).values())
 
-    def resources(self) -> list[tuple[str, str]]:
+    def resources(self) -> builtins.list[tuple[str, str]]:
         """Every resource with stored objects."""
         return [k for k, v in self._objects.items() if v]
 
@@ -619,8 +672,10 @@ def _same(new: dict[str, Any], old: dict[str, Any]) -> bool:
     keys = (set(new_meta) | set(old_meta)) - {"managedFields", "resourceVersion"}
     if any(new_meta.get(k) != old_meta.get(k) for k in keys):
         return False
-    return _strip_times(new_meta.get("managedFields")) == _strip_times(
-        old_meta.get("managedFields"))
+    same: bool = _strip_times(new_meta.get("managedFields")) == _strip_times(
+        old_meta.get("managedFields")
+    )
+    return same
 
 
 def _strip_times(fields: Any) -> Any:

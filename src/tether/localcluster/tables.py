@@ -25,7 +25,7 @@ def wants_table(accept: str) -> bool:
 
 
 def human_age(timestamp: str | None, now: datetime | None = None) -> str:
-    """kubectl's short duration since ``timestamp`` (``<unknown>`` when absent)."""
+    """Kubectl's short duration since ``timestamp`` (``<unknown>`` when absent)."""
     if not timestamp:
         return "<unknown>"
     try:
@@ -77,23 +77,34 @@ def _pod(obj: Mapping[str, Any]) -> Row:
 
 def _workload(obj: Mapping[str, Any]) -> Row:
     spec = _get(obj, "spec", "replicas", default=1)
-    return [f"{_get(obj, 'status', 'readyReplicas', default=0)}/{spec}",
-            _get(obj, "status", "updatedReplicas", default=0),
-            _get(obj, "status", "availableReplicas", default=0)]
+    return [
+        f"{_get(obj, 'status', 'readyReplicas', default=0)}/{spec}",
+        _get(obj, "status", "updatedReplicas", default=0),
+        _get(obj, "status", "availableReplicas", default=0),
+    ]
 
 
 def _replicaset(obj: Mapping[str, Any]) -> Row:
-    return [_get(obj, "spec", "replicas", default=1), _get(obj, "status", "replicas", default=0),
-            _get(obj, "status", "readyReplicas", default=0)]
+    return [
+        _get(obj, "spec", "replicas", default=1),
+        _get(obj, "status", "replicas", default=0),
+        _get(obj, "status", "readyReplicas", default=0),
+    ]
 
 
 def _service(obj: Mapping[str, Any]) -> Row:
     ports = ",".join(
         f"{p.get('port')}{':' + str(p['nodePort']) if p.get('nodePort') else ''}/"
-        f"{p.get('protocol', 'TCP')}" for p in _get(obj, "spec", "ports", default=[]))
+        f"{p.get('protocol', 'TCP')}"
+        for p in _get(obj, "spec", "ports", default=[])
+    )
     external = ",".join(_get(obj, "spec", "externalIPs", default=[])) or "<none>"
-    return [_get(obj, "spec", "type", default="ClusterIP"),
-            _get(obj, "spec", "clusterIP", default="<none>"), external, ports or "<none>"]
+    return [
+        _get(obj, "spec", "type", default="ClusterIP"),
+        _get(obj, "spec", "clusterIP", default="<none>"),
+        external,
+        ports or "<none>",
+    ]
 
 
 def _job(obj: Mapping[str, Any]) -> Row:
@@ -105,56 +116,116 @@ def _job(obj: Mapping[str, Any]) -> Row:
 
 
 _COLUMNS: dict[tuple[str, str], tuple[Sequence[_Column], Callable[[Mapping[str, Any]], Row]]] = {
-    ("", "pods"): ((("Ready", "string", "The number of ready containers."),
-                    ("Status", "string", "The aggregate status of the containers."),
-                    ("Restarts", "string", "The number of container restarts.")), _pod),
-    ("apps", "deployments"): ((("Ready", "string", "Ready replicas."),
-                               ("Up-to-date", "string", "Updated replicas."),
-                               ("Available", "string", "Available replicas.")), _workload),
-    ("apps", "statefulsets"): ((("Ready", "string", "Ready replicas."),), lambda o: _workload(o)[:1]),
-    ("apps", "replicasets"): ((("Desired", "integer", "Desired replicas."),
-                               ("Current", "integer", "Current replicas."),
-                               ("Ready", "integer", "Ready replicas.")), _replicaset),
-    ("", "services"): ((("Type", "string", "The service type."),
-                        ("Cluster-IP", "string", "The cluster IP."),
-                        ("External-IP", "string", "External IPs."),
-                        ("Port(s)", "string", "The ports.")), _service),
-    ("", "configmaps"): ((("Data", "integer", "Number of entries."),),
-                         lambda o: [len(o.get("data") or {}) + len(o.get("binaryData") or {})]),
-    ("", "secrets"): ((("Type", "string", "The secret type."),
-                       ("Data", "integer", "Number of entries.")),
-                      lambda o: [o.get("type", "Opaque"), len(o.get("data") or {})]),
-    ("", "namespaces"): ((("Status", "string", "The namespace phase."),),
-                         lambda o: [_get(o, "status", "phase", default="Active")]),
-    ("batch", "jobs"): ((("Status", "string", "The job status."),
-                         ("Completions", "string", "Succeeded of desired.")), _job),
+    ("", "pods"): (
+        (
+            ("Ready", "string", "The number of ready containers."),
+            ("Status", "string", "The aggregate status of the containers."),
+            ("Restarts", "string", "The number of container restarts."),
+        ),
+        _pod,
+    ),
+    ("apps", "deployments"): (
+        (
+            ("Ready", "string", "Ready replicas."),
+            ("Up-to-date", "string", "Updated replicas."),
+            ("Available", "string", "Available replicas."),
+        ),
+        _workload,
+    ),
+    ("apps", "statefulsets"): (
+        (("Ready", "string", "Ready replicas."),),
+        lambda o: _workload(o)[:1],
+    ),
+    ("apps", "replicasets"): (
+        (
+            ("Desired", "integer", "Desired replicas."),
+            ("Current", "integer", "Current replicas."),
+            ("Ready", "integer", "Ready replicas."),
+        ),
+        _replicaset,
+    ),
+    ("", "services"): (
+        (
+            ("Type", "string", "The service type."),
+            ("Cluster-IP", "string", "The cluster IP."),
+            ("External-IP", "string", "External IPs."),
+            ("Port(s)", "string", "The ports."),
+        ),
+        _service,
+    ),
+    ("", "configmaps"): (
+        (("Data", "integer", "Number of entries."),),
+        lambda o: [len(o.get("data") or {}) + len(o.get("binaryData") or {})],
+    ),
+    ("", "secrets"): (
+        (("Type", "string", "The secret type."), ("Data", "integer", "Number of entries.")),
+        lambda o: [o.get("type", "Opaque"), len(o.get("data") or {})],
+    ),
+    ("", "namespaces"): (
+        (("Status", "string", "The namespace phase."),),
+        lambda o: [_get(o, "status", "phase", default="Active")],
+    ),
+    ("batch", "jobs"): (
+        (
+            ("Status", "string", "The job status."),
+            ("Completions", "string", "Succeeded of desired."),
+        ),
+        _job,
+    ),
 }
 
 
-def table(rtype: ResourceType, entries: Sequence[Entry], rv: int,
-          include_object: str | None) -> dict[str, Any]:
+def table(
+    rtype: ResourceType, entries: Sequence[Entry], rv: int, include_object: str | None
+) -> dict[str, Any]:
     """A Table of ``entries``; ``include_object`` is ``None``, ``Metadata`` or ``Object``."""
     columns, cells = _COLUMNS.get(rtype.key, ((), lambda _o: []))
-    definitions = [{"name": "Name", "type": "string", "format": "name", "priority": 0,
-                    "description": "Name must be unique within a namespace."}]
-    definitions += [{"name": n, "type": t, "format": "", "description": d, "priority": 0}
-                    for n, t, d in columns]
-    definitions.append({"name": "Age", "type": "string", "format": "", "priority": 0,
-                        "description": "CreationTimestamp is the time the object was created."})
+    definitions = [
+        {
+            "name": "Name",
+            "type": "string",
+            "format": "name",
+            "priority": 0,
+            "description": "Name must be unique within a namespace.",
+        }
+    ]
+    definitions += [
+        {"name": n, "type": t, "format": "", "description": d, "priority": 0} for n, t, d in columns
+    ]
+    definitions.append(
+        {
+            "name": "Age",
+            "type": "string",
+            "format": "",
+            "priority": 0,
+            "description": "CreationTimestamp is the time the object was created.",
+        }
+    )
     now = datetime.now(UTC)
     rows = []
     include = include_object or "Metadata"
     for entry in entries:
         obj = entry.obj
-        row: dict[str, Any] = {"cells": [obj["metadata"]["name"], *cells(obj),
-                                         human_age(obj["metadata"].get("creationTimestamp"),
-                                                   now)]}
+        row: dict[str, Any] = {
+            "cells": [
+                obj["metadata"]["name"],
+                *cells(obj),
+                human_age(obj["metadata"].get("creationTimestamp"), now),
+            ]
+        }
         if include == "Object":
             row["object"] = obj
         elif include == "Metadata":
-            row["object"] = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
-                             "metadata": obj["metadata"]}
+            row["object"] = {
+                "kind": "PartialObjectMetadata",
+                "apiVersion": "meta.k8s.io/v1",
+                "metadata": obj["metadata"],
+            }
         rows.append(row)
-    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1",
-            "metadata": {"resourceVersion": str(rv)}, "columnDefinitions": definitions,
-            "rows": rows}
+    return {
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": {"resourceVersion": str(rv)},
+        "columnDefinitions": definitions,
+        "rows": rows,
+    }

@@ -3,7 +3,8 @@
 :class:`SchemaAdmission` is the store admitter that checks each object against the
 schema of its kind (:mod:`tether.localcluster.validation` over
 :mod:`tether.localcluster.schema`): field errors are a ``422 Invalid`` listing every
-cause; unknown fields are a ``400 BadRequest`` under ``fieldValidation=Strict``,
+cause (a value of the wrong JSON type in a built-in kind is a ``400``, as it fails
+decoding on a real server); unknown fields are a ``400 BadRequest`` under ``fieldValidation=Strict``,
 ``Warning`` headers under ``Warn`` (the default) and nothing under ``Ignore``. Custom
 resources are defaulted from their structural schema first and pruned after, as
 kube-apiserver does.
@@ -17,7 +18,7 @@ from tether.localcluster.errors import Cause, bad_request, invalid
 from tether.localcluster.resources import ResourceType
 from tether.localcluster.schema import SchemaRegistry
 from tether.localcluster.store import WriteOptions
-from tether.localcluster.validation import FieldValidation, apply_defaults, prune, validate
+from tether.localcluster.validation import CauseType, FieldValidation, apply_defaults, prune, validate
 
 
 class SchemaAdmission:
@@ -41,9 +42,21 @@ class SchemaAdmission:
         if rtype.custom:
             _replace(obj, apply_defaults(obj, schema))
         report = validate(obj, schema, FieldValidation(options.field_validation))
+        mistyped = [e for e in report.errors if e.type is CauseType.TYPE_INVALID]
+        if mistyped and not rtype.custom:
+            # Built-in kinds are decoded into typed structs before validation, so a value
+            # of the wrong JSON type fails decoding: a 400, not a 422.
+            raise bad_request(
+                f'{rtype.kind} in version "{rtype.version}" cannot be handled as a '
+                f"{rtype.kind}: {mistyped[0]}"
+            )
         if report.errors:
-            raise invalid(rtype.kind, rtype.group, obj["metadata"].get("name", ""), [
-                Cause(e.field, e.message, e.type.value) for e in report.errors])
+            raise invalid(
+                rtype.kind,
+                rtype.group,
+                obj["metadata"].get("name", ""),
+                [Cause(e.field, e.message, e.type.value) for e in report.errors],
+            )
         if report.strict_error is not None:
             raise bad_request(report.strict_error)
         if rtype.custom:

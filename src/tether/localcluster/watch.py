@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tether.localcluster.selectors import FieldSelector, LabelSelector
@@ -51,16 +51,14 @@ class Filter:
 
     resource: tuple[str, str] | None
     namespace: str | None = None
-    labels: LabelSelector = LabelSelector()
-    fields: FieldSelector = FieldSelector()
+    labels: LabelSelector = field(default_factory=LabelSelector)
+    fields: FieldSelector = field(default_factory=FieldSelector)
 
     def matches(self, event: Event) -> bool:
         """Whether ``event`` passes the filter."""
         if self.namespace and event.namespace != self.namespace:
             return False
-        if not self.labels.empty and not self.labels.matches(
-            event.entry.metadata.get("labels")
-        ):
+        if not self.labels.empty and not self.labels.matches(event.entry.metadata.get("labels")):
             return False
         return not self.fields.clauses or self.fields.matches(event.entry.obj)
 
@@ -109,14 +107,14 @@ class Watch:
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
-    async def next(self, timeout: float | None = None) -> Event | None:
-        """The next event; ``None`` after ``timeout`` seconds without one."""
+    async def next(self, wait: float | None = None) -> Event | None:
+        """The next event; ``None`` after ``wait`` seconds without one."""
         while not self._queue:
             if self.closed:
                 raise WatchClosed(self.reason)
             self._waiter = asyncio.get_running_loop().create_future()
             try:
-                await asyncio.wait_for(asyncio.shield(self._waiter), timeout)
+                await asyncio.wait_for(asyncio.shield(self._waiter), wait)
             except TimeoutError:
                 return None
         return self._queue.popleft()
