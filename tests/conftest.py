@@ -1,13 +1,38 @@
-"""Fixtures shared by every test tier."""
+"""Fixtures shared by every test tier.
+
+The local-cluster fixtures (``local_cluster``, ``local_cluster_session``) are defined
+with the local cluster's own suite in ``tests/localcluster/conftest.py``; they are
+re-exported here so that every suite (sync, controller, end-to-end) can use them.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TESTDATA = REPO_ROOT / "testdata"
+
+
+def _load_suite_fixtures(name: str, path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses defined in it need their module registered
+    spec.loader.exec_module(module)
+    return module
+
+
+_cluster = _load_suite_fixtures(
+    "tether_test_localcluster", REPO_ROOT / "tests/localcluster/conftest.py"
+)
+local_cluster = _cluster.local_cluster
+local_cluster_session = _cluster.local_cluster_session
 
 
 @pytest.fixture
