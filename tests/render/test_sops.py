@@ -282,6 +282,7 @@ def test_a_clear_value_where_encryption_is_required_is_refused(
         ({"mac": ""}, "no mac or no lastmodified"),
         ({"lastmodified": "yesterday"}, "not an RFC 3339 time"),
         ({"key_groups": [{"age": []}]}, "key groups"),
+        ({"encrypted_comment_regex": "sops:enc"}, "comment-based rules"),
     ],
 )
 def test_malformed_metadata_fails_closed(

@@ -216,11 +216,11 @@ def parameter_environment(parameters: Sequence[PluginParameter]) -> dict[str, st
             item["array"] = list(parameter.array)
             env.update({f"{prefix}_{i}": v for i, v in enumerate(parameter.array)})
         if parameter.map is not None:
-            item["map"] = dict(parameter.map)
+            item["map"] = dict(sorted(parameter.map.items()))  # Go sorts map keys
             env.update({f"{prefix}_{_env_name(k)}": v for k, v in parameter.map.items()})
         listed.append(item)
     # Go encodes an absent list as null, and plugins written for Argo CD expect that.
-    env["ARGOCD_APP_PARAMETERS"] = json.dumps(listed or None)
+    env["ARGOCD_APP_PARAMETERS"] = json.dumps(listed or None, separators=(",", ":"))
     return env
 
 

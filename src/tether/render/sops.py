@@ -25,7 +25,9 @@ Decryption fails closed: no identity for the data key, a value or the MAC that f
 authentication, a MAC that does not match, a value left in clear where the rule says
 it must be encrypted, or metadata that is missing or malformed is a :class:`SopsError`
 whose message names the document and the value's key path, never a plaintext.
-Only age recipients are supported (no KMS, PGP, Vault, nor Shamir key groups).
+Only age recipients are supported (no KMS, PGP, Vault, nor Shamir key groups), and
+only the key-based rules: documents using ``encrypted_comment_regex`` or
+``unencrypted_comment_regex`` are refused, since parsed YAML has no comments.
 """
 
 from __future__ import annotations
@@ -186,6 +188,11 @@ def decrypt_document(
         raise SopsError(name, str(error)) from None
     if metadata.get("key_groups"):
         raise SopsError(name, "key groups (Shamir secret sharing) are not supported")
+    for rule in ("encrypted_comment_regex", "unencrypted_comment_regex"):
+        # These rules depend on YAML comments, which parsed documents no longer have;
+        # guessing would mean treating encrypted values as clear or the reverse.
+        if metadata.get(rule):
+            raise SopsError(name, f"sops.{rule} (comment-based rules) is not supported")
     key = _data_key(metadata, identities, name)
     digest = hashlib.sha512()
     if rules.mac_only_encrypted:
