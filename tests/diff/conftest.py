@@ -1,8 +1,11 @@
-"""Shared pieces of the diff tests: fixture files, one jq worker and one schema per session."""
+"""Shared pieces of the diff tests: fixture files, one jq worker and one schema per session,
+and a real local cluster for the server-side apply round trips."""
 
 from __future__ import annotations
 
 import base64
+import importlib.util
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,30 @@ import yaml
 from tether.diff import JqRunner, OpenAPISchema, ResourceDiff
 
 TESTDATA = Path(__file__).resolve().parents[2] / "testdata" / "diff"
+HARNESS = Path(__file__).resolve().parents[1] / "localcluster" / "conftest.py"
+
+
+def _cluster_harness() -> Any:
+    """The local-cluster harness of tests/localcluster, loaded as a module of its own."""
+    name = "_diff_local_cluster_harness"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, HARNESS)
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A running ``tether local-cluster serve`` for one test module."""
+    running = _cluster_harness().start_cluster(tmp_path_factory.mktemp("diff-cluster"))
+    try:
+        yield running
+    finally:
+        running.stop()
 
 
 @pytest.fixture(scope="session")
