@@ -93,35 +93,68 @@ def wait_for_port(port: int, timeout: float = 10.0) -> None:
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
 
 
-def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 signed by nobody, and its key (PEM files)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def _certificate(
+    subject: str,
+    key: ec.EllipticCurvePrivateKey,
+    issuer: tuple[str, ec.EllipticCurvePrivateKey] | None = None,
+) -> x509.Certificate:
+    """A one-day certificate for ``subject``, self-signed unless ``issuer`` is given."""
+    issuer_name, issuer_key = issuer or (subject, key)
     now = datetime.datetime.now(datetime.UTC)
-    certificate = (
+    builder = (
         x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer_name)]))
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+    )
+    if subject == "127.0.0.1":
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(subject))]),
             critical=False,
         )
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "server.crt", folder / "server.key"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
+    if issuer is None:
+        builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+class LoopbackPKI:
+    """A self-signed server certificate for 127.0.0.1 and a CA that issues client certificates."""
+
+    def __init__(self, folder: Path) -> None:
+        server_key = ec.generate_private_key(ec.SECP256R1())
+        ca_key = ec.generate_private_key(ec.SECP256R1())
+        client_key = ec.generate_private_key(ec.SECP256R1())
+        ca = _certificate("tether test client CA", ca_key)
+        client = _certificate("tether-client", client_key, ("tether test client CA", ca_key))
+        self.server_cert = folder / "server.crt"
+        self.server_key = folder / "server.key"
+        self.client_ca = folder / "client-ca.crt"
+        self.server_cert.write_bytes(
+            _certificate("127.0.0.1", server_key).public_bytes(serialization.Encoding.PEM)
         )
-    )
-    return cert_path, key_path
+        self.server_key.write_bytes(_pem_key(server_key))
+        self.client_ca.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+        #: PEM text of a client certificate the mutual-TLS server accepts, and its key.
+        self.client_cert_pem = client.public_bytes(serialization.Encoding.PEM).decode()
+        self.client_key_pem = _pem_key(client_key).decode()
+
+    def server_context(self, *, require_client_certificate: bool) -> ssl.SSLContext:
+        """TLS settings for a test server."""
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.server_cert, self.server_key)
+        if require_client_certificate:
+            context.verify_mode = ssl.CERT_REQUIRED
+            context.load_verify_locations(self.client_ca)
+        return context
 
 
 class _GitHTTPHandler(BaseHTTPRequestHandler):
@@ -226,8 +259,11 @@ class GitServer:
         self._daemon: subprocess.Popen[bytes] | None = None
         self._http: _GitHTTPServer | None = None
         self._https: _GitHTTPServer | None = None
+        self._mtls: _GitHTTPServer | None = None
         self.http_port = 0
         self.https_port = 0
+        self.mtls_port = 0
+        self.pki = LoopbackPKI(self.work)
 
     def start(self) -> GitServer:
         """Start both servers and wait until they accept connections."""
@@ -250,10 +286,15 @@ class GitServer:
         self.http_port = int(self._http.server_address[1])
         self._https = _GitHTTPServer(self.root, self.username, self.password)
         self.https_port = int(self._https.server_address[1])
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(*self_signed_certificate(self.work))
-        self._https.socket = context.wrap_socket(self._https.socket, server_side=True)
-        for server in (self._http, self._https):
+        self._https.socket = self.pki.server_context(require_client_certificate=False).wrap_socket(
+            self._https.socket, server_side=True
+        )
+        self._mtls = _GitHTTPServer(self.root, self.username, self.password)
+        self.mtls_port = int(self._mtls.server_address[1])
+        self._mtls.socket = self.pki.server_context(require_client_certificate=True).wrap_socket(
+            self._mtls.socket, server_side=True
+        )
+        for server in (self._http, self._https, self._mtls):
             threading.Thread(target=server.serve_forever, daemon=True).start()
         wait_for_port(self.git_port)
         return self
@@ -264,11 +305,11 @@ class GitServer:
             self._daemon.terminate()
             self._daemon.wait(timeout=10)
             self._daemon = None
-        for server in (self._http, self._https):
+        for server in (self._http, self._https, self._mtls):
             if server is not None:
                 server.shutdown()
                 server.server_close()
-        self._http = self._https = None
+        self._http = self._https = self._mtls = None
 
     @property
     def http_requests(self) -> int:
@@ -311,6 +352,12 @@ class RemoteRepo:
     def url_https(self) -> str:
         """Smart-HTTP over TLS with a self-signed certificate (credentials required)."""
         return f"https://127.0.0.1:{self.server.https_port}/{self.name}.git"
+
+    @property
+    def url_https_mtls(self) -> str:
+        """Like :attr:`url_https`, and the server demands a client certificate
+        (``server.pki.client_cert_pem`` / ``client_key_pem``)."""
+        return f"https://127.0.0.1:{self.server.mtls_port}/{self.name}.git"
 
     @property
     def url_http_with_credentials(self) -> str:

@@ -184,3 +184,34 @@ async def test_self_signed_https_needs_insecure(tmp_path: Path, git_repo: Remote
         fetch_timeout=10.0,
     )
     assert (await trusting.resolve(git_repo.url_https, "main")).sha == git_repo.head()
+
+
+async def test_tls_client_certificate(tmp_path: Path, git_repo: RemoteRepo) -> None:
+    pki = git_repo.server.pki
+    url = git_repo.url_https_mtls
+    with_certificate = repo_secret(
+        url,
+        git_repo.username,
+        git_repo.password,
+        insecure="true",
+        tlsClientCertData=pki.client_cert_pem,
+        tlsClientCertKey=pki.client_key_pem,
+    )
+    without = repo_secret(url, git_repo.username, git_repo.password, insecure="true")
+
+    cache = GitCache(
+        tmp_path / "with",
+        credentials=CredentialStore(StaticSecrets((with_certificate,))),
+        fetch_timeout=10.0,
+    )
+    assert (await cache.resolve(url, "main")).sha == git_repo.head()
+    assert not (await cache.refresh(url)).fetched
+
+    refused = GitCache(
+        tmp_path / "without",
+        credentials=CredentialStore(StaticSecrets((without,))),
+        fetch_timeout=10.0,
+    )
+    with pytest.raises(RepositoryUnreachable) as caught:
+        await refused.refresh(url)
+    assert_secret_free(pki.client_key_pem, caught.value, refused.state(url))

@@ -46,8 +46,10 @@ Credentials
     A ``repository`` Secret for the same normalised URL wins; otherwise the
     ``repo-creds`` Secret with the longest matching URL prefix; Secrets with a
     ``project`` serve only that AppProject. libgit2 receives them through in-memory
-    callbacks; the ``git`` program (used only to fetch a commit by SHA) through its own
-    environment and a ``GIT_ASKPASS`` helper, never its command line.
+    callbacks; the ``git`` program (used to fetch a commit by SHA, and for repositories
+    with a TLS client certificate, which libgit2 cannot present) through its own
+    environment and a ``GIT_ASKPASS`` helper, never its command line. ``insecure``
+    skips TLS verification; an untrusted certificate is otherwise a clear error.
 Fetching
     Mirrors fetch ``+refs/*:refs/*`` with pruning, so force-pushes and deleted
     branches are followed; objects are never deleted, so a once-fetched commit stays

@@ -1,14 +1,17 @@
-"""The ``git`` program, for the one thing libgit2 cannot do: fetch a commit by SHA.
+"""The ``git`` program, for what libgit2 cannot do.
 
-A commit that is on no ref (a force-pushed-away commit, a pull request merge commit)
-can only be fetched by naming it, which libgit2's fetch does not support. The ``git``
-program can, if the server allows it (GitHub, GitLab and ``uploadpack.allowAnySHA1InWant``
-do).
+- Fetch a commit by SHA: a commit that is on no ref (a force-pushed-away commit, a pull
+  request merge commit) can only be fetched by naming it, which libgit2's fetch does not
+  support. The ``git`` program can, if the server allows it (GitHub, GitLab and
+  ``uploadpack.allowAnySHA1InWant`` do).
+- Present a TLS client certificate (``tlsClientCertData`` / ``tlsClientCertKey``):
+  :class:`CliRemote` then lists and fetches refs for the mirror instead of libgit2.
 
 Credentials reach that one process through its environment and a ``GIT_ASKPASS``
 helper that prints them; they never appear on its command line or in the URL, and every
 other credential source (user and system config, helpers, terminal prompts) is off.
-An SSH key is written to a private file that lives only as long as the process.
+An SSH key or client certificate key is written to a private (``0600``) file in a
+private folder that lives only as long as the process.
 """
 
 from __future__ import annotations
