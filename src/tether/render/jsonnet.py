@@ -175,11 +175,14 @@ async def _evaluate_in_worker(
             f"memory limit of {limits.max_memory} bytes or the Go stack limit, "
             "usually through runaway recursion",
         )
-    reply = json.loads(result.stdout)
-    failure = reply.get("error")
-    if failure is not None:
-        raise _error_from(failure)
-    return [(name, text) for name, text in reply["outputs"]]
+    try:
+        reply = json.loads(result.stdout)
+        failure = reply.get("error")
+        if failure is not None:
+            raise _error_from(failure)
+        return [(str(name), str(text)) for name, text in reply["outputs"]]
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise ToolError(subject, "jsonnet worker", 0, "unreadable reply") from error
 
 
 def _error_from(failure: Mapping[str, str]) -> RenderError:
