@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from tether.diff import Differ, DiffState
+from tether.diff import Differ, DiffState, ResourceDiff
 from tether.tools import find_tool
 
 pytestmark = pytest.mark.timeout(120)
@@ -134,3 +135,41 @@ def test_fields_owned_by_another_manager_are_not_differences(kubectl: Kubectl) -
     # The label is someone else's; replicas is tether's, and the scale changed it.
     assert result.state is DiffState.OUT_OF_SYNC
     assert result.paths == ("/spec/replicas",)
+
+
+MANIFESTS = {
+    "service": {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {
+            "clusterIP": "",
+            "selector": {"app": "web"},
+            "ports": [{"name": "http", "port": 80, "targetPort": 8080}],
+        },
+    },
+    "secret": {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "db", "namespace": "default"},
+        "stringData": {"password": "correct-horse"},
+    },
+    "configmap": {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "settings", "namespace": "default", "labels": {}},
+        "data": {"mode": "prod"},
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(MANIFESTS))
+def test_what_the_server_stored_is_in_sync(
+    kubectl: Kubectl, name: str, assert_no_leak: Callable[[list[str], ResourceDiff], None]
+) -> None:
+    manifest = MANIFESTS[name]
+    kubectl.apply(manifest)
+    live = kubectl.get(manifest["kind"], manifest["metadata"]["name"])
+    result = Differ().compare(manifest, live)
+    assert result.state is DiffState.SYNCED, result.diff
+    assert_no_leak(["correct-horse"], result)
