@@ -95,6 +95,20 @@ def test_retry_durations_default_and_parse() -> None:
     assert unlimited.backoff.factor_value == 2
 
 
+def test_fields_tether_does_not_type_are_kept() -> None:
+    data = load("application-helm.yaml")
+    del data["spec"]["source"]
+    data["spec"]["sourceHydrator"] = {
+        "drySource": {"repoURL": "https://example.com/dry.git", "path": "app"},
+        "syncSource": {"targetBranch": "environments/dev", "path": "app"},
+    }
+    data["status"] = {"sourceHydrator": {"currentOperation": {"phase": "Hydrated"}}}
+    app = Application.from_dict(data)
+    assert app.sources == ()
+    assert set(app.spec.extra) == {"sourceHydrator"}
+    assert app.to_dict() == data
+
+
 def test_history_limit_defaults_to_ten() -> None:
     assert Application.from_dict(load("application-helm.yaml")).spec.history_limit == 10
     assert Application.from_dict(load("application-kustomize.yaml")).spec.history_limit == 3

@@ -57,6 +57,14 @@ def test_template_stays_raw_with_placeholders() -> None:
     assert appset.spec.preserved_fields == {"annotations": ("notified-by",)}
 
 
+def test_fields_tether_does_not_type_are_kept() -> None:
+    data = load("applicationset-matrix.yaml")
+    data["spec"]["applyNestedSelectors"] = True
+    appset = ApplicationSet.from_dict(data)
+    assert appset.spec.extra == {"applyNestedSelectors": True}
+    assert appset.to_dict() == data
+
+
 def test_sync_policy() -> None:
     listed = ApplicationSet.from_dict(load("applicationset-list.yaml")).spec
     assert listed.go_template

@@ -41,6 +41,21 @@ GENERATOR_TYPES: Final = (
 )
 
 
+_SPEC_FIELDS: Final = frozenset(
+    {
+        "generators",
+        "template",
+        "goTemplate",
+        "goTemplateOptions",
+        "templatePatch",
+        "syncPolicy",
+        "strategy",
+        "preservedFields",
+        "ignoreApplicationDifferences",
+    }
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Generator:
     """One generator: its type, its body as written, and the parts all types share."""
@@ -249,7 +264,10 @@ class AppSetStrategy:
 
 @dataclass(frozen=True, slots=True)
 class ApplicationSetSpec:
-    """``spec`` of an ApplicationSet. ``template`` is raw data with placeholders."""
+    """``spec`` of an ApplicationSet. ``template`` is raw data with placeholders.
+
+    Fields tether does not type (``applyNestedSelectors``, ...) are kept in ``extra``.
+    """
 
     generators: tuple[Generator, ...]
     template: Mapping[str, Any]
@@ -260,6 +278,7 @@ class ApplicationSetSpec:
     strategy: AppSetStrategy | None = None
     preserved_fields: Mapping[str, tuple[str, ...]] | None = None
     ignore_application_differences: tuple[Mapping[str, Any], ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "spec") -> ApplicationSetSpec:
@@ -288,6 +307,7 @@ class ApplicationSetSpec:
             ignore_application_differences=tuple(
                 d.data for d in f.children("ignoreApplicationDifferences")
             ),
+            extra=f.rest(_SPEC_FIELDS),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -309,7 +329,7 @@ class ApplicationSetSpec:
             out["strategy"] = self.strategy.to_dict()
         if self.preserved_fields is not None:
             out["preservedFields"] = {k: list(v) for k, v in self.preserved_fields.items()}
-        return out
+        return out | dict(self.extra)
 
     @property
     def is_progressive(self) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tether.model.source import ApplicationSource
@@ -14,6 +14,18 @@ from tether.model.wire import Fields, prune
 
 #: The project an Application with no ``spec.project`` belongs to.
 DEFAULT_PROJECT = "default"
+_TYPED = frozenset(
+    {
+        "destination",
+        "project",
+        "source",
+        "sources",
+        "syncPolicy",
+        "ignoreDifferences",
+        "info",
+        "revisionHistoryLimit",
+    }
+)
 #: How many entries of ``status.history`` are kept when ``revisionHistoryLimit`` is unset.
 DEFAULT_REVISION_HISTORY_LIMIT = 10
 
@@ -122,6 +134,8 @@ class ApplicationSpec:
 
     An app has either one ``source`` or a list of ``sources``; when ``sources`` is set,
     ``source`` is ignored, as in Argo CD. Use :attr:`all_sources` rather than either field.
+    Fields tether does not type (``sourceHydrator``, fields of newer Argo CD releases, or
+    misspelt ones) are kept in ``extra``, written back unchanged, and worth reporting.
     """
 
     destination: Destination
@@ -132,6 +146,7 @@ class ApplicationSpec:
     ignore_differences: tuple[ResourceIgnoreDifferences, ...] = ()
     info: tuple[Info, ...] = ()
     revision_history_limit: int | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "spec") -> ApplicationSpec:
@@ -153,8 +168,10 @@ class ApplicationSpec:
             ),
             info=tuple(Info.from_dict(item) for item in f.children("info")),
             revision_history_limit=f.opt_integer("revisionHistoryLimit"),
+            extra=f.rest(_TYPED),
         )
-        if spec.source is None and not spec.sources:
+        # A hydrated app names its sources in spec.sourceHydrator, kept as data in extra.
+        if spec.source is None and not spec.sources and "sourceHydrator" not in spec.extra:
             raise SpecError(f.at("source"), "is required (or spec.sources)")
         if spec.destination.server and spec.destination.name:
             raise SpecError(destination.path, "server and name are mutually exclusive")
@@ -180,7 +197,7 @@ class ApplicationSpec:
             out["info"] = [i.to_dict() for i in self.info]
         if self.revision_history_limit is not None:
             out["revisionHistoryLimit"] = self.revision_history_limit
-        return out
+        return out | dict(self.extra)
 
     # --- what an engine asks -------------------------------------------------------
 

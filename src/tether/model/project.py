@@ -34,6 +34,24 @@ from tether.model.specerror import SpecError
 from tether.model.wire import Fields, prune
 
 PROJECT_KIND: Final = "AppProject"
+_SPEC_FIELDS = frozenset(
+    {
+        "sourceRepos",
+        "sourceNamespaces",
+        "destinations",
+        "description",
+        "clusterResourceWhitelist",
+        "clusterResourceBlacklist",
+        "namespaceResourceWhitelist",
+        "namespaceResourceBlacklist",
+        "orphanedResources",
+        "roles",
+        "syncWindows",
+        "signatureKeys",
+        "destinationServiceAccounts",
+        "permitOnlyProjectScopedClusters",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +83,8 @@ class AppProjectSpec:
     """``spec`` of an AppProject.
 
     The resource lists are ``None`` when absent, because an absent and an empty
-    ``namespaceResourceWhitelist`` mean opposite things.
+    ``namespaceResourceWhitelist`` mean opposite things. Fields tether does not type are
+    kept in ``extra`` and written back unchanged.
     """
 
     source_repos: tuple[str, ...] = ()
@@ -82,6 +101,7 @@ class AppProjectSpec:
     signature_keys: tuple[str, ...] = ()
     destination_service_accounts: tuple[Mapping[str, Any], ...] = ()
     permit_only_project_scoped_clusters: bool = False
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "spec") -> AppProjectSpec:
@@ -110,6 +130,7 @@ class AppProjectSpec:
                 item.data for item in f.children("destinationServiceAccounts")
             ),
             permit_only_project_scoped_clusters=f.flag("permitOnlyProjectScopedClusters"),
+            extra=f.rest(_SPEC_FIELDS),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -137,7 +158,7 @@ class AppProjectSpec:
                 out[key] = [e.to_dict() for e in entries]
         if self.orphaned_resources is not None:
             out["orphanedResources"] = self.orphaned_resources.to_dict()
-        return out
+        return out | dict(self.extra)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -28,6 +29,25 @@ class ConditionType(StrEnum):
     REPEATED_RESOURCE_WARNING = "RepeatedResourceWarning"
     EXCLUDED_RESOURCE_WARNING = "ExcludedResourceWarning"
     ORPHANED_RESOURCE_WARNING = "OrphanedResourceWarning"
+
+
+_STATUS_FIELDS = frozenset(
+    {
+        "sync",
+        "health",
+        "resources",
+        "conditions",
+        "operationState",
+        "history",
+        "reconciledAt",
+        "observedAt",
+        "sourceType",
+        "sourceTypes",
+        "summary",
+        "controllerNamespace",
+        "resourceHealthSource",
+    }
+)
 
 
 def parse_health(f: Fields, key: str) -> Health | None:
@@ -265,7 +285,10 @@ class Summary:
 
 @dataclass(frozen=True, slots=True)
 class ApplicationStatus:
-    """``status`` of an Application, as the controller writes it."""
+    """``status`` of an Application, as the controller writes it.
+
+    Fields tether does not type (``sourceHydrator``, ...) are kept in ``extra``.
+    """
 
     sync: SyncState | None = None
     health: Health | None = None
@@ -280,6 +303,7 @@ class ApplicationStatus:
     summary: Summary | None = None
     controller_namespace: str = ""
     resource_health_source: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "status") -> ApplicationStatus:
@@ -302,6 +326,7 @@ class ApplicationStatus:
             summary=None if summary is None else Summary.from_dict(summary),
             controller_namespace=f.text("controllerNamespace"),
             resource_health_source=f.text("resourceHealthSource"),
+            extra=f.rest(_STATUS_FIELDS),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -326,7 +351,7 @@ class ApplicationStatus:
         )
         if self.summary is not None:
             out["summary"] = self.summary.to_dict()
-        return out
+        return out | dict(self.extra)
 
     @property
     def sync_status(self) -> SyncStatus:

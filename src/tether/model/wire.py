@@ -10,7 +10,7 @@ so that what tether writes is what Argo CD writes.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -133,6 +133,11 @@ class Fields:
         if not isinstance(value, Mapping):
             raise SpecError(self.at(key), f"expected an object, got {json_type(value)}")
         return value
+
+    def rest(self, typed: Iterable[str]) -> dict[str, Any]:
+        """The fields not in ``typed``, kept as data so that writing back loses nothing."""
+        known = set(typed)
+        return {k: v for k, v in self.data.items() if k not in known}
 
     def timestamp(self, key: str) -> datetime | None:
         """An RFC 3339 time, or ``None`` when absent."""
