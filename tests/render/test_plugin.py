@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tether.model import PluginSource
-from tether.render.errors import ManifestError, ToolError, ToolTimeoutError
+from tether.render.errors import ManifestError, RenderError, ToolError, ToolTimeoutError
 from tether.render.plugin import (
     ConfigManagementPlugin,
     PluginConfigError,
@@ -246,3 +246,12 @@ def test_duplicate_plugin_names_are_refused() -> None:
 
 def test_no_parameters_are_passed_as_null() -> None:
     assert parameter_environment([]) == {"ARGOCD_APP_PARAMETERS": "null"}
+
+
+@pytest.mark.parametrize("name", ["", "A=B", "1ST", "WITH SPACE"])
+async def test_invalid_plugin_env_names_are_refused(
+    plugins: tuple[ConfigManagementPlugin, ...], repo: Path, name: str
+) -> None:
+    source = PluginSource(name="envdump-v1.0", env=((name, "x"),))
+    with pytest.raises(RenderError, match="is not a valid variable"):
+        await render(plugins, repo, "apps/plain", source)

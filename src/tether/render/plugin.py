@@ -62,6 +62,7 @@ KIND = "ConfigManagementPlugin"
 #: Per-command limits: Argo CD's default ``ARGOCD_EXEC_TIMEOUT`` (90 s) and a 10 MiB cap.
 DEFAULT_LIMITS = Limits()
 _NOT_NAME_CHARACTER = re.compile(r"[^A-Za-z0-9_]")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class PluginConfigError(RenderError):
@@ -259,7 +260,7 @@ class PluginRenderer:
         is not a stream of objects.
         """
         subject = repo_relative(root, app_path)
-        env = self._environment(source, build_env)
+        env = self._environment(source, build_env, subject)
         async with scratch_copy(root) as copy, Sandbox() as sandbox:
             folder = copy / app_path.relative_to(root)
             plugin = await self._select(source.name, folder, sandbox, env, subject)
@@ -279,9 +280,13 @@ class PluginRenderer:
         except ManifestError as error:
             raise error.about(subject) from error
 
-    def _environment(self, source: PluginSource, build_env: Mapping[str, str]) -> dict[str, str]:
+    def _environment(
+        self, source: PluginSource, build_env: Mapping[str, str], subject: str
+    ) -> dict[str, str]:
         env = dict(build_env)
         for name, value in source.env:
+            if not _ENV_NAME.fullmatch(name) or "\0" in value:
+                raise RenderError(subject, f"plugin env entry {name!r} is not a valid variable")
             env["ARGOCD_ENV_" + name] = expand(value, build_env)
         env.update(parameter_environment(source.parameters))
         return env
