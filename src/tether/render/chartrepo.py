@@ -167,8 +167,11 @@ class ChartFetcher:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/-]*", chart) or ".." in chart:
             raise ChartRepositoryError(subject, "invalid chart name")
         oci = _is_oci(repo_url)
+        oci_auth: httpx.Auth | None = None
         if oci:
-            ref = await self._resolve_oci(repo_url, chart, target_revision, credentials, subject)
+            ref, oci_auth = await self._resolve_oci(
+                repo_url, chart, target_revision, credentials, subject
+            )
         else:
             ref = await self._resolve_http(repo_url, chart, target_revision, credentials, subject)
         key = (ref.repo_url, ref.chart, ref.version, ref.digest)
@@ -177,7 +180,7 @@ class ChartFetcher:
             if await asyncio.to_thread((target / "chart").is_dir):
                 return FetchedChart(ref, target / "chart", downloaded=False)
             if oci:
-                archive = await self._download_oci(ref, credentials, subject)
+                archive = await self._download_oci(ref, oci_auth, subject)
             else:
                 archive = await self._download(ref, credentials, pass_credentials, subject)
             await asyncio.to_thread(self._install, archive, target, subject)
@@ -293,7 +296,8 @@ class ChartFetcher:
         revision: str,
         credentials: RepoCredentials | None,
         subject: str,
-    ) -> ChartVersion:
+    ) -> tuple[ChartVersion, httpx.Auth | None]:
+        """The chart version and the authentication that reached it (reused to download)."""
         registry, name = _oci_location(repo_url, chart)
         auth = await self._oci_auth(registry, name, credentials, subject)
         exact = parse_constraint(revision) is None and revision not in ("", "*")
@@ -326,19 +330,18 @@ class ChartFetcher:
         if len(layers) != 1 or not isinstance(layers[0].get("digest"), str):
             raise ChartRepositoryError(subject, f"{tag} is not a Helm chart artifact")
         digest = layers[0]["digest"]
-        return ChartVersion(
+        ref = ChartVersion(
             repo_url=repo_url,
             chart=chart,
             version=version,
             url=f"{registry}/v2/{name}/blobs/{digest}",
             digest=digest,
         )
+        return ref, auth
 
     async def _download_oci(
-        self, ref: ChartVersion, credentials: RepoCredentials | None, subject: str
+        self, ref: ChartVersion, auth: httpx.Auth | None, subject: str
     ) -> bytes:
-        registry, name = _oci_location(ref.repo_url, ref.chart)
-        auth = await self._oci_auth(registry, name, credentials, subject)
         archive = await self._get(ref.url, None, self.limits.max_archive, subject, auth=auth)
         _check_digest(archive, ref.digest, subject)
         return archive
