@@ -146,7 +146,8 @@ def test_crd_registration_serves_its_served_versions_and_unregistration_drops_th
     assert registry.register_crd(load_crd()) == (GroupVersionKind("example.com", "v1", "Widget"),)
     assert registry.generation > generation
     widget = registry.lookup("example.com/v1", "Widget")
-    assert widget is not None and registry.is_custom("example.com/v1", "Widget")
+    assert widget is not None
+    assert registry.is_custom("example.com/v1", "Widget")
     assert registry.lookup("example.com/v1beta1", "Widget") is None, "v1beta1 is not served"
 
     assert walk(widget, "metadata.labels").is_map, "custom resources have ObjectMeta"
@@ -156,7 +157,8 @@ def test_crd_registration_serves_its_served_versions_and_unregistration_drops_th
     assert walk(widget, "spec.extra").preserves_unknown_fields
     assert not walk(widget, "spec.options").preserves_unknown_fields
     template = walk(widget, "spec.template")
-    assert template.embedded_resource and walk(template, "metadata.labels").is_map
+    assert template.embedded_resource
+    assert walk(template, "metadata.labels").is_map
     assert [g for g, _ in registry.custom_kinds()] == [
         GroupVersionKind("example.com", "v1", "Widget")
     ]
