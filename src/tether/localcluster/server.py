@@ -11,9 +11,11 @@ SIGTERM.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,6 +80,26 @@ class ServeConfig:
         return self.kubeconfig or self.data_dir / "kubeconfig"
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, with SIGINT/SIGTERM ending :func:`serve` normally.
+
+    uvicorn re-raises a captured signal once it stops, which would kill the process
+    before the store closes; here a signal only asks the server to exit.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        signals = (signal.SIGINT, signal.SIGTERM)
+        for sig in signals:
+            loop.add_signal_handler(sig, self.handle_exit, sig, None)
+        try:
+            yield
+        finally:
+            for sig in signals:
+                loop.remove_signal_handler(sig)
+
+
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -104,7 +126,7 @@ async def serve(config: ServeConfig, ready: Callable[[str], None]) -> None:
         lambda: f"{host}:{port}",
         OpenAPIDocuments(cluster.schemas, lambda: list(cluster.registry)).serve,
     )
-    server = uvicorn.Server(
+    server = _Server(
         uvicorn.Config(
             app,
             loop="none",
