@@ -295,7 +295,8 @@ class GitServer:
             self._mtls.socket, server_side=True
         )
         for server in (self._http, self._https, self._mtls):
-            threading.Thread(target=server.serve_forever, daemon=True).start()
+            # A short poll interval keeps stop() (and so every test that stops) quick.
+            threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
         wait_for_port(self.git_port)
         return self
 

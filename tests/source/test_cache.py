@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,11 @@ from gitserver import GitServer, RemoteRepo
 
 from tether.source import (
     GitCache,
+    RepositoryState,
+    RepositoryUnreachable,
     RevisionKind,
     RevisionNotFound,
+    normalize_url,
 )
 
 TRANSPORTS = ["url_git", "url_http", "url_file"]
@@ -210,3 +214,44 @@ async def test_list_and_read_without_checkout(git_cache: GitCache, git_repo: Rem
     assert await git_cache.read_file(url, sha, "apps/one/config.json") == b'{"name": "one"}'
     with pytest.raises(PathNotFound, match=r"no file 'apps/three/config\.json'"):
         await git_cache.read_file(url, sha, "apps/three/config.json")
+
+
+class StepClock:
+    """A clock that moves one minute each time it is read."""
+
+    def __init__(self) -> None:
+        self.current = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        self.current += timedelta(minutes=1)
+        return self.current
+
+
+async def test_state_tracks_refreshes_fetches_and_errors(
+    tmp_path: Path, git_server: GitServer
+) -> None:
+    repo = git_server.create_repo()
+    clock = StepClock()
+    cache = GitCache(tmp_path / "cache", clock=clock, fetch_timeout=10.0)
+    url = repo.url_git
+    assert cache.state(url) == RepositoryState(url, normalize_url(url))
+
+    await cache.refresh(url)
+    fetched_at = clock.current
+    await cache.refresh(url)
+    checked_at = clock.current
+
+    state = cache.state(url)
+    assert (state.last_fetched, state.last_refreshed) == (fetched_at, checked_at)
+    assert (state.head_sha, state.last_error) == (repo.head(), "")
+
+    git_server.stop()
+    with pytest.raises(RepositoryUnreachable):
+        await cache.refresh(url)
+    failed = cache.state(url)
+    assert (failed.last_fetched, failed.last_refreshed, failed.head_sha) == (
+        fetched_at,
+        checked_at,
+        repo.head(),
+    )
+    assert failed.last_error.startswith(f"failed to fetch {url}: ")

@@ -165,7 +165,11 @@ class GitCache:
     # --- refresh -----------------------------------------------------------------
 
     async def refresh(self, url: str, *, project: str | None = None) -> RefreshResult:
-        """Bring the mirror of ``url`` up to date; raise the remote's error if it fails."""
+        """Bring the mirror of ``url`` up to date; raise the remote's error if it fails.
+
+        Callers that arrive while a refresh of the same repository is running wait for
+        that refresh (and share its outcome) instead of starting their own.
+        """
         repo_url = parse_repo_url(url)
         entry = self._entry(repo_url)
         if entry.inflight is None:
@@ -219,7 +223,7 @@ class GitCache:
             last_error="",
             head_sha=outcome.snapshot.head_sha,
         )
-        log.info(
+        log.debug(
             "refreshed %s (%s)",
             url.redacted,
             "fetched" if outcome.fetched else "unchanged",
