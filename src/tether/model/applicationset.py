@@ -25,7 +25,7 @@ from tether.model.application import (
 from tether.model.appsetstatus import ApplicationSetStatus
 from tether.model.meta import ObjectMeta
 from tether.model.specerror import SpecError
-from tether.model.wire import Fields, enum_value, json_type, prune
+from tether.model.wire import Fields, WireObject, enum_value, json_type, prune
 
 APPLICATION_SET_KIND: Final = "ApplicationSet"
 GENERATOR_TYPES: Final = (
@@ -57,7 +57,7 @@ _SPEC_FIELDS: Final = frozenset(
 
 
 @dataclass(frozen=True, slots=True)
-class Generator:
+class Generator(WireObject):
     """One generator: its type, its body as written, and the parts all types share."""
 
     type: str
@@ -68,7 +68,7 @@ class Generator:
     children: tuple[Generator, ...] = ()
 
     @classmethod
-    def from_dict(cls, f: Fields) -> Generator:
+    def read(cls, f: Fields) -> Generator:
         """Parse one ``generators`` entry: exactly one generator type, and ``selector``."""
         types = [k for k in f.data if k != "selector"]
         if len(types) != 1 or types[0] not in GENERATOR_TYPES:
@@ -78,7 +78,7 @@ class Generator:
             )
         kind = types[0]
         body = Fields(f.data[kind], f.at(kind))
-        children = tuple(Generator.from_dict(g) for g in body.children("generators"))
+        children = tuple(Generator.read(g) for g in body.children("generators"))
         if kind == "matrix" and len(children) != 2:
             raise SpecError(body.at("generators"), "a matrix combines exactly two generators")
         if kind == "merge" and not body.texts("mergeKeys"):
@@ -120,14 +120,14 @@ class ApplicationsSync(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class AppSetSyncPolicy:
+class AppSetSyncPolicy(WireObject):
     """``spec.syncPolicy`` of an ApplicationSet (all changes allowed when unset)."""
 
     applications_sync: ApplicationsSync | None = None
     preserve_resources_on_deletion: bool = False
 
     @classmethod
-    def from_dict(cls, f: Fields) -> AppSetSyncPolicy:
+    def read(cls, f: Fields) -> AppSetSyncPolicy:
         """Parse ``spec.syncPolicy``."""
         return cls(
             applications_sync=f.choice("applicationsSync", ApplicationsSync),
@@ -150,7 +150,7 @@ class AppSetSyncPolicy:
 
 
 @dataclass(frozen=True, slots=True)
-class MatchExpression:
+class MatchExpression(WireObject):
     """A label requirement of a RollingSync step (``In`` or ``NotIn`` a set of values)."""
 
     key: str
@@ -158,7 +158,7 @@ class MatchExpression:
     values: tuple[str, ...] = ()
 
     @classmethod
-    def from_dict(cls, f: Fields) -> MatchExpression:
+    def read(cls, f: Fields) -> MatchExpression:
         """Parse one requirement."""
         operator = f.text("operator")
         if operator not in ("In", "NotIn"):
@@ -178,14 +178,14 @@ class MatchExpression:
 
 
 @dataclass(frozen=True, slots=True)
-class RollingSyncStep:
+class RollingSyncStep(WireObject):
     """A RollingSync step: the apps it selects and how many may update at once."""
 
     match_expressions: tuple[MatchExpression, ...] = ()
     max_update: int | str | None = None
 
     @classmethod
-    def from_dict(cls, f: Fields) -> RollingSyncStep:
+    def read(cls, f: Fields) -> RollingSyncStep:
         """Parse one step; ``maxUpdate`` is an integer or a percentage (``"25%"``)."""
         raw = f.data.get("maxUpdate")
         if raw is not None:
@@ -199,7 +199,7 @@ class RollingSyncStep:
                 )
         return cls(
             match_expressions=tuple(
-                MatchExpression.from_dict(e) for e in f.children("matchExpressions")
+                MatchExpression.read(e) for e in f.children("matchExpressions")
             ),
             max_update=raw,
         )
@@ -231,7 +231,7 @@ class RollingSyncStep:
 
 
 @dataclass(frozen=True, slots=True)
-class AppSetStrategy:
+class AppSetStrategy(WireObject):
     """``spec.strategy``: ``AllAtOnce`` (the default) or ``RollingSync`` with its steps."""
 
     type: str = "AllAtOnce"
@@ -239,7 +239,7 @@ class AppSetStrategy:
     deletion_order: str = ""
 
     @classmethod
-    def from_dict(cls, f: Fields) -> AppSetStrategy:
+    def read(cls, f: Fields) -> AppSetStrategy:
         """Parse ``spec.strategy``."""
         kind = f.text("type") or "AllAtOnce"
         if kind not in ("AllAtOnce", "RollingSync"):
@@ -250,7 +250,7 @@ class AppSetStrategy:
             raise SpecError(f.at("rollingSync.steps"), "is required for a RollingSync")
         return cls(
             type=kind,
-            steps=tuple(RollingSyncStep.from_dict(s) for s in steps),
+            steps=tuple(RollingSyncStep.read(s) for s in steps),
             deletion_order=f.text("deletionOrder"),
         )
 
@@ -284,7 +284,7 @@ class ApplicationSetSpec:
     def from_dict(cls, data: Any, path: str = "spec") -> ApplicationSetSpec:
         """Parse ``spec``, raising :class:`SpecError` on the first bad field."""
         f = Fields(data, path)
-        generators = tuple(Generator.from_dict(g) for g in f.children("generators"))
+        generators = tuple(Generator.read(g) for g in f.children("generators"))
         if not generators:
             raise SpecError(f.at("generators"), "at least one generator is required")
         template = f.mapping("template")
@@ -299,8 +299,8 @@ class ApplicationSetSpec:
             go_template=f.flag("goTemplate"),
             go_template_options=f.texts("goTemplateOptions"),
             template_patch=f.text("templatePatch"),
-            sync_policy=None if sync_policy is None else AppSetSyncPolicy.from_dict(sync_policy),
-            strategy=None if strategy is None else AppSetStrategy.from_dict(strategy),
+            sync_policy=None if sync_policy is None else AppSetSyncPolicy.read(sync_policy),
+            strategy=None if strategy is None else AppSetStrategy.read(strategy),
             preserved_fields=None
             if preserved is None
             else {k: preserved.texts(k) for k in ("annotations", "labels") if k in preserved.data},

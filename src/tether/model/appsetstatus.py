@@ -9,7 +9,7 @@ from typing import Any
 
 from tether.model.specerror import SpecError
 from tether.model.status import ResourceStatus
-from tether.model.wire import Fields, format_time, prune
+from tether.model.wire import Fields, WireObject, format_time, prune
 
 
 class AppSetConditionType(StrEnum):
@@ -50,7 +50,7 @@ class AppSetConditionReason(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class AppSetCondition:
+class AppSetCondition(WireObject):
     """One ``status.conditions`` entry; ``type`` and ``reason`` are kept as written."""
 
     type: str
@@ -60,7 +60,7 @@ class AppSetCondition:
     last_transition_time: datetime | None = None
 
     @classmethod
-    def from_dict(cls, f: Fields) -> AppSetCondition:
+    def read(cls, f: Fields) -> AppSetCondition:
         """Parse one condition; ``type`` and ``status`` are required."""
         status = f.choice("status", ConditionStatus)
         if not f.text("type"):
@@ -96,7 +96,7 @@ class AppStatusPhase(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class AppSetApplicationStatus:
+class AppSetApplicationStatus(WireObject):
     """One ``status.applicationStatus`` entry: where an Application is in the rollout."""
 
     application: str
@@ -107,7 +107,7 @@ class AppSetApplicationStatus:
     last_transition_time: datetime | None = None
 
     @classmethod
-    def from_dict(cls, f: Fields) -> AppSetApplicationStatus:
+    def read(cls, f: Fields) -> AppSetApplicationStatus:
         """Parse one entry; ``application`` is required."""
         if not f.text("application"):
             raise SpecError(f.at("application"), "is required")
@@ -146,11 +146,11 @@ class ApplicationSetStatus:
         """Parse ``status``."""
         f = Fields(data, path)
         return cls(
-            conditions=tuple(AppSetCondition.from_dict(c) for c in f.children("conditions")),
+            conditions=tuple(AppSetCondition.read(c) for c in f.children("conditions")),
             application_status=tuple(
-                AppSetApplicationStatus.from_dict(a) for a in f.children("applicationStatus")
+                AppSetApplicationStatus.read(a) for a in f.children("applicationStatus")
             ),
-            resources=tuple(ResourceStatus.from_dict(r) for r in f.children("resources")),
+            resources=tuple(ResourceStatus.read(r) for r in f.children("resources")),
             resources_count=f.opt_integer("resourcesCount"),
         )
 

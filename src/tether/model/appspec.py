@@ -10,7 +10,7 @@ from tether.model.source import ApplicationSource
 from tether.model.specerror import SpecError
 from tether.model.syncoptions import SyncOptions
 from tether.model.syncpolicy import SyncPolicy
-from tether.model.wire import Fields, prune
+from tether.model.wire import Fields, WireObject, prune
 
 #: The project an Application with no ``spec.project`` belongs to.
 DEFAULT_PROJECT = "default"
@@ -31,7 +31,7 @@ DEFAULT_REVISION_HISTORY_LIMIT = 10
 
 
 @dataclass(frozen=True, slots=True)
-class Destination:
+class Destination(WireObject):
     """``spec.destination``: a cluster (by API ``server`` URL or by ``name``) and a namespace."""
 
     server: str = ""
@@ -39,7 +39,7 @@ class Destination:
     namespace: str = ""
 
     @classmethod
-    def from_dict(cls, f: Fields) -> Destination:
+    def read(cls, f: Fields) -> Destination:
         """Parse a destination."""
         return cls(server=f.text("server"), name=f.text("name"), namespace=f.text("namespace"))
 
@@ -49,7 +49,7 @@ class Destination:
 
 
 @dataclass(frozen=True, slots=True)
-class ResourceIgnoreDifferences:
+class ResourceIgnoreDifferences(WireObject):
     """One ``spec.ignoreDifferences`` entry: fields of matching objects left out of the diff."""
 
     kind: str
@@ -61,7 +61,7 @@ class ResourceIgnoreDifferences:
     managed_fields_managers: tuple[str, ...] = ()
 
     @classmethod
-    def from_dict(cls, f: Fields) -> ResourceIgnoreDifferences:
+    def read(cls, f: Fields) -> ResourceIgnoreDifferences:
         """Parse one entry; ``kind`` is required."""
         kind = f.text("kind")
         if not kind:
@@ -101,14 +101,14 @@ class ResourceIgnoreDifferences:
 
 
 @dataclass(frozen=True, slots=True)
-class Info:
+class Info(WireObject):
     """A free-form ``name``/``value`` pair (``spec.info``, ``operation.info``)."""
 
     name: str
     value: str
 
     @classmethod
-    def from_dict(cls, f: Fields) -> Info:
+    def read(cls, f: Fields) -> Info:
         """Parse one pair."""
         return cls(name=f.text("name"), value=f.text("value"))
 
@@ -157,16 +157,15 @@ class ApplicationSpec:
             raise SpecError(f.at("destination"), "is required")
         sync_policy = f.child("syncPolicy")
         spec = cls(
-            destination=Destination.from_dict(destination),
+            destination=Destination.read(destination),
             project=f.text("project"),
             source=parse_source(f, "source"),
             sources=parse_sources(f, "sources"),
-            sync_policy=None if sync_policy is None else SyncPolicy.from_dict(sync_policy),
+            sync_policy=None if sync_policy is None else SyncPolicy.read(sync_policy),
             ignore_differences=tuple(
-                ResourceIgnoreDifferences.from_dict(item)
-                for item in f.children("ignoreDifferences")
+                ResourceIgnoreDifferences.read(item) for item in f.children("ignoreDifferences")
             ),
-            info=tuple(Info.from_dict(item) for item in f.children("info")),
+            info=tuple(Info.read(item) for item in f.children("info")),
             revision_history_limit=f.opt_integer("revisionHistoryLimit"),
             extra=f.rest(_TYPED),
         )

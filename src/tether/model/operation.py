@@ -18,7 +18,7 @@ from tether.model.resource import ResourceKey
 from tether.model.source import ApplicationSource
 from tether.model.specerror import SpecError
 from tether.model.syncpolicy import ManagedNamespaceMetadata, RetryStrategy
-from tether.model.wire import Fields, enum_value, format_time, prune
+from tether.model.wire import Fields, WireObject, enum_value, format_time, prune
 
 
 def parse_recorded_source(f: Fields, key: str) -> ApplicationSource | None:
@@ -30,14 +30,14 @@ def parse_recorded_source(f: Fields, key: str) -> ApplicationSource | None:
 
 
 @dataclass(frozen=True, slots=True)
-class OperationInitiator:
+class OperationInitiator(WireObject):
     """Who started an operation: a user, or the controller itself (``automated``)."""
 
     username: str = ""
     automated: bool = False
 
     @classmethod
-    def from_dict(cls, f: Fields) -> OperationInitiator:
+    def read(cls, f: Fields) -> OperationInitiator:
         """Parse ``initiatedBy``."""
         return cls(username=f.text("username"), automated=f.flag("automated"))
 
@@ -47,7 +47,7 @@ class OperationInitiator:
 
 
 @dataclass(frozen=True, slots=True)
-class SyncOperationResource:
+class SyncOperationResource(WireObject):
     """One object a partial sync is limited to."""
 
     kind: str
@@ -56,7 +56,7 @@ class SyncOperationResource:
     namespace: str = ""
 
     @classmethod
-    def from_dict(cls, f: Fields) -> SyncOperationResource:
+    def read(cls, f: Fields) -> SyncOperationResource:
         """Parse one ``sync.resources`` entry; ``kind`` and ``name`` are required."""
         for key in ("kind", "name"):
             if not f.text(key):
@@ -85,14 +85,14 @@ class SyncOperationResource:
 
 
 @dataclass(frozen=True, slots=True)
-class SyncStrategy:
+class SyncStrategy(WireObject):
     """``syncStrategy``: ``apply`` (hooks ignored) or ``hook`` (the default), and ``force``."""
 
     kind: str = "hook"
     force: bool = False
 
     @classmethod
-    def from_dict(cls, f: Fields) -> SyncStrategy:
+    def read(cls, f: Fields) -> SyncStrategy:
         """Parse ``syncStrategy``: exactly one of ``apply`` and ``hook``."""
         present = [k for k in ("apply", "hook") if f.has(k)]
         if len(present) > 1:
@@ -107,7 +107,7 @@ class SyncStrategy:
 
 
 @dataclass(frozen=True, slots=True)
-class SyncOperation:
+class SyncOperation(WireObject):
     """``operation.sync``: what to sync, to which revision(s), with which options."""
 
     revision: str = ""
@@ -123,7 +123,7 @@ class SyncOperation:
     auto_heal_attempts_count: int = 0
 
     @classmethod
-    def from_dict(cls, f: Fields) -> SyncOperation:
+    def read(cls, f: Fields) -> SyncOperation:
         """Parse ``operation.sync``."""
         strategy = f.child("syncStrategy")
         return cls(
@@ -131,8 +131,8 @@ class SyncOperation:
             revisions=f.texts("revisions"),
             prune=f.flag("prune"),
             dry_run=f.flag("dryRun"),
-            sync_strategy=None if strategy is None else SyncStrategy.from_dict(strategy),
-            resources=tuple(SyncOperationResource.from_dict(r) for r in f.children("resources")),
+            sync_strategy=None if strategy is None else SyncStrategy.read(strategy),
+            resources=tuple(SyncOperationResource.read(r) for r in f.children("resources")),
             source=parse_recorded_source(f, "source"),
             sources=parse_sources(f, "sources"),
             manifests=f.texts("manifests"),
@@ -184,12 +184,10 @@ class Operation:
         f = Fields(data, path)
         sync, initiated_by, retry = (f.child(k) for k in ("sync", "initiatedBy", "retry"))
         return cls(
-            sync=None if sync is None else SyncOperation.from_dict(sync),
-            initiated_by=None
-            if initiated_by is None
-            else OperationInitiator.from_dict(initiated_by),
-            info=tuple(Info.from_dict(i) for i in f.children("info")),
-            retry=None if retry is None else RetryStrategy.from_dict(retry),
+            sync=None if sync is None else SyncOperation.read(sync),
+            initiated_by=None if initiated_by is None else OperationInitiator.read(initiated_by),
+            info=tuple(Info.read(i) for i in f.children("info")),
+            retry=None if retry is None else RetryStrategy.read(retry),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -207,7 +205,7 @@ class Operation:
 
 
 @dataclass(frozen=True, slots=True)
-class ResourceResult:
+class ResourceResult(WireObject):
     """The outcome of syncing one object (or running one hook)."""
 
     kind: str
@@ -223,7 +221,7 @@ class ResourceResult:
     images: tuple[str, ...] = ()
 
     @classmethod
-    def from_dict(cls, f: Fields) -> ResourceResult:
+    def read(cls, f: Fields) -> ResourceResult:
         """Parse one ``syncResult.resources`` entry."""
         return cls(
             kind=f.text("kind"),
@@ -264,7 +262,7 @@ class ResourceResult:
 
 
 @dataclass(frozen=True, slots=True)
-class SyncOperationResult:
+class SyncOperationResult(WireObject):
     """``operationState.syncResult``: per-object results and the revision(s) synced."""
 
     resources: tuple[ResourceResult, ...] = ()
@@ -275,18 +273,18 @@ class SyncOperationResult:
     managed_namespace_metadata: ManagedNamespaceMetadata | None = None
 
     @classmethod
-    def from_dict(cls, f: Fields) -> SyncOperationResult:
+    def read(cls, f: Fields) -> SyncOperationResult:
         """Parse ``syncResult``."""
         managed = f.child("managedNamespaceMetadata")
         return cls(
-            resources=tuple(ResourceResult.from_dict(r) for r in f.children("resources")),
+            resources=tuple(ResourceResult.read(r) for r in f.children("resources")),
             revision=f.text("revision"),
             revisions=f.texts("revisions"),
             source=parse_recorded_source(f, "source"),
             sources=parse_sources(f, "sources"),
             managed_namespace_metadata=None
             if managed is None
-            else ManagedNamespaceMetadata.from_dict(managed),
+            else ManagedNamespaceMetadata.read(managed),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -335,7 +333,7 @@ class OperationState:
             message=f.text("message"),
             finished_at=f.timestamp("finishedAt"),
             retry_count=f.integer("retryCount"),
-            sync_result=None if result is None else SyncOperationResult.from_dict(result),
+            sync_result=None if result is None else SyncOperationResult.read(result),
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -69,9 +69,7 @@ _ALLOWED: Final = Permission(True)
 
 
 def _group_kinds(f: Fields, key: str) -> tuple[GroupKind, ...] | None:
-    return (
-        None if f.data.get(key) is None else tuple(GroupKind.from_dict(i) for i in f.children(key))
-    )
+    return None if f.data.get(key) is None else tuple(GroupKind.read(i) for i in f.children(key))
 
 
 def _in_list(entries: tuple[GroupKind, ...] | None, group: str, kind: str) -> bool:
@@ -116,15 +114,15 @@ class AppProjectSpec:
         return cls(
             source_repos=f.texts("sourceRepos"),
             source_namespaces=f.texts("sourceNamespaces"),
-            destinations=tuple(ProjectDestination.from_dict(d) for d in f.children("destinations")),
+            destinations=tuple(ProjectDestination.read(d) for d in f.children("destinations")),
             description=f.text("description"),
             cluster_resource_whitelist=_group_kinds(f, "clusterResourceWhitelist"),
             cluster_resource_blacklist=_group_kinds(f, "clusterResourceBlacklist"),
             namespace_resource_whitelist=_group_kinds(f, "namespaceResourceWhitelist"),
             namespace_resource_blacklist=_group_kinds(f, "namespaceResourceBlacklist"),
-            orphaned_resources=None if orphaned is None else OrphanedResources.from_dict(orphaned),
-            roles=tuple(ProjectRole.from_dict(r) for r in f.children("roles")),
-            sync_windows=tuple(SyncWindow.from_dict(w) for w in f.children("syncWindows")),
+            orphaned_resources=None if orphaned is None else OrphanedResources.read(orphaned),
+            roles=tuple(ProjectRole.read(r) for r in f.children("roles")),
+            sync_windows=tuple(SyncWindow.read(w) for w in f.children("syncWindows")),
             signature_keys=tuple(signature_keys),
             destination_service_accounts=tuple(
                 item.data for item in f.children("destinationServiceAccounts")

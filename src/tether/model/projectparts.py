@@ -8,18 +8,18 @@ from typing import Any
 
 from tether.model.patterns import glob_match
 from tether.model.specerror import SpecError
-from tether.model.wire import Fields, parse_duration, prune
+from tether.model.wire import Fields, WireObject, parse_duration, prune
 
 
 @dataclass(frozen=True, slots=True)
-class GroupKind:
+class GroupKind(WireObject):
     """An entry of a resource white- or blacklist; both fields are globs (``*``)."""
 
     group: str
     kind: str
 
     @classmethod
-    def from_dict(cls, f: Fields) -> GroupKind:
+    def read(cls, f: Fields) -> GroupKind:
         """Parse one entry. ``group`` is required (``""`` is the core group)."""
         if "group" not in f.data:
             raise SpecError(f.at("group"), "is required (use '' for the core group)")
@@ -37,7 +37,7 @@ class GroupKind:
 
 
 @dataclass(frozen=True, slots=True)
-class ProjectDestination:
+class ProjectDestination(WireObject):
     """An allowed (or, with ``!``, denied) destination: globs over server, name, namespace."""
 
     server: str = ""
@@ -45,7 +45,7 @@ class ProjectDestination:
     namespace: str = ""
 
     @classmethod
-    def from_dict(cls, f: Fields) -> ProjectDestination:
+    def read(cls, f: Fields) -> ProjectDestination:
         """Parse one ``destinations`` entry."""
         return cls(server=f.text("server"), name=f.text("name"), namespace=f.text("namespace"))
 
@@ -60,7 +60,7 @@ class ProjectDestination:
 
 
 @dataclass(frozen=True, slots=True)
-class OrphanedResourceKey:
+class OrphanedResourceKey(WireObject):
     """An ``orphanedResources.ignore`` entry: objects never reported as orphans."""
 
     kind: str = ""
@@ -68,7 +68,7 @@ class OrphanedResourceKey:
     name: str = ""
 
     @classmethod
-    def from_dict(cls, f: Fields) -> OrphanedResourceKey:
+    def read(cls, f: Fields) -> OrphanedResourceKey:
         """Parse one entry."""
         return cls(kind=f.text("kind"), group=f.text("group"), name=f.text("name"))
 
@@ -78,7 +78,7 @@ class OrphanedResourceKey:
 
 
 @dataclass(frozen=True, slots=True)
-class OrphanedResources:
+class OrphanedResources(WireObject):
     """``orphanedResources``: report objects in the app's namespaces that no app manages.
 
     Present means monitoring is on; ``warn`` (default false when absent) raises an
@@ -89,11 +89,11 @@ class OrphanedResources:
     ignore: tuple[OrphanedResourceKey, ...] = ()
 
     @classmethod
-    def from_dict(cls, f: Fields) -> OrphanedResources:
+    def read(cls, f: Fields) -> OrphanedResources:
         """Parse ``orphanedResources``."""
         return cls(
             warn=f.opt_flag("warn"),
-            ignore=tuple(OrphanedResourceKey.from_dict(i) for i in f.children("ignore")),
+            ignore=tuple(OrphanedResourceKey.read(i) for i in f.children("ignore")),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -107,7 +107,7 @@ class OrphanedResources:
 
 
 @dataclass(frozen=True, slots=True)
-class JWTToken:
+class JWTToken(WireObject):
     """A token issued for a project role: issued-at and expiry (Unix seconds) and its id."""
 
     iat: int
@@ -115,7 +115,7 @@ class JWTToken:
     id: str = ""
 
     @classmethod
-    def from_dict(cls, f: Fields) -> JWTToken:
+    def read(cls, f: Fields) -> JWTToken:
         """Parse one token record."""
         if not f.has("iat"):
             raise SpecError(f.at("iat"), "is required")
@@ -127,7 +127,7 @@ class JWTToken:
 
 
 @dataclass(frozen=True, slots=True)
-class ProjectRole:
+class ProjectRole(WireObject):
     """A project role: RBAC policies, the SSO groups bound to it, and its tokens."""
 
     name: str
@@ -137,7 +137,7 @@ class ProjectRole:
     jwt_tokens: tuple[JWTToken, ...] = ()
 
     @classmethod
-    def from_dict(cls, f: Fields) -> ProjectRole:
+    def read(cls, f: Fields) -> ProjectRole:
         """Parse one role; ``name`` is required."""
         if not f.text("name"):
             raise SpecError(f.at("name"), "is required")
@@ -146,7 +146,7 @@ class ProjectRole:
             description=f.text("description"),
             policies=f.texts("policies"),
             groups=f.texts("groups"),
-            jwt_tokens=tuple(JWTToken.from_dict(t) for t in f.children("jwtTokens")),
+            jwt_tokens=tuple(JWTToken.read(t) for t in f.children("jwtTokens")),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -170,7 +170,7 @@ class WindowKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class SyncWindow:
+class SyncWindow(WireObject):
     """A sync window: a cron ``schedule`` opening it for ``duration``, and whom it concerns.
 
     Applications, namespaces and clusters are globs; a window concerns an app matching
@@ -190,7 +190,7 @@ class SyncWindow:
     description: str = ""
 
     @classmethod
-    def from_dict(cls, f: Fields) -> SyncWindow:
+    def read(cls, f: Fields) -> SyncWindow:
         """Parse one window; ``kind``, ``schedule`` and ``duration`` are required."""
         kind = f.choice("kind", WindowKind)
         if kind is None:

@@ -14,7 +14,7 @@ from tether.model.operation import OperationInitiator, OperationState, parse_rec
 from tether.model.resource import Health, ResourceKey
 from tether.model.source import ApplicationSource
 from tether.model.specerror import SpecError
-from tether.model.wire import Fields, enum_value, format_time, prune
+from tether.model.wire import Fields, WireObject, enum_value, format_time, prune
 
 
 class ConditionType(StrEnum):
@@ -67,7 +67,7 @@ def health_to_dict(health: Health | None) -> dict[str, Any] | None:
 
 
 @dataclass(frozen=True, slots=True)
-class Condition:
+class Condition(WireObject):
     """One ``status.conditions`` entry. ``type`` is kept as written; compare to ConditionType."""
 
     type: str
@@ -75,7 +75,7 @@ class Condition:
     last_transition_time: datetime | None = None
 
     @classmethod
-    def from_dict(cls, f: Fields) -> Condition:
+    def read(cls, f: Fields) -> Condition:
         """Parse one condition; ``type`` is required."""
         kind = f.text("type")
         if not kind:
@@ -94,7 +94,7 @@ class Condition:
 
 
 @dataclass(frozen=True, slots=True)
-class ComparedTo:
+class ComparedTo(WireObject):
     """``status.sync.comparedTo``: the spec the last comparison was made against."""
 
     destination: Destination = field(default_factory=Destination)
@@ -103,14 +103,14 @@ class ComparedTo:
     ignore_differences: tuple[ResourceIgnoreDifferences, ...] = ()
 
     @classmethod
-    def from_dict(cls, f: Fields) -> ComparedTo:
+    def read(cls, f: Fields) -> ComparedTo:
         """Parse ``comparedTo``."""
         return cls(
-            destination=Destination.from_dict(f.child("destination") or Fields({}, "")),
+            destination=Destination.read(f.child("destination") or Fields({}, f.at("destination"))),
             source=parse_recorded_source(f, "source"),
             sources=parse_sources(f, "sources"),
             ignore_differences=tuple(
-                ResourceIgnoreDifferences.from_dict(d) for d in f.children("ignoreDifferences")
+                ResourceIgnoreDifferences.read(d) for d in f.children("ignoreDifferences")
             ),
         )
 
@@ -129,7 +129,7 @@ class ComparedTo:
 
 
 @dataclass(frozen=True, slots=True)
-class SyncState:
+class SyncState(WireObject):
     """``status.sync``: whether live matches desired, and at which revision(s)."""
 
     status: SyncStatus
@@ -138,14 +138,14 @@ class SyncState:
     compared_to: ComparedTo | None = None
 
     @classmethod
-    def from_dict(cls, f: Fields) -> SyncState:
+    def read(cls, f: Fields) -> SyncState:
         """Parse ``status.sync``."""
         compared_to = f.child("comparedTo")
         return cls(
             status=f.choice("status", SyncStatus) or SyncStatus.UNKNOWN,
             revision=f.text("revision"),
             revisions=f.texts("revisions"),
-            compared_to=None if compared_to is None else ComparedTo.from_dict(compared_to),
+            compared_to=None if compared_to is None else ComparedTo.read(compared_to),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -157,7 +157,7 @@ class SyncState:
 
 
 @dataclass(frozen=True, slots=True)
-class ResourceStatus:
+class ResourceStatus(WireObject):
     """One ``status.resources`` entry: an object of the app and its verdicts."""
 
     kind: str
@@ -173,7 +173,7 @@ class ResourceStatus:
     sync_wave: int = 0
 
     @classmethod
-    def from_dict(cls, f: Fields) -> ResourceStatus:
+    def read(cls, f: Fields) -> ResourceStatus:
         """Parse one ``status.resources`` entry."""
         return cls(
             kind=f.text("kind"),
@@ -214,7 +214,7 @@ class ResourceStatus:
 
 
 @dataclass(frozen=True, slots=True)
-class RevisionHistory:
+class RevisionHistory(WireObject):
     """One ``status.history`` entry: a completed sync, the source of a rollback."""
 
     id: int
@@ -227,7 +227,7 @@ class RevisionHistory:
     initiated_by: OperationInitiator | None = None
 
     @classmethod
-    def from_dict(cls, f: Fields) -> RevisionHistory:
+    def read(cls, f: Fields) -> RevisionHistory:
         """Parse one history entry; ``id`` and ``deployedAt`` are required."""
         deployed_at = f.timestamp("deployedAt")
         if not f.has("id"):
@@ -243,9 +243,7 @@ class RevisionHistory:
             source=parse_recorded_source(f, "source"),
             sources=parse_sources(f, "sources"),
             deploy_started_at=f.timestamp("deployStartedAt"),
-            initiated_by=None
-            if initiated_by is None
-            else OperationInitiator.from_dict(initiated_by),
+            initiated_by=None if initiated_by is None else OperationInitiator.read(initiated_by),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -267,14 +265,14 @@ class RevisionHistory:
 
 
 @dataclass(frozen=True, slots=True)
-class Summary:
+class Summary(WireObject):
     """``status.summary``: images and external URLs found in the app's objects."""
 
     images: tuple[str, ...] = ()
     external_urls: tuple[str, ...] = ()
 
     @classmethod
-    def from_dict(cls, f: Fields) -> Summary:
+    def read(cls, f: Fields) -> Summary:
         """Parse ``status.summary``."""
         return cls(images=f.texts("images"), external_urls=f.texts("externalURLs"))
 
@@ -311,19 +309,19 @@ class ApplicationStatus:
         f = Fields(data, path)
         sync, operation_state, summary = (f.child(k) for k in ("sync", "operationState", "summary"))
         return cls(
-            sync=None if sync is None else SyncState.from_dict(sync),
+            sync=None if sync is None else SyncState.read(sync),
             health=parse_health(f, "health"),
-            resources=tuple(ResourceStatus.from_dict(r) for r in f.children("resources")),
-            conditions=tuple(Condition.from_dict(c) for c in f.children("conditions")),
+            resources=tuple(ResourceStatus.read(r) for r in f.children("resources")),
+            conditions=tuple(Condition.read(c) for c in f.children("conditions")),
             operation_state=None
             if operation_state is None
             else OperationState.from_dict(operation_state.data, operation_state.path),
-            history=tuple(RevisionHistory.from_dict(h) for h in f.children("history")),
+            history=tuple(RevisionHistory.read(h) for h in f.children("history")),
             reconciled_at=f.timestamp("reconciledAt"),
             observed_at=f.timestamp("observedAt"),
             source_type=f.text("sourceType"),
             source_types=f.texts("sourceTypes"),
-            summary=None if summary is None else Summary.from_dict(summary),
+            summary=None if summary is None else Summary.read(summary),
             controller_namespace=f.text("controllerNamespace"),
             resource_health_source=f.text("resourceHealthSource"),
             extra=f.rest(_STATUS_FIELDS),

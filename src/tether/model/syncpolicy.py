@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tether.model.wire import Fields, parse_duration, prune
+from tether.model.wire import Fields, WireObject, parse_duration, prune
 
 #: Argo CD's backoff defaults, used for whatever ``retry.backoff`` leaves out.
 DEFAULT_RETRY_DURATION_SECONDS = 5.0
@@ -15,7 +15,7 @@ DEFAULT_RETRY_MAX_DURATION_SECONDS = 180.0
 
 
 @dataclass(frozen=True, slots=True)
-class Automated:
+class Automated(WireObject):
     """``syncPolicy.automated``: sync on every change of the desired state.
 
     ``enabled`` is ``None`` when not written; the block's mere presence turns automation
@@ -28,7 +28,7 @@ class Automated:
     enabled: bool | None = None
 
     @classmethod
-    def from_dict(cls, f: Fields) -> Automated:
+    def read(cls, f: Fields) -> Automated:
         """Parse ``syncPolicy.automated``."""
         return cls(
             prune=f.flag("prune"),
@@ -53,7 +53,7 @@ class Automated:
 
 
 @dataclass(frozen=True, slots=True)
-class Backoff:
+class Backoff(WireObject):
     """``retry.backoff``: the wait before each retry, as written (durations stay strings)."""
 
     duration: str = ""
@@ -61,7 +61,7 @@ class Backoff:
     max_duration: str = ""
 
     @classmethod
-    def from_dict(cls, f: Fields) -> Backoff:
+    def read(cls, f: Fields) -> Backoff:
         """Parse ``retry.backoff``, checking that the durations parse."""
         backoff = cls(
             duration=f.text("duration"),
@@ -101,7 +101,7 @@ class Backoff:
 
 
 @dataclass(frozen=True, slots=True)
-class RetryStrategy:
+class RetryStrategy(WireObject):
     """``retry``: how often and how patiently a failed sync is retried.
 
     ``limit`` is the number of retries: 0 means none, a negative number means no limit.
@@ -112,12 +112,12 @@ class RetryStrategy:
     refresh: bool = False
 
     @classmethod
-    def from_dict(cls, f: Fields) -> RetryStrategy:
+    def read(cls, f: Fields) -> RetryStrategy:
         """Parse ``retry``."""
         backoff = f.child("backoff")
         return cls(
             limit=f.integer("limit"),
-            backoff=None if backoff is None else Backoff.from_dict(backoff),
+            backoff=None if backoff is None else Backoff.read(backoff),
             refresh=f.flag("refresh"),
         )
 
@@ -144,14 +144,14 @@ class RetryStrategy:
 
 
 @dataclass(frozen=True, slots=True)
-class ManagedNamespaceMetadata:
+class ManagedNamespaceMetadata(WireObject):
     """Labels and annotations set on the namespace ``CreateNamespace=true`` creates."""
 
     labels: Mapping[str, str] = field(default_factory=dict)
     annotations: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_dict(cls, f: Fields) -> ManagedNamespaceMetadata:
+    def read(cls, f: Fields) -> ManagedNamespaceMetadata:
         """Parse ``managedNamespaceMetadata``."""
         return cls(labels=f.text_map("labels"), annotations=f.text_map("annotations"))
 
@@ -161,7 +161,7 @@ class ManagedNamespaceMetadata:
 
 
 @dataclass(frozen=True, slots=True)
-class SyncPolicy:
+class SyncPolicy(WireObject):
     """``spec.syncPolicy``. ``sync_options`` stays as written; see :mod:`.syncoptions`."""
 
     automated: Automated | None = None
@@ -170,18 +170,18 @@ class SyncPolicy:
     managed_namespace_metadata: ManagedNamespaceMetadata | None = None
 
     @classmethod
-    def from_dict(cls, f: Fields) -> SyncPolicy:
+    def read(cls, f: Fields) -> SyncPolicy:
         """Parse ``spec.syncPolicy``."""
         automated, retry, managed = (
             f.child(k) for k in ("automated", "retry", "managedNamespaceMetadata")
         )
         return cls(
-            automated=None if automated is None else Automated.from_dict(automated),
+            automated=None if automated is None else Automated.read(automated),
             sync_options=f.texts("syncOptions"),
-            retry=None if retry is None else RetryStrategy.from_dict(retry),
+            retry=None if retry is None else RetryStrategy.read(retry),
             managed_namespace_metadata=None
             if managed is None
-            else ManagedNamespaceMetadata.from_dict(managed),
+            else ManagedNamespaceMetadata.read(managed),
         )
 
     def to_dict(self) -> dict[str, Any]:

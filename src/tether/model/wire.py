@@ -10,10 +10,11 @@ so that what tether writes is what Argo CD writes.
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from tether.model.specerror import SpecError
 
@@ -154,6 +155,26 @@ class Fields:
         except ValueError:
             allowed = ", ".join(member.value for member in kind)
             raise SpecError(self.at(key), f"unknown value {value!r} (one of {allowed})") from None
+
+
+class WireObject(ABC):
+    """A value of the wire form that reads itself from :class:`Fields`.
+
+    Subclasses implement :meth:`read`; every one of them then offers the package's uniform
+    ``from_dict(data, path)``.
+    """
+
+    __slots__ = ()
+
+    @classmethod
+    @abstractmethod
+    def read(cls, f: Fields) -> Self:
+        """Parse from a reader positioned at this value's path."""
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "") -> Self:
+        """Parse from the wire form, raising :class:`SpecError` naming the bad field."""
+        return cls.read(Fields(data, path))
 
 
 def _text(value: Any, path: str, default: str) -> str:
