@@ -39,13 +39,14 @@ download, and a chart appears in the cache only complete (unpacked aside, then r
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
+import io
 import json
 import os
 import posixpath
 import re
 import shutil
-import sys
 import tarfile
 import tempfile
 import time
@@ -462,10 +463,10 @@ def extract_chart(archive: bytes, destination: Path, limits: ChartLimits, subjec
     expanded = 0
     try:
         # tarfile's own gzip stream reader rejects the FEXTRA header Helm writes (Python
-        # 3.11), and a reader of our own also bounds the expanded size independently of
-        # what the tar headers declare.
+        # 3.11); gzip.GzipFile inflates lazily, and the bounded reader caps the expanded
+        # size independently of what the tar headers declare.
         budget = limits.max_expanded + limits.max_files * 1536 + MiB
-        stream = _GunzipReader(archive, budget, subject)
+        stream = _BoundedReader(gzip.GzipFile(fileobj=io.BytesIO(archive)), budget, subject)
         with tarfile.open(fileobj=stream, mode="r|") as tar:  # type: ignore[call-overload]
             for member in tar:
                 name = _checked_name(member, subject)
@@ -492,65 +493,25 @@ def extract_chart(archive: bytes, destination: Path, limits: ChartLimits, subjec
                 with source, open(path, "xb") as sink:
                     shutil.copyfileobj(source, sink, 1024 * 1024)
                 os.chmod(path, 0o644)
-    except (tarfile.TarError, EOFError, OSError, ValueError) as error:
+    except (tarfile.TarError, EOFError, OSError, ValueError, zlib.error) as error:
         raise ChartArchiveError(subject, f"not a valid chart archive: {error}") from error
     if top is None or not (destination / top / "Chart.yaml").is_file():
         raise ChartArchiveError(subject, "the archive holds no <chart>/Chart.yaml")
     return top
 
 
-class _GunzipReader:
-    """A read-only file of the gunzipped ``data`` (gzip members may be concatenated).
+class _BoundedReader:
+    """A file wrapper that refuses to deliver more than ``limit`` bytes in total."""
 
-    Refuses to produce more than ``limit`` bytes. Input is fed in small pieces so a
-    single read never inflates more than a few MiB at once.
-    """
-
-    _PIECE = 4096
-
-    def __init__(self, data: bytes, limit: int, subject: str) -> None:
-        self._data = memoryview(data)
-        self._position = 0
-        self._inflater = zlib.decompressobj(wbits=31)
-        self._pending = b""
-        self._produced = 0
-        self._limit = limit
-        self._subject = subject
+    def __init__(self, raw: gzip.GzipFile, limit: int, subject: str) -> None:
+        self._raw, self._limit, self._subject, self._delivered = raw, limit, subject, 0
 
     def read(self, size: int = -1) -> bytes:
-        wanted = size if size >= 0 else sys.maxsize
-        out: list[bytes] = []
-        while wanted > 0:
-            if not self._pending and not self._refill():
-                break
-            chunk, self._pending = self._pending[:wanted], self._pending[wanted:]
-            out.append(chunk)
-            wanted -= len(chunk)
-        return b"".join(out)
-
-    def _refill(self) -> bool:
-        """Inflate more input into ``_pending``; ``False`` at the end of the data."""
-        while not self._pending:
-            if self._inflater.eof:
-                # The next gzip member starts with whatever this one did not use.
-                self._position -= len(self._inflater.unused_data)
-                if self._position >= len(self._data):
-                    return False
-                self._inflater = zlib.decompressobj(wbits=31)
-            if self._position >= len(self._data):
-                raise ChartArchiveError(self._subject, "not a valid chart archive: truncated gzip")
-            piece = self._data[self._position : self._position + self._PIECE]
-            self._position += len(piece)
-            try:
-                self._pending = self._inflater.decompress(piece)
-            except zlib.error as error:
-                raise ChartArchiveError(
-                    self._subject, f"not a valid chart archive: {error}"
-                ) from error
-            self._produced += len(self._pending)
-            if self._produced > self._limit:
-                raise ChartArchiveError(self._subject, f"expands to more than {self._limit} bytes")
-        return True
+        data = self._raw.read(size)
+        self._delivered += len(data)
+        if self._delivered > self._limit:
+            raise ChartArchiveError(self._subject, f"expands to more than {self._limit} bytes")
+        return data
 
 
 def _checked_name(member: tarfile.TarInfo, subject: str) -> str:
