@@ -1,7 +1,9 @@
 """``tether admin``: operator verbs that run offline, without a server.
 
 ``tether admin health [--customizations DIR] [--settings CONFIGMAP.yaml] FILE...``
-judges each object file as the controller would and prints one JSON line per file::
+judges each object file as the controller would (settings checks, then the directory's,
+then tether's bundled ones unless ``--no-bundled``, then the built-in checks; see
+:mod:`tether.health`) and prints one JSON line per file::
 
     {"file": "deploy.yaml", "status": "Progressing", "message": "Waiting for rollout..."}
 
@@ -97,10 +99,12 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
-def _overrides(settings: Path | None, customizations: Path | None) -> HealthOverrides:
+def _overrides(
+    settings: Path | None, customizations: Path | None, *, bundled: bool
+) -> HealthOverrides:
     try:
         data = read_settings(settings) if settings is not None else None
-        return load_overrides(settings=data, directory=customizations)
+        return load_overrides(settings=data, directory=customizations, bundled=bundled)
     except ObjectFileError as error:
         raise _fail(f"failed to read settings {settings}: {error}") from error
     except CustomizationError as error:
@@ -124,6 +128,10 @@ def health_command(
         bool,
         typer.Option(help="Judge argoproj.io Applications by the health they report."),
     ] = False,
+    bundled: Annotated[
+        bool,
+        typer.Option(help="Use tether's bundled checks for common custom resources."),
+    ] = True,
     generic_conditions: Annotated[
         bool,
         typer.Option(
@@ -132,7 +140,7 @@ def health_command(
     ] = True,
 ) -> None:
     """Judge the health of objects in files, as the controller would, one JSON line each."""
-    overrides = _overrides(settings, customizations)
+    overrides = _overrides(settings, customizations, bundled=bundled)
     policy = HealthPolicy(
         application_health=application_health, generic_conditions=generic_conditions
     )

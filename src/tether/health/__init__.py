@@ -18,9 +18,11 @@ Entry points
   ``ignore-healthcheck`` resources are left out, Missing resources only count when
   nothing is live, a child Application's Missing/Unknown does not count).
 - :func:`load_overrides` ``(settings=<ConfigMap data>, directory=<path>)`` →
-  :class:`HealthOverrides`, the custom Lua checks (see
-  :mod:`tether.health.customizations` for both of Argo CD's formats, wildcards and the
-  lookup order).
+  :class:`HealthOverrides`, the custom Lua checks: the settings ConfigMap's
+  (:mod:`tether.health.settings`), an operator's directory
+  (:mod:`tether.health.directory`) and tether's bundled ones, in the lookup order of
+  :mod:`tether.health.customizations`. ``assess_health(obj)`` without overrides runs
+  built-in checks only.
 
 Which check judges an object
 ----------------------------
@@ -74,21 +76,20 @@ from tether.health.app_health import (
     is_hook,
 )
 from tether.health.assessment import HOOK_FINALIZER, assess_health, split_api_version
-from tether.health.customizations import (
-    HealthOverrides,
-    LuaHealthCheck,
-    default_sandbox,
-    load_overrides,
-)
+from tether.health.customizations import BUNDLED_DIRECTORY, HealthOverrides, load_overrides
+from tether.health.directory import CheckDirectory
 from tether.health.errors import CustomizationError, FieldTypeError, HealthError
+from tether.health.lua_check import LuaHealthCheck, default_sandbox
 from tether.health.policy import DEFAULT_POLICY, HealthPolicy
 from tether.health.sandbox import Limits, LuaSandbox, ScriptError
 
 __all__ = [
+    "BUNDLED_DIRECTORY",
     "DEFAULT_POLICY",
     "HOOK_FINALIZER",
     "IGNORE_HEALTHCHECK",
     "AppHealth",
+    "CheckDirectory",
     "CustomizationError",
     "FieldTypeError",
     "HealthError",
