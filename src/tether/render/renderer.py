@@ -24,13 +24,12 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from tether.model import ApplicationSource, DirectorySource, PluginSource, ResourceKey
 from tether.render.cache import RenderCache, cache_key
-from tether.render.chartrepo import ChartFetcher
 from tether.render.detect import Tool, detect_tool
 from tether.render.directory import JsonnetEvaluator, render_directory
 from tether.render.errors import MissingPathError, RenderError
@@ -49,6 +48,9 @@ from tether.render.request import (
 )
 from tether.render.settings import RenderSettings
 from tether.render.toolchain import Toolchain
+
+if TYPE_CHECKING:  # the chart client (httpx) is loaded only by those who fetch charts
+    from tether.render.chartrepo import ChartFetcher
 
 #: Commits whose checkout passed the symlink walk, remembered per renderer.
 _CHECKED_LIMIT = 4096

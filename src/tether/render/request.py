@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tether.model import ApplicationSource, ResourceKey
-from tether.render.chartrepo import RepoCredentials
 from tether.render.detect import Tool
 from tether.render.objects import FrozenObject
+
+if TYPE_CHECKING:  # the chart client (httpx) is loaded only by those who fetch charts
+    from tether.render.chartrepo import RepoCredentials
 
 
 @dataclass(frozen=True, slots=True)
