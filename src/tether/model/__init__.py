@@ -19,11 +19,11 @@
   :meth:`~AppProject.is_source_permitted`, :meth:`~AppProject.is_destination_permitted`
   and :meth:`~AppProject.is_resource_permitted`, each a :class:`Permission` that says why
   it denies) and :class:`ApplicationSet`; :func:`load_crds` returns their structural
-  CRDs; :class:`SyncOptions` reads sync and compare options (app list and per-object
-  annotations, objects overriding apps; tether applies server-side unless
-  ``ServerSideApply=false``); :func:`wave_of`, :func:`hook_types_of` and
-  :func:`hook_delete_policies_of` read waves and hooks, Helm's annotations included, as
-  Argo CD does.
+  CRDs (package data: the only file this package reads); :class:`SyncOptions` reads
+  sync and compare options (app list and per-object annotations, objects overriding
+  apps; tether applies server-side unless ``ServerSideApply=false``); :func:`wave_of`,
+  :func:`hook_types_of` and :func:`hook_delete_policies_of` read waves and hooks, Helm's
+  annotations included, as Argo CD does.
 
 Rules: values here are immutable and cheap to compare; nothing here performs I/O.
 """
