@@ -30,7 +30,7 @@ import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -49,7 +49,12 @@ from tether.source.history import CommitInfo, diff_paths, read_commit_info
 from tether.source.mirror import Mirror, RefSnapshot, RemoteAccess
 from tether.source.revision import Revision, RevisionKind, is_full_sha, resolve_revision
 from tether.source.submodules import parse_gitmodules, resolve_submodule_url
-from tether.source.transport import FetchCallbacks, LibgitRemote, translate_error
+from tether.source.transport import (
+    TRANSFER_ERRORS,
+    FetchCallbacks,
+    LibgitRemote,
+    translate_error,
+)
 from tether.source.tree import EntryKind, commit_tree, list_paths, read_blob
 from tether.source.urls import RepoURL, parse_repo_url
 from tether.source.worktree import (
@@ -210,16 +215,14 @@ class GitCache:
             )
             self._record_failure(entry, error)
             raise error from exc
-        except Exception as exc:
+        except TRANSFER_ERRORS as exc:
             error = translate_error(exc, url, credentials, self.fetch_timeout)
             self._record_failure(entry, error)
             raise error from exc
-        state = entry.state
-        entry.state = RepositoryState(
-            url=state.url,
-            normalized=state.normalized,
+        entry.state = replace(
+            entry.state,
             last_refreshed=started,
-            last_fetched=started if outcome.fetched else state.last_fetched,
+            last_fetched=started if outcome.fetched else entry.state.last_fetched,
             last_error="",
             head_sha=outcome.snapshot.head_sha,
         )
@@ -231,15 +234,7 @@ class GitCache:
         return RefreshResult(url.redacted, outcome.fetched, outcome.snapshot)
 
     def _record_failure(self, entry: _Repository, error: SourceError) -> None:
-        state = entry.state
-        entry.state = RepositoryState(
-            url=state.url,
-            normalized=state.normalized,
-            last_refreshed=state.last_refreshed,
-            last_fetched=state.last_fetched,
-            last_error=str(error),
-            head_sha=state.head_sha,
-        )
+        entry.state = replace(entry.state, last_error=str(error))
         log.warning("%s (keeping the last fetched state)", error)
 
     # --- revisions ---------------------------------------------------------------
@@ -360,7 +355,7 @@ class GitCache:
             raise
         except SourceError:
             raise
-        except OSError as exc:
+        except (OSError, pygit2.GitError) as exc:
             raise CheckoutFailed(name, str(exc)) from exc
 
     async def _fill_submodules(

@@ -32,11 +32,15 @@ DEFAULT_TOKEN_USER = "x-access-token"
 _AUTH_MARKERS = ("401", "403", "authentication", "credentials", "permission denied")
 
 
-class CredentialsRejected(Exception):
+class TransferAborted(Exception):
+    """A callback stopped a transfer; :func:`translate_error` says why."""
+
+
+class CredentialsRejected(TransferAborted):
     """The remote asked for credentials again after refusing the first ones."""
 
 
-class CredentialsMissing(Exception):
+class CredentialsMissing(TransferAborted):
     """The remote asked for credentials and none of a usable kind are configured."""
 
     def __init__(self, allowed: CredentialType) -> None:
@@ -45,17 +49,27 @@ class CredentialsMissing(Exception):
         self.allowed = allowed
 
 
-class DeadlineExceeded(Exception):
+class DeadlineExceeded(TransferAborted):
     """The transfer ran past its deadline and was aborted."""
 
 
-class CertificateRejected(Exception):
+class CertificateRejected(TransferAborted):
     """The server's TLS certificate (or SSH host key) is not trusted."""
 
     def __init__(self, host: str) -> None:
         """Name the host whose certificate was refused."""
         super().__init__(host)
         self.host = host
+
+
+#: What a transfer may raise: libgit2 errors, OS errors, and the callbacks' aborts.
+TRANSFER_ERRORS: tuple[type[Exception], ...] = (
+    pygit2.GitError,
+    OSError,
+    ValueError,
+    TransferAborted,
+    SourceError,
+)
 
 
 class FetchCallbacks(pygit2.RemoteCallbacks):
@@ -126,7 +140,7 @@ def translate_error(
     if isinstance(exc, CertificateRejected):
         return RepositoryUnreachable(
             repo,
-            f"the TLS certificate of {exc.host} is not trusted "
+            f"the certificate (or SSH host key) of {exc.host} is not trusted "
             '(set insecure: "true" on the repository Secret to skip verification)',
         )
     if isinstance(exc, DeadlineExceeded):
