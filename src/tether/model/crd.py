@@ -8,6 +8,7 @@ unchanged by a cluster that enforces them.
 
 from __future__ import annotations
 
+import json
 from importlib import resources
 from typing import Any, Final
 
@@ -24,7 +25,10 @@ def load_crds() -> tuple[dict[str, Any], ...]:
     crds = []
     for name in CRD_FILES:
         text = folder.joinpath(name).read_text(encoding="utf-8")
-        crds.append(yaml.load(text, Loader=loader))  # the C or Python *safe* loader
+        parsed = yaml.load(text, Loader=loader)  # the C or Python *safe* loader
+        # The manifests share schema fragments through YAML anchors; a JSON round trip
+        # gives every node its own object, so that editing one leaves the others alone.
+        crds.append(json.loads(json.dumps(parsed)))
     return tuple(crds)
 
 
