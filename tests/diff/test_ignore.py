@@ -190,3 +190,52 @@ def test_jq_syntax_errors_point_into_the_users_expression() -> None:
         "failed to parse ignore rule '.a) | (.b' in spec.ignoreDifferences[0]: syntax error, "
         "unexpected INVALID_CHARACTER, expecting end of file at <top-level>, line 1, column 3"
     )
+
+
+INIT_RULE = [
+    {
+        "group": "apps",
+        "kind": "Deployment",
+        "jqPathExpressions": [
+            '.spec.template.spec.initContainers[] | select(.name == "istio-init")'
+        ],
+    }
+]
+
+
+def with_init(*containers: dict[str, str]) -> dict[str, Any]:
+    return deployment(1, template={"spec": {"initContainers": list(containers)}})
+
+
+@pytest.mark.parametrize(
+    ("desired", "expected"),
+    [
+        # Absent from Git: the live item is kept, and the item that sits at its live
+        # index in the desired list is not overwritten.
+        (
+            with_init({"name": "setup"}),
+            [{"name": "setup"}, {"name": "istio-init", "image": "proxy:live"}],
+        ),
+        # Declared at another position: that item takes the live value.
+        (
+            with_init({"name": "setup"}, {"name": "istio-init", "image": "proxy:git"}),
+            [{"name": "setup"}, {"name": "istio-init", "image": "proxy:live"}],
+        ),
+    ],
+)
+def test_respect_ignore_differences_matches_list_items_by_key(
+    desired: dict[str, Any], expected: list[dict[str, str]], jq_runner: JqRunner
+) -> None:
+    live = with_init({"name": "istio-init", "image": "proxy:live"}, {"name": "setup"})
+    differ = Differ(ignore=parse_ignore_differences(INIT_RULE), jq=jq_runner)
+    applied = differ.respect_ignore_differences(desired, live)
+    assert applied["spec"]["template"]["spec"]["initContainers"] == expected
+
+
+def test_respect_ignore_differences_drops_ignored_fields_of_new_objects(
+    jq_runner: JqRunner,
+) -> None:
+    desired = with_init({"name": "setup"}, {"name": "istio-init", "image": "proxy:git"})
+    differ = Differ(ignore=parse_ignore_differences(INIT_RULE), jq=jq_runner)
+    applied = differ.respect_ignore_differences(desired, None)
+    assert applied["spec"]["template"]["spec"]["initContainers"] == [{"name": "setup"}]

@@ -101,15 +101,11 @@ from tether.diff.errors import (
     JqError,
     JqTimeoutError,
 )
-from tether.diff.ignore import (
-    DiffSettings,
-    IgnoreRule,
-    parse_ignore_differences,
-    respect_ignore_differences,
-)
+from tether.diff.ignore import DiffSettings, IgnoreRule, parse_ignore_differences
 from tether.diff.jq import JqRunner
 from tether.diff.mask import mask_secret, mask_secrets
 from tether.diff.normalize import StatusComparison
+from tether.diff.respect import respect_ignore_differences
 from tether.diff.result import ChangeSet, ComparisonFailure, DiffState, ResourceDiff
 from tether.diff.schema import (
     BUILTIN_SCHEMA,

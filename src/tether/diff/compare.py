@@ -22,7 +22,6 @@ from tether.diff.ignore import (
     IgnoreRule,
     matching,
     remove_ignored,
-    respect_ignore_differences,
     selected_paths,
 )
 from tether.diff.jq import JqRunner, shared_runner
@@ -36,8 +35,9 @@ from tether.diff.normalize import (
     normalize,
 )
 from tether.diff.pointer import Path, format_pointer, remove_paths
+from tether.diff.respect import respect_ignore_differences
 from tether.diff.result import ChangeSet, ComparisonFailure, DiffState, ResourceDiff
-from tether.diff.schema import BUILTIN_SCHEMA, GENERIC_OBJECT, SchemaLookup, SchemaNode
+from tether.diff.schema import BUILTIN_SCHEMA, SchemaLookup, root_of
 from tether.diff.text import unified_yaml
 from tether.model import ResourceKey, keys
 
@@ -233,7 +233,7 @@ class Differ:
                 target, selected_paths(manager_rules, target, live=live_state.raw, jq=self.jq)
             )
         drop_server_assigned(key.group, key.kind, target, current)
-        node = self._schema_node(desired)
+        node = root_of(self.schema, desired)
         if predicted is not None:
             outcome = normalize(predicted, self.status)
             remove_ignored(outcome, selected_paths(rules, outcome, live=live_state.raw, jq=self.jq))
@@ -267,11 +267,6 @@ class Differ:
             diff=unified_yaml(shown_live, shown_predicted) if changed else "",
             paths=tuple(format_pointer(p) for p in changed),
         )
-
-    def _schema_node(self, obj: Object) -> SchemaNode:
-        group, _, version = str(obj.get("apiVersion") or "").rpartition("/")
-        node = self.schema.root(group, str(obj.get("kind") or ""), version)
-        return node if node is not None else GENERIC_OBJECT
 
     def _desired_form(
         self, desired: Object, ref: bytes, rules: tuple[IgnoreRule, ...]
@@ -344,6 +339,8 @@ class Differ:
     def respect_ignore_differences(self, desired: Object, live: Object | None) -> dict[str, Any]:
         """``desired`` with ignored fields set to their live values, ready to apply."""
         try:
-            return respect_ignore_differences(desired, live, self.rules, jq=self.jq)
+            return respect_ignore_differences(
+                desired, live, self.rules, jq=self.jq, schema=self.schema
+            )
         except DiffError as error:
             raise ComparisonError(ResourceKey.of(desired), str(error)) from error

@@ -19,9 +19,8 @@ where ``resource.customizations`` maps ``<group>/<kind>`` to an ``ignoreDifferen
 YAML string. ``resource.compareoptions`` may set ``ignoreResourceStatusField``.
 
 Ignored fields are removed from both sides before comparing; containers left empty
-by the removal go too. :func:`respect_ignore_differences` applies the same rules to a
-manifest before it is applied (``RespectIgnoreDifferences=true``): ignored fields take
-their live values, so the apply leaves them alone.
+by the removal go too. :mod:`tether.diff.respect` applies the same rules to a
+manifest before it is applied (``RespectIgnoreDifferences=true``).
 """
 
 from __future__ import annotations
@@ -36,7 +35,7 @@ import yaml
 from tether.diff.errors import IgnoreRuleError
 from tether.diff.fieldset import manager_trees, owned_paths, union
 from tether.diff.jq import JqRunner, check_expression
-from tether.diff.normalize import StatusComparison, copy_object
+from tether.diff.normalize import StatusComparison
 from tether.diff.pointer import (
     MISSING,
     Path,
@@ -44,7 +43,6 @@ from tether.diff.pointer import (
     parse_pointer,
     remove_path,
     resolve_tokens,
-    set_path,
 )
 from tether.model import ResourceKey
 
@@ -223,27 +221,3 @@ def remove_ignored(doc: Any, paths: list[Path]) -> None:
 
 def _depth_first(path: Path) -> tuple[tuple[int, int | str], ...]:
     return tuple((0, p) if isinstance(p, int) else (1, p) for p in path)
-
-
-def respect_ignore_differences(
-    desired: Mapping[str, Any],
-    live: Mapping[str, Any] | None,
-    rules: Iterable[IgnoreRule],
-    *,
-    jq: JqRunner,
-) -> dict[str, Any]:
-    """``desired`` with every ignored field set to its live value (or removed if not live).
-
-    This is what the sync engine applies under ``RespectIgnoreDifferences=true``: an
-    apply then neither overwrites nor claims the fields the application ignores.
-    """
-    result = copy_object(desired)
-    matched = matching(rules, ResourceKey.of(desired))
-    if not matched:
-        return result
-    live_paths = selected_paths(matched, live, live=live, jq=jq) if live is not None else []
-    own_paths = selected_paths(matched, result, live=None, jq=jq, managers=False)
-    remove_ignored(result, [p for p in own_paths if p not in live_paths])
-    for path in sorted(live_paths, key=len):
-        set_path(result, path, copy_object({"v": get_path(live, path)})["v"])
-    return result

@@ -187,6 +187,13 @@ _BUILTIN: dict[tuple[str, str], StaticNode] = {
 }
 
 
+def root_of(schema: SchemaLookup, obj: Mapping[str, Any]) -> SchemaNode:
+    """The schema of the whole of ``obj`` (:data:`GENERIC_OBJECT` if ``schema`` lacks it)."""
+    group, _, version = str(obj.get("apiVersion") or "").rpartition("/")
+    node = schema.root(group, str(obj.get("kind") or ""), version)
+    return node if node is not None else GENERIC_OBJECT
+
+
 class BuiltinSchema:
     """The hand-written table for common built-in kinds (see the module docstring)."""
 
