@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tether.model import (
     Application,
@@ -22,6 +24,7 @@ from tether.model import (
 )
 from tether.model.status import ConditionType
 from tether.model.syncoptions import PropagationPolicy
+from tether.model.wire import format_time, parse_time
 
 TESTDATA = Path(__file__).resolve().parents[2] / "testdata" / "model"
 APPLICATIONS = sorted(p.name for p in TESTDATA.glob("application-*.yaml"))
@@ -179,6 +182,14 @@ def test_times_are_written_as_utc_z(value: Any, written: str) -> None:
     data = load("application-helm.yaml")
     data["status"] = {"reconciledAt": value}
     assert Application.from_dict(data).to_dict()["status"]["reconciledAt"] == written
+
+
+@given(st.datetimes(min_value=datetime(1970, 1, 1), timezones=st.just(UTC)))
+def test_any_time_survives_a_write_and_a_read(moment: datetime) -> None:
+    written = format_time(moment)
+    assert written is not None
+    assert written.endswith("Z")
+    assert parse_time(written, "t") == moment
 
 
 def _with(path: str, value: Any, base: str = "application-synced.yaml") -> dict[str, Any]:

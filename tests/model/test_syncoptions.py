@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tether.model import (
     HookDeletePolicy,
@@ -244,3 +246,25 @@ def test_hook_delete_policies_of(
 def test_objects_without_metadata_are_ordinary() -> None:
     bare = {"apiVersion": "v1", "kind": "ConfigMap"}
     assert (wave_of(bare), hook_types_of(bare), is_hook(bare)) == (0, (), False)
+
+
+_VALID = [
+    "CreateNamespace=true",
+    "CreateNamespace=false",
+    "PruneLast=true",
+    "Prune=false",
+    "Prune=confirm",
+    "Delete=confirm",
+    "PrunePropagationPolicy=background",
+    "ApplyOutOfSyncOnly=true",
+    "Validate=false",
+    "Replace=true",
+    "ServerSideApply=false",
+    "FailOnSharedResource=true",
+]
+
+
+@given(st.lists(st.sampled_from(_VALID)))
+def test_written_options_read_back_the_same(items: list[str]) -> None:
+    options = SyncOptions.parse(items)
+    assert SyncOptions.parse(options.to_list()) == options
