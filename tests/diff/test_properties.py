@@ -83,3 +83,44 @@ def test_masking_is_stable_and_keeps_equality(left: dict[str, str], right: dict[
     for masked in first:
         assert masked is not None
         assert all(PLACEHOLDER.fullmatch(v) for v in masked["data"].values())
+
+
+def owned_fields(value: Any) -> dict[str, Any]:
+    """The fieldsV1 tree of a manager that applied exactly ``value``."""
+    if not isinstance(value, dict):
+        return {}
+    tree: dict[str, Any] = {}
+    for name, child in value.items():
+        tree[f"f:{name}"] = owned_fields(child)
+    return tree
+
+
+@FAST
+@given(objects(), st.data())
+def test_a_dropped_field_tether_owned_is_the_only_difference(
+    obj: dict[str, Any], data: st.DataObject
+) -> None:
+    live = {
+        **obj,
+        "metadata": {
+            **obj["metadata"],
+            "managedFields": [
+                {
+                    "manager": "tether",
+                    "operation": "Apply",
+                    "fieldsType": "FieldsV1",
+                    "fieldsV1": owned_fields({k: v for k, v in obj.items() if k != "metadata"}),
+                }
+            ],
+        },
+    }
+    assert Differ().compare(obj, live).state is DiffState.SYNCED
+
+    present = sorted(k for k, v in obj["spec"].items() if v not in (None, {}, []))
+    if not present:
+        return
+    dropped = data.draw(st.sampled_from(present))
+    desired = {**obj, "spec": {k: v for k, v in obj["spec"].items() if k != dropped}}
+    result = Differ().compare(desired, live)
+    assert result.state is DiffState.OUT_OF_SYNC
+    assert result.paths == (f"/spec/{dropped}",)
