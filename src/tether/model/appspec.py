@@ -14,6 +14,9 @@ from tether.model.wire import Fields, WireObject, prune
 
 #: The project an Application with no ``spec.project`` belongs to.
 DEFAULT_PROJECT = "default"
+#: How many entries of ``status.history`` are kept when ``revisionHistoryLimit`` is unset.
+DEFAULT_REVISION_HISTORY_LIMIT = 10
+#: The ``spec`` fields typed below; any other is kept in ``ApplicationSpec.extra``.
 _TYPED = frozenset(
     {
         "destination",
@@ -26,8 +29,6 @@ _TYPED = frozenset(
         "revisionHistoryLimit",
     }
 )
-#: How many entries of ``status.history`` are kept when ``revisionHistoryLimit`` is unset.
-DEFAULT_REVISION_HISTORY_LIMIT = 10
 
 
 @dataclass(frozen=True, slots=True)
