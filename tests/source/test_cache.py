@@ -154,10 +154,11 @@ async def test_unknown_revision(git_cache: GitCache, git_repo: RemoteRepo, revis
 
 
 async def test_one_mirror_per_normalised_url(
-    git_cache: GitCache, git_repo: RemoteRepo, tmp_path: Path
+    git_cache: GitCache, git_repo_session: RemoteRepo, tmp_path: Path
 ) -> None:
-    sha = git_repo.head()
-    spellings = [git_repo.url_git, git_repo.url_git.removesuffix(".git") + "/"]
+    repo = git_repo_session  # shared by the session: read only
+    sha = repo.head()
+    spellings = [repo.url_git, repo.url_git.removesuffix(".git") + "/"]
     for url in spellings:
         assert (await git_cache.resolve(url, "main")).sha == sha
     assert len(list((tmp_path / "cache" / "mirrors").iterdir())) == 1
