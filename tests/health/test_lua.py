@@ -469,3 +469,11 @@ def test_a_metatable_on_the_result_runs_nothing_outside_the_budget() -> None:
 def test_a_message_that_is_not_a_string_is_unknown() -> None:
     verdict = run('return {status = "Healthy", message = 42}', {})
     assert verdict == Health(U, "Lua returned a health message that is not a string")
+
+
+def test_integers_beyond_64_bits_reach_lua_as_numbers() -> None:
+    script = """
+    local size = obj.spec.size
+    return {status = "Healthy", message = type(size) .. " " .. tostring(size > 1e20)}
+    """
+    assert run(script, {"spec": {"size": 2**70}}) == Health(H, "number true")

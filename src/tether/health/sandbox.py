@@ -49,6 +49,7 @@ DEFAULT_MAX_MEMORY = 32 * 1024 * 1024
 DEFAULT_CACHE_SIZE = 512
 
 _HOOK_STEP = 1000
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 # A limit far above any budget: lupa only enforces limits on runtimes created with one,
 # and cleanup after a run that hit the budget must be free to allocate.
 _UNLIMITED = 1 << 50
@@ -265,6 +266,13 @@ def _refuse_attributes(obj: object, name: object, is_setting: bool) -> object:
 
 def _plain(value: Any) -> Any:
     """``value`` made of JSON types only: what Kubernetes objects are on the wire."""
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and not _INT64_MIN <= value <= _INT64_MAX
+    ):
+        # Lua 5.1 numbers are doubles; lupa only hands over integers that fit 64 bits.
+        return float(value)
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, Mapping):
