@@ -8,11 +8,10 @@ the namespace are exactly as before.
 from __future__ import annotations
 
 import json
+import ssl
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-
-import ssl
 
 import httpx
 import pytest

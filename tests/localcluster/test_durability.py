@@ -34,8 +34,12 @@ async def write_until_killed(cluster: RunningCluster) -> dict[str, int]:
 
     async def writer(client: httpx.AsyncClient) -> None:
         for index in names:
-            body = {"apiVersion": "v1", "kind": "ConfigMap",
-                    "metadata": {"name": f"cm-{index}"}, "data": {"i": str(index)}}
+            body = {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": f"cm-{index}"},
+                "data": {"i": str(index)},
+            }
             try:
                 response = await client.post(CMS, json=body)
             except httpx.HTTPError:
@@ -63,8 +67,10 @@ async def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
     try:
         async with client_for(second) as client:
             listed = (await client.get(CMS)).json()
-            stored = {i["metadata"]["name"]: int(i["metadata"]["resourceVersion"])
-                      for i in listed["items"]}
+            stored = {
+                i["metadata"]["name"]: int(i["metadata"]["resourceVersion"])
+                for i in listed["items"]
+            }
             missing = set(acknowledged) - set(stored)
             assert not missing, f"{len(missing)} acknowledged writes lost"
             assert all(stored[name] == rv for name, rv in acknowledged.items())
@@ -73,16 +79,19 @@ async def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
             async with client.stream(
                 "GET", CMS, params={"watch": "1", "resourceVersion": str(last_acknowledged)}
             ) as watch:
-                created = await client.post(CMS, json={
-                    "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "after"}})
+                created = await client.post(
+                    CMS,
+                    json={"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "after"}},
+                )
                 assert created.status_code == 201
                 after_rv = int(created.json()["metadata"]["resourceVersion"])
                 assert after_rv > last_acknowledged
                 async with asyncio.timeout(10):
                     async for line in watch.aiter_lines():
                         event = json.loads(line)
-                        assert int(event["object"]["metadata"]["resourceVersion"]) > \
-                            last_acknowledged
+                        assert (
+                            int(event["object"]["metadata"]["resourceVersion"]) > last_acknowledged
+                        )
                         if event["object"]["metadata"]["name"] == "after":
                             assert event["type"] == "ADDED"
                             break

@@ -6,7 +6,7 @@ import json
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -54,10 +54,9 @@ class Kubectl:
 
 
 @pytest.fixture
-def kubectl(local_cluster_session: RunningCluster) -> Iterator[Kubectl]:
+def kubectl(local_cluster_session: RunningCluster) -> Kubectl:
     namespace = f"t-{uuid.uuid4().hex[:8]}"
     client = Kubectl(local_cluster_session, namespace)
-    client.run("create", "namespace", namespace, namespaced=False, check=False)
     client.run(
         "apply",
         "-f",
@@ -67,7 +66,7 @@ def kubectl(local_cluster_session: RunningCluster) -> Iterator[Kubectl]:
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
         ),
     )
-    yield client
+    return client
 
 
 def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -89,7 +88,8 @@ def test_apply_creates_then_reports_unchanged(kubectl: Kubectl) -> None:
     obj = kubectl.json("deployment", "web", "--show-managed-fields")
     meta = obj["metadata"]
     assert meta["generation"] == 1
-    assert meta["uid"] and meta["creationTimestamp"]
+    assert meta["uid"]
+    assert meta["creationTimestamp"]
     assert {m["manager"] for m in meta["managedFields"]} == {"kubectl-client-side-apply"}
 
 

@@ -43,12 +43,15 @@ PORT_FILE = "port"
 class Cluster:
     """A local cluster in this process: store, schemas and controllers."""
 
-    def __init__(self, data_dir: Path) -> None:
-        """Open the cluster kept in ``data_dir``; call :meth:`start`."""
+    def __init__(self, data_dir: Path, *, event_window: int = 20_000) -> None:
+        """Open the cluster kept in ``data_dir``; call :meth:`start`.
+
+        ``event_window`` is how many recent changes watches can resume from.
+        """
         self.data_dir = data_dir
         self.registry = Registry()
         self.schemas = SchemaRegistry()
-        self.store = Store(data_dir, self.registry)
+        self.store = Store(data_dir, self.registry, event_window=event_window)
         self.store.add_admitter(SchemaAdmission(self.schemas))
         self.applier = Applier(self.store, self.schemas)
         self.controllers = Controllers(self.store, self.registry, self.schemas)
