@@ -13,6 +13,8 @@ import pyrage
 import pytest
 import yaml
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyrage import x25519
 
 from tether.render.sops import (
@@ -324,3 +326,41 @@ def test_encrypting_twice_or_for_nobody_is_refused(sealed: dict[str, Any], recip
         encrypt_document(sealed, [recipient])
     with pytest.raises(SopsError, match="at least one age recipient"):
         encrypt_document(load("secret-plain.yaml"), [])
+
+
+_LEAVES = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20)
+)
+_DOCUMENTS = st.dictionaries(
+    st.text(min_size=1, max_size=8).filter(lambda k: k != "sops"),
+    st.recursive(
+        _LEAVES,
+        lambda inner: (
+            st.lists(inner, max_size=3)
+            | st.dictionaries(st.text(min_size=1, max_size=8), inner, max_size=3)
+        ),
+        max_leaves=12,
+    ),
+    max_size=4,
+)
+_RULES = st.sampled_from(
+    [
+        SopsRules(),
+        SopsRules(encrypted_regex="^[a-m]"),
+        SopsRules(unencrypted_regex="^[a-m]", mac_only_encrypted=True),
+        SopsRules(encrypted_suffix="x"),
+    ]
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(document=_DOCUMENTS, rules=_RULES)
+def test_round_trip_of_any_document(
+    identity: x25519.Identity, recipient: str, document: dict[str, Any], rules: SopsRules
+) -> None:
+    sealed = encrypt_document(document, [recipient], rules=rules, now=WHEN)
+    assert decrypt_document(sealed, [identity], name="generated") == document
