@@ -66,6 +66,11 @@ class _Run:
         }
         operation = state.operation.sync
         self.dry_run = bool(operation and operation.dry_run)
+        # What the server answered to this run's writes: the first observation of each
+        # object, so the health wait polls only objects that are not healthy yet.
+        self.written: dict[ResourceKey, dict[str, Any]] = {}
+        # Objects seen healthy by this run; a resumed run starts over and looks again.
+        self.confirmed: set[ResourceKey] = set()
 
     # --- state ---------------------------------------------------------------------
 
@@ -281,6 +286,7 @@ class _Run:
         except KubeError as error:
             self.record(task, ResultCode.SYNC_FAILED, str(error))
             return str(error)
+        self.written[task.key] = result
         after = result.get("metadata", {}).get("resourceVersion")
         verb = "created" if task.live is None else "unchanged" if after == before else "configured"
         self.record(task, ResultCode.SYNCED, f"{task.key.kind.lower()}/{task.key.name} {verb}")
@@ -328,19 +334,19 @@ class _Run:
         deadline = (
             None if self.ctx.health_timeout is None else loop.time() + self.ctx.health_timeout
         )
-        waiting: list[SyncTask] = list(tasks)
+        waiting = [
+            t
+            for t in tasks
+            if t.key not in self.confirmed and not self.is_healthy(self.written.get(t.key))
+        ]
+        self.confirmed.update(t.key for t in tasks)
         last_message = ""
-        while True:
+        while waiting:
             self.check_terminate()
-            still: list[SyncTask] = []
-            for task in waiting:
-                live = await self.ctx.observe(task.key, task.api_version)
-                health = self.ctx.assess(live) if live is not None else None
-                if live is None or (
-                    health is not None
-                    and health.status not in (HealthStatus.HEALTHY, HealthStatus.SUSPENDED)
-                ):
-                    still.append(task)
+            observed = await self.gather(self.ctx.observe(t.key, t.api_version) for t in waiting)
+            still = [
+                t for t, live in zip(waiting, observed, strict=True) if not self.is_healthy(live)
+            ]
             if not still:
                 return
             waiting = still
@@ -353,6 +359,13 @@ class _Run:
             if deadline is not None and loop.time() > deadline:
                 raise _HealthTimeout(f"timed out {message}")
             await self.ctx.sleep(self.ctx.poll_interval)
+
+    def is_healthy(self, live: dict[str, Any] | None) -> bool:
+        """Whether a live object lets the next wave start (no verdict counts as healthy)."""
+        if live is None:
+            return False
+        health = self.ctx.assess(live)
+        return health is None or health.status in (HealthStatus.HEALTHY, HealthStatus.SUSPENDED)
 
     async def run_fail_hooks(self) -> None:
         for task in self.plan.fail_hooks:
