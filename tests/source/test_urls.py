@@ -110,11 +110,21 @@ def test_redaction_in_free_text() -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["", " ", "h.io/no/scheme", "https://h.io", "mailto://x@y/z", "https://h.io/r?x=1"],
+    [
+        "",
+        " ",
+        "h.io/no/scheme",
+        "https://h.io",
+        "mailto://x@y/z",
+        "https://h.io/r?x=1",
+        "alice:s3cret@h.io:org/repo",
+        "https://alice:s3cret@h.io/r?x=1",
+    ],
 )
 def test_invalid(url: str) -> None:
-    with pytest.raises(InvalidRepositoryURL, match=r"^failed to parse repository url "):
+    with pytest.raises(InvalidRepositoryURL, match=r"^failed to parse repository url ") as caught:
         parse_repo_url(url)
+    assert "s3cret" not in str(caught.value)
 
 
 def test_prefix_urls_may_stop_at_the_host() -> None:

@@ -42,11 +42,12 @@ class Scheme(StrEnum):
 
 _DEFAULT_PORTS = {Scheme.HTTPS: 443, Scheme.HTTP: 80, Scheme.SSH: 22, Scheme.GIT: 9418}
 
-# user@host:path with no scheme. The path must not start with "//" (that would be a
-# scheme-less URL), and the host is a DNS name, an IPv4 address or a bracketed IPv6.
+# user@host:path with no scheme. The host is a DNS name, an IPv4 address or a bracketed
+# IPv6. The path must not start with "//" (a scheme-less URL), and its first segment
+# must hold no "@": "user:password@host:path" would otherwise parse as host "user".
 _SCP_LIKE = re.compile(
     r"^(?:(?P<user>[^@/:\s]+)@)?(?P<host>[A-Za-z0-9][A-Za-z0-9.\-]*|\[[0-9A-Fa-f:.]+\])"
-    r":(?!//)(?P<path>\S+)$"
+    r":(?!//)(?![^/]*@)(?P<path>\S+)$"
 )
 # Userinfo in any scheme://userinfo@ occurrence inside free text.
 _URL_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*://)(?P<userinfo>[^/\s@]+)@")
@@ -154,8 +155,12 @@ def parse_repo_url(url: str, *, prefix: bool = False) -> RepoURL:
 def _parse_scp_like(text: str) -> RepoURL:
     match = _SCP_LIKE.match(text)
     if match is None:
+        userinfo, at, rest = text.partition("@")
+        user, colon, _ = userinfo.partition(":")
+        # "user:password@host:path" is not valid scp syntax, but it still holds a secret.
+        shown = f"{user}:{_MASK}@{rest}" if at and colon else text
         raise InvalidRepositoryURL(
-            text, "not a URL (expected scheme://host/path or user@host:path)"
+            shown, "not a URL (expected scheme://host/path or user@host:path)"
         )
     return RepoURL(
         Scheme.SSH,
