@@ -266,14 +266,19 @@ def _refuse_attributes(obj: object, name: object, is_setting: bool) -> object:
 
 def _plain(value: Any) -> Any:
     """``value`` made of JSON types only: what Kubernetes objects are on the wire."""
-    if (
-        isinstance(value, int)
-        and not isinstance(value, bool)
-        and not _INT64_MIN <= value <= _INT64_MAX
-    ):
+    # Exact type tests first: decoded JSON is plain dicts, lists and scalars, and this
+    # runs on every field of every object a Lua check judges.
+    kind = type(value)
+    if kind is str or kind is float or kind is bool or value is None:
+        return value
+    if kind is dict:
+        return {key if type(key) is str else str(key): _plain(item) for key, item in value.items()}
+    if kind is list:
+        return [_plain(item) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool):
         # Lua 5.1 numbers are doubles; lupa only hands over integers that fit 64 bits.
-        return float(value)
-    if value is None or isinstance(value, bool | int | float | str):
+        return int(value) if _INT64_MIN <= value <= _INT64_MAX else float(value)
+    if isinstance(value, bool | float | str):
         return value
     if isinstance(value, Mapping):
         return {str(key): _plain(item) for key, item in value.items()}
