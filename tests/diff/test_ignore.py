@@ -24,7 +24,7 @@ from tether.diff.jq import scrub
 from tether.model import ResourceKey, SyncStatus
 
 NoLeak = Callable[[list[str], ResourceDiff | str], None]
-RUNAWAY = "def f: [f]; f"
+RUNAWAY = "last(range(1e18))"  # pure CPU: runs until killed, allocates nothing
 
 
 def deployment(replicas: int, **extra: Any) -> dict[str, Any]:

@@ -28,6 +28,8 @@ from tether.diff.pointer import Path
 
 #: Argo CD's default budget for one expression on one object.
 DEFAULT_TIMEOUT = 1.0
+#: How long a new worker may take to start (interpreter and jq import), on a busy host.
+STARTUP_TIMEOUT = 30.0
 
 # jq quotes the offending value in runtime errors ("Cannot iterate over string
 # ("s3cr3t")"); such snippets may be secret data and are cut from every message.
@@ -86,7 +88,7 @@ class JqRunner:
         self.close()
 
     def _exchange(self, expression: str, request: bytes) -> dict[str, Any]:
-        process = self._ensure_started()
+        process = self._ensure_started(expression)
         assert process.stdin is not None
         assert process.stdout is not None
         try:
@@ -124,17 +126,21 @@ class JqRunner:
         line, _, self._buffer = self._buffer.partition(b"\n")
         return line
 
-    def _ensure_started(self) -> subprocess.Popen[bytes]:
-        if self._process is None or self._process.poll() is not None:
-            self._buffer = b""
-            self._process = subprocess.Popen(
-                [sys.executable, "-m", "tether.diff.jqworker"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                env={k: v for k, v in os.environ.items() if k in ("PATH", "PYTHONPATH")},
-            )
-        return self._process
+    def _ensure_started(self, expression: str) -> subprocess.Popen[bytes]:
+        if self._process is not None and self._process.poll() is None:
+            return self._process
+        self._buffer = b""
+        process = self._process = subprocess.Popen(
+            [sys.executable, "-m", "tether.diff.jqworker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env={k: v for k, v in os.environ.items() if k in ("PATH", "PYTHONPATH")},
+        )
+        if not self._read_line(process, time.monotonic() + STARTUP_TIMEOUT):
+            self._stop()
+            raise JqError(expression, "the jq worker did not start")
+        return process
 
     def _stop(self) -> None:
         process, self._process = self._process, None

@@ -2,8 +2,9 @@
 
 jq runs inside the interpreter as native code that cannot be interrupted, so the
 parent bounds it by running it here, in a child process it can kill. The protocol is
-one JSON document per line in each direction: ``{"expression": ..., "document": ...}``
-in, ``{"paths": [...]}`` or ``{"error": ...}`` out.
+one JSON document per line in each direction: ``{"ready": true}`` once at start, then
+``{"expression": ..., "document": ...}`` in, ``{"paths": [...]}`` or ``{"error": ...}``
+out.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ def main() -> None:
     _limit_memory()
     programs: dict[str, Any] = {}
     out = sys.stdout.buffer
+    # Announce readiness, so that start-up time never counts against an expression.
+    out.write(orjson.dumps({"ready": True}) + b"\n")
+    out.flush()
     for line in sys.stdin.buffer:
         request = orjson.loads(line)
         reply = evaluate(programs, request["expression"], request["document"])
