@@ -64,6 +64,7 @@ def status_of(*resources: ManagedResource, **options: Any) -> HealthStatus:
         # Missing resources do not lower the health while something is live ...
         ([live("deployment-healthy.yaml"), missing("service-healthy.yaml")], H),
         ([live("deployment-progressing.yaml"), missing("service-healthy.yaml")], P),
+        ([live("deployment-degraded.yaml"), missing("service-healthy.yaml")], D),
         # ... but an application with nothing live is Missing
         ([missing("deployment-healthy.yaml"), missing("service-healthy.yaml")], M),
         # resources without a verdict do not count
@@ -78,6 +79,7 @@ def status_of(*resources: ManagedResource, **options: Any) -> HealthStatus:
         "unknown-over-degraded",
         "missing-ignored",
         "missing-ignored-progressing",
+        "missing-and-degraded",
         "nothing-live",
         "no-verdicts",
     ],

@@ -17,6 +17,10 @@ Argo CD's rules, applied in this order to each resource the application manages:
 
 The application's health is the worst of the rest in the order Healthy, Suspended,
 Progressing, Missing, Degraded, Unknown; Healthy when nothing counts.
+
+Rule 4 is what Argo CD's controller does today. Its "Resource Health" page still
+gives the older example of a Missing and a Degraded resource making an application
+Missing; the controller, and tether, report Degraded.
 """
 
 from __future__ import annotations
