@@ -50,7 +50,6 @@ DEFAULT_MAX_OUTPUT = 10 * 1024 * 1024
 STDERR_TAIL = STDERR_LIMIT
 #: Used when the tether process itself has no PATH.
 _FALLBACK_PATH = "/usr/local/bin:/usr/bin:/bin"
-_CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,7 +285,7 @@ class _Collector(asyncio.SubprocessProtocol):
             if len(self.stdout) + len(data) > self._max_output:
                 # Stop the writer at once rather than buffering up to the timeout.
                 self.overflowed.set_result(None)
-                if self._pid is not None:
+                if self._pid is not None and not self.exited.done():
                     _kill_group(self._pid)
                 return
             self.stdout += data
