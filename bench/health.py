@@ -8,6 +8,9 @@ distinct names. The Lua case runs Argo CD's documented cert-manager Certificate 
 from testdata/health/settings/argocd-cm.yaml, as a controller judging 10,000
 Certificates would: each run converts the object to Lua tables, runs the compiled
 script in a fresh sandboxed environment and reads the result back.
+
+It also measures what a runaway script costs before its budget stops it: an endless
+loop (instruction budget) and an allocation loop (memory budget).
 """
 
 from __future__ import annotations
@@ -25,10 +28,12 @@ import yaml
 
 from tether.health import (
     HealthOverrides,
+    LuaSandbox,
     ManagedResource,
     assess_app_health,
     assess_health,
 )
+from tether.health.sandbox import DEFAULT_MAX_INSTRUCTIONS, DEFAULT_MAX_MEMORY, ScriptError
 from tether.model import ResourceKey
 
 OBJECTS = 10_000
@@ -61,6 +66,31 @@ def best_of(rounds: int, work: Callable[[], object]) -> tuple[float, float]:
     return min(timings), statistics.median(timings)
 
 
+def measure_runaway_scripts() -> list[dict[str, Any]]:
+    """How long the sandbox takes to stop a script that would never end on its own."""
+    sandbox = LuaSandbox()
+    scripts = {
+        "endless loop": ("while true do end", f"{DEFAULT_MAX_INSTRUCTIONS:,} instructions"),
+        "allocation loop": (
+            "local t = {} while true do t[#t + 1] = {} end",
+            f"{DEFAULT_MAX_MEMORY // 2**20} MiB",
+        ),
+    }
+    rows = []
+    for name, (script, budget) in scripts.items():
+
+        def stop(script: str = script) -> None:
+            try:
+                sandbox.run(script, {}, open_libs=False)
+            except ScriptError:
+                return
+            raise AssertionError("the runaway script was not stopped")
+
+        best, _ = best_of(ROUNDS, stop)
+        rows.append({"script": name, "budget": budget, "best_ms": round(best * 1000, 2)})
+    return rows
+
+
 def main() -> None:
     templates = fixtures()
     mixed = fleet(templates, OBJECTS)
@@ -91,12 +121,18 @@ def main() -> None:
             }
         )
 
+    runaway = measure_runaway_scripts()
+
     print(f"{'case':40} {'best ms':>9} {'median ms':>10} {'per second':>11} {'µs/object':>10}")
     for row in rows:
         print(
             f"{row['case']:40} {row['best_ms']:>9.1f} {row['median_ms']:>10.1f} "
             f"{row['per_second']:>11,} {row['us_per_object']:>10.2f}"
         )
+    print()
+    print(f"{'runaway script':40} {'budget':>24} {'ms to stop':>11}")
+    for row in runaway:
+        print(f"{row['script']:40} {row['budget']:>24} {row['best_ms']:>11.1f}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(
         json.dumps(
@@ -105,6 +141,7 @@ def main() -> None:
                 "rounds": ROUNDS,
                 "fixtures": len(templates),
                 "cases": rows,
+                "runaway_scripts": runaway,
                 "python": platform.python_version(),
                 "machine": platform.machine(),
             },
