@@ -364,3 +364,26 @@ def test_round_trip_of_any_document(
 ) -> None:
     sealed = encrypt_document(document, [recipient], rules=rules, now=WHEN)
     assert decrypt_document(sealed, [identity], name="generated") == document
+
+
+@pytest.mark.parametrize(
+    "lastmodified",
+    [
+        pytest.param("2026-11-22T03:30:00.000Z", id="fraction: Go writes whole seconds"),
+        pytest.param(datetime(2026, 11, 22, 3, 30, tzinfo=UTC), id="unquoted YAML timestamp"),
+    ],
+)
+def test_lastmodified_is_read_as_go_reads_rfc3339(
+    sealed: dict[str, Any], identity: x25519.Identity, lastmodified: Any
+) -> None:
+    sealed["sops"]["lastmodified"] = lastmodified
+    assert decrypt_document(sealed, [identity], name="secret.yaml") == load("secret-plain.yaml")
+
+
+def test_lastmodified_in_another_offset_is_another_text(
+    sealed: dict[str, Any], identity: x25519.Identity
+) -> None:
+    # The same instant, but Go formats it with its offset: the MAC's additional data differs.
+    sealed["sops"]["lastmodified"] = "2026-11-22T05:30:00+02:00"
+    with pytest.raises(SopsError, match="failed authentication"):
+        decrypt_document(sealed, [identity], name="secret.yaml")
