@@ -145,3 +145,29 @@ async def test_submodules_only_when_asked(
     async with cache.checkout(git_repo.url_git, "main", submodules=True) as full:
         assert (full.path / "vendor/lib/lib.yaml").read_text() == "library: true\n"
         assert full.submodules == ("vendor/lib",)
+
+
+async def test_submodule_may_not_point_at_local_files(
+    tmp_path: Path, git_server_session: GitServer, git_repo: RemoteRepo
+) -> None:
+    library = git_server_session.create_repo()
+    git(
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        library.url_file,
+        "vendor/lib",
+        cwd=git_repo.clone,
+    )
+    git_repo.git("commit", "-q", "-m", "add a local submodule")
+    git_repo.git("push", "-q", "origin", "HEAD:refs/heads/main")
+    cache = checkout_cache(tmp_path)
+
+    async with cache.checkout(git_repo.url_git, "main") as plain:
+        assert (plain.path / ".gitmodules").exists()
+    with pytest.raises(UnsafeRepositoryContent, match="points at a local path"):
+        async with cache.checkout(git_repo.url_git, "main", submodules=True):
+            pytest.fail("a submodule must not reach into local files")
+    assert list((tmp_path / "checkouts").iterdir()) == []

@@ -64,7 +64,8 @@ Revisions
 Checkouts
     Written by tether itself, not by ``git checkout``: no entry may leave the folder or
     be called ``.git``; symlinks stay symlinks (the renderer judges their targets);
-    submodules stay empty folders unless ``submodules=True``; the bytes written are
+    submodules stay empty folders unless ``submodules=True`` (and then may not point
+    at local ``file://`` paths unless the repository itself is local); the bytes written are
     capped (``max_checkout_bytes``, default 1 GiB) and exceeding the cap raises
     :class:`RepositoryTooLarge`.
 Errors

@@ -43,6 +43,7 @@ from tether.source.errors import (
     RepositoryUnreachable,
     RevisionNotFound,
     SourceError,
+    UnsafeRepositoryContent,
 )
 from tether.source.gitcli import CliRemote, GitCLI
 from tether.source.history import CommitInfo, diff_paths, read_commit_info
@@ -56,7 +57,7 @@ from tether.source.transport import (
     translate_error,
 )
 from tether.source.tree import EntryKind, commit_tree, list_paths, read_blob
-from tether.source.urls import RepoURL, parse_repo_url
+from tether.source.urls import RepoURL, Scheme, parse_repo_url
 from tether.source.worktree import (
     DEFAULT_MAX_CHECKOUT_BYTES,
     Gitlink,
@@ -384,10 +385,15 @@ class GitCache:
             if module is None:
                 raise CheckoutFailed(parent.redacted, f"submodule {link.path!r} has no URL")
             child_url = resolve_submodule_url(parent, module.url)
+            child = parse_repo_url(child_url)
+            if child.scheme is Scheme.FILE and parent.scheme is not Scheme.FILE:
+                # .gitmodules is repository content: it may not reach into local files.
+                raise UnsafeRepositoryContent(
+                    parent.redacted, f"submodule {link.path!r} points at a local path"
+                )
             entry, sha = await self._commit(child_url, link.sha, project)
             target = root / prefix / link.path
             nested = await self._write(entry, sha, target, budget, stop)
-            child = parse_repo_url(child_url)
             await self._fill_submodules(
                 child, root, f"{prefix}{link.path}/", nested, budget, stop, project, depth + 1
             )
