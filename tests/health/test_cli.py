@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 REPO = Path(__file__).resolve().parents[2]
 TETHER = Path(sys.executable).with_name("tether")
 FIXTURES = Path("testdata/health")
@@ -122,3 +124,16 @@ def test_unusable_settings_stop_before_any_file() -> None:
     assert broken.stderr == (
         f"error: failed to load health customization {FIXTURES / 'absent'}: not a directory\n"
     )
+
+
+def test_json_object_files_are_read_too(tmp_path: Path) -> None:
+    as_json = tmp_path / "pod.json"
+    obj = yaml.safe_load((REPO / FIXTURES / "pod-imagepullbackoff.yaml").read_text())
+    as_json.write_text(json.dumps(obj, indent=2))
+    result = tether(str(as_json))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "file": str(as_json),
+        "status": "Degraded",
+        "message": 'Back-off pulling image "ghcr.io/acme/web:1.4.3"',
+    }

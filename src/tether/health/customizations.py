@@ -36,11 +36,13 @@ def _object_key(group: str, kind: str) -> str:
     return f"{group}/{kind}" if group else kind
 
 
-@dataclass
+@dataclass(frozen=True)
 class HealthOverrides:
     """The custom checks in force, in lookup order.
 
     Build one with :meth:`from_settings`, :meth:`from_directory` or :func:`load_overrides`.
+    Lookups are remembered per group and kind, so judging many objects of one kind
+    searches once.
     """
 
     #: Settings checks keyed as Argo CD keys them (``group/Kind`` or ``Kind``).
@@ -49,14 +51,15 @@ class HealthOverrides:
     directories: tuple[CheckDirectory, ...] = ()
     sandbox: LuaSandbox = field(default_factory=default_sandbox)
     _found: dict[tuple[str, str], LuaHealthCheck | None] = field(
-        default_factory=dict, init=False, repr=False
+        default_factory=dict, init=False, repr=False, compare=False
     )
-    _settings_wildcards: list[tuple[str, LuaHealthCheck]] = field(init=False, repr=False)
+    _settings_wildcards: list[tuple[str, LuaHealthCheck]] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
-        self._settings_wildcards = [
-            (key, check) for key, check in self.settings.items() if _GLOB_CHARS & set(key)
-        ]
+        wildcards = [(key, check) for key, check in self.settings.items() if _GLOB_CHARS & set(key)]
+        object.__setattr__(self, "_settings_wildcards", wildcards)
 
     @classmethod
     def from_settings(
