@@ -237,7 +237,7 @@ def encrypt_document(
 ) -> dict[str, Any]:
     """``document`` encrypted for the age ``recipients`` (``age1...``), as SOPS would.
 
-    ``now`` (UTC) becomes ``lastmodified``; by default the current time.
+    ``now`` becomes ``lastmodified`` (in UTC, as SOPS writes it); by default the current time.
     """
     if METADATA_KEY in document:
         raise SopsError(name, "the document is already encrypted (it has a sops key)")
@@ -262,7 +262,7 @@ def encrypt_document(
         return _encrypt_bytes(plaintext, _type_name(value), key, _additional_data(path))
 
     encrypted_body = _walk(dict(document), (), leaf, name)
-    modified = _rfc3339(now or datetime.now(UTC))
+    modified = _rfc3339((now or datetime.now(UTC)).astimezone(UTC))  # SOPS writes UTC
     mac = _encrypt_bytes(digest.hexdigest().upper().encode(), "str", key, modified)
     metadata: dict[str, Any] = {
         "age": [
