@@ -22,8 +22,10 @@ inside the controller, so each one runs:
   Python object is ever reachable from Lua; attribute access on Python objects is
   refused as a second guard.
 
-Known limit: the count hook does not run inside a single C call, so one pathological
-``string.find`` pattern (open mode only) is bounded by memory, not by instructions.
+Known limit: the count hook does not run inside a single C call. One ``find``,
+``match`` or ``gsub`` with a pathological pattern over a long string (string methods
+exist in both modes) runs to its end before the budgets can stop the script; its
+input is bounded by the size of the object and of the strings the script may build.
 
 Lua runtimes are not thread-safe; one lock serialises the runs of a sandbox.
 """
