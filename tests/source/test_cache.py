@@ -62,6 +62,21 @@ async def test_concurrent_refreshes_share_one_fetch(
     assert results[0].fetched
 
 
+async def test_a_waiter_giving_up_does_not_cancel_the_shared_fetch(
+    git_cache: GitCache, git_repo: RemoteRepo
+) -> None:
+    impatient = asyncio.create_task(git_cache.refresh(git_repo.url_git))
+    patient = asyncio.create_task(git_cache.refresh(git_repo.url_git))
+    await asyncio.sleep(0)
+    impatient.cancel()
+
+    result = await patient
+
+    assert impatient.cancelled()
+    assert result.fetched
+    assert result.refs.head_sha == git_repo.head()
+
+
 async def test_tags_lightweight_annotated_and_semver(
     git_cache: GitCache, git_repo: RemoteRepo
 ) -> None:
