@@ -53,8 +53,8 @@ check in Argo CD, is built in with the rules of its documentation (suspended →
 Suspended; running jobs → Progressing; last run failed → Degraded). A
 HorizontalPodAutoscaler reports a failing metric as Degraded even when an earlier
 condition reads well. A Pod without ``spec.restartPolicy`` is judged as ``Always``,
-the API server's default. A ``Pending`` PersistentVolumeClaim is Progressing, as in
-every released Argo CD.
+the API server's default. A ``Pending`` PersistentVolumeClaim is Progressing, as
+Argo CD's long-standing check has it.
 
 Lua sandbox
 -----------
