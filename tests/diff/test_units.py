@@ -128,12 +128,19 @@ def test_a_chained_schema_asks_in_turn() -> None:
 @pytest.mark.parametrize(
     ("live", "desired", "predicted"),
     [
-        # Without a schema, lists of uniquely named maps merge by name.
-        ([{"name": "a", "x": 1}, {"name": "b"}], [{"name": "b"}, {"name": "a"}], None),
-        # A same-length atomic list keeps the server's defaults inside its items.
-        ([{"k": 1, "default": True}], [{"k": 1}], None),
-        # Different lengths replace the list.
+        # Without a schema, lists are atomic: a reordering is a change, and items that
+        # disagree are not blended together.
+        (
+            [{"name": "a", "x": 1}, {"name": "b"}],
+            [{"name": "b"}, {"name": "a"}],
+            [{"name": "b"}, {"name": "a"}],
+        ),
+        # Items that agree keep the server's defaults.
+        ([{"k": 1, "d": {"x": True}}], [{"k": 1}], None),
+        ([{"k": 1, "d": True}, {"k": 2}], [{"k": 1}, {"k": 3}], [{"k": 1, "d": True}, {"k": 3}]),
+        # The list is the manifest's: extra live items go, new ones come.
         ([1, 2], [1], [1]),
+        ([{"k": 1, "d": True}], [{"k": 1}, {"k": 2}], [{"k": 1, "d": True}, {"k": 2}]),
         # Booleans never equal numbers.
         (True, 1, 1),
         # 1 and 1.0 are one number.

@@ -4,13 +4,17 @@
 merge into the live object, fields it does not set keep their live (possibly
 server-defaulted) values. Map lists (containers, ports, env, ...) are merged item by
 item, matched by merge keys, so their order does not matter; set lists likewise by
-value. Atomic lists are replaced, except that a list of the same length is merged
-position by position so that defaults the server filled into its items are not
-mistaken for differences. Spellings the API treats as one value (quantities,
-int-or-string numbers, ``1`` and ``1.0``) keep the live spelling.
+value. Atomic lists are replaced, except that an item whose scalar fields all agree
+with the live item at the same position is merged into it, so that defaults the
+server filled into list items (a NetworkPolicy port's ``protocol``, a CRD's structural
+defaults) are not mistaken for differences. The price: removing a field from such an
+item, while all else stays equal, goes unseen by the local prediction (a server-side
+diff sees it). Spellings the API treats as one value (quantities, int-or-string
+numbers, ``1`` and ``1.0``) keep the live spelling.
 
-Without a schema, a list whose items are all maps with distinct ``name`` fields is
-treated as a map list keyed by ``name`` (how most CRDs model such lists).
+A list no schema describes is atomic, as server-side apply treats it (a CRD list
+without ``x-kubernetes-list-type``): its order is the manifest's and the server keeps
+it, so comparing position by position reports exactly the reorderings that matter.
 """
 
 from __future__ import annotations
@@ -66,20 +70,11 @@ def _empty(value: Any) -> bool:
     return isinstance(value, dict | list) and not value
 
 
-def list_keys(node: SchemaNode | None, *lists: list[Any]) -> tuple[ListKind, tuple[str, ...]]:
-    """How to match the items of ``lists``: by merge keys, by value, or by position."""
+def list_keys(node: SchemaNode | None) -> tuple[ListKind, tuple[str, ...]]:
+    """How to match list items: by merge keys, by value, or (unknown lists) by position."""
     if node is not None and node.list_kind is not None:
         return node.list_kind, node.list_keys
-    if all(_named_items(items) for items in lists):
-        return ListKind.MAP, ("name",)
     return ListKind.ATOMIC, ()
-
-
-def _named_items(items: list[Any]) -> bool:
-    names = [i.get("name") for i in items if isinstance(i, dict)]
-    return (len(names) == len(items) and all(isinstance(n, str) for n in names)) and len(
-        set(names)
-    ) == len(names)
 
 
 def item_key(item: Any, keys: tuple[str, ...]) -> tuple[Any, ...] | None:
@@ -111,7 +106,7 @@ def merge(live: Any, desired: Any, node: SchemaNode | None) -> Any:
 
 
 def _merge_list(live: list[Any], desired: list[Any], node: SchemaNode | None) -> list[Any]:
-    kind, keys = list_keys(node, live, desired)
+    kind, keys = list_keys(node)
     items = item_node(node)
     if kind is ListKind.MAP and keys:
         wanted = {item_key(d, keys): d for d in desired}
@@ -123,9 +118,23 @@ def _merge_list(live: list[Any], desired: list[Any], node: SchemaNode | None) ->
         return merged
     if kind is ListKind.SET:
         return [*live, *(d for d in desired if d not in live)]
-    if len(live) == len(desired):
-        return [merge(lv, dv, items) for lv, dv in zip(live, desired, strict=True)]
-    return desired
+    return [
+        merge(live[i], item, items) if i < len(live) and _agrees(live[i], item, items) else item
+        for i, item in enumerate(desired)
+    ]
+
+
+def _agrees(live: Any, desired: Any, node: SchemaNode | None) -> bool:
+    """Whether every scalar field of ``desired`` has the same value in ``live``."""
+    if not isinstance(desired, dict):
+        return same_scalar(live, desired, node) if not isinstance(desired, list) else False
+    if not isinstance(live, dict):
+        return False
+    return all(
+        name in live and _agrees(live[name], value, child_node(node, name))
+        for name, value in desired.items()
+        if not isinstance(value, list)
+    )
 
 
 def differences(live: Any, predicted: Any, node: SchemaNode | None, path: Path = ()) -> list[Path]:
@@ -161,7 +170,7 @@ def _walk(
 def _walk_list(
     live: list[Any], predicted: list[Any], node: SchemaNode | None, path: Path, found: list[Path]
 ) -> None:
-    kind, keys = list_keys(node, live, predicted)
+    kind, keys = list_keys(node)
     items = item_node(node)
     if kind is ListKind.MAP and keys:
         before = {item_key(i, keys): i for i in live}

@@ -52,7 +52,7 @@ def identify(doc: Any, path: Path, node: SchemaNode | None) -> tuple[Step, ...]:
     here = doc
     for token in path:
         if isinstance(here, list) and isinstance(token, int):
-            kind, keys = list_keys(node, here)
+            kind, keys = list_keys(node)
             key = item_key(here[token], keys) if kind is ListKind.MAP and keys else None
             steps.append(Step(keys=keys, key=key) if key is not None else Step(index=token))
             here, node = here[token], item_node(node)
