@@ -16,12 +16,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from gitfixtures import git_repo, git_repo_session, git_server, git_server_session
+from gitfixtures import git_repo, git_repo_session, git_server, git_server_session, ssh_server
 from gitserver import GitServer, http_creds_secret
 
 from tether.source import CredentialStore, GitCache, StaticSecrets
 
-__all__ = ["git_repo", "git_repo_session", "git_server", "git_server_session"]
+__all__ = ["git_repo", "git_repo_session", "git_server", "git_server_session", "ssh_server"]
 
 
 @pytest.fixture

@@ -22,6 +22,10 @@ Repositories (:class:`RemoteRepo`: ``.push(files, message)``, ``.tag(...)``,
     A fresh repository with one commit on ``main``, on the session server.
 ``git_repo_session``
     One repository shared by the session; tests must not change its history.
+``ssh_server``
+    An :class:`SSHServer` (``sshd`` on loopback, one accepted key) for the session;
+    ``ssh_server.url(repo)`` is a repository's ``ssh://`` URL. Skips when no ``sshd``
+    is installed.
 
 ``gitserver.repo_secret(url, username, password)`` builds an Argo CD ``repository``
 Secret as a dict, for a credential store.
@@ -37,7 +41,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from gitserver import GitServer, RemoteRepo
+from gitserver import GitServer, RemoteRepo, SSHServer
 
 
 @pytest.fixture(scope="session")
@@ -62,3 +66,12 @@ def git_repo(git_server_session: GitServer) -> RemoteRepo:
 @pytest.fixture(scope="session")
 def git_repo_session(git_server_session: GitServer) -> RemoteRepo:
     return git_server_session.create_repo("shared")
+
+
+@pytest.fixture(scope="session")
+def ssh_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SSHServer]:
+    if not SSHServer.available():
+        pytest.skip("sshd is not installed")
+    server = SSHServer(tmp_path_factory.mktemp("ssh-server") / "sshd").start()
+    yield server
+    server.stop()

@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import NameOID
 
 from tether.model import keys
@@ -492,3 +492,87 @@ def http_creds_secret(server: GitServer) -> dict[str, Any]:
         secret_type=keys.SECRET_TYPE_REPO_CREDS,
         name="loopback-creds",
     )
+
+
+SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
+
+
+def _openssh_private_key(key: ed25519.Ed25519PrivateKey) -> str:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.OpenSSH,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+class SSHServer:
+    """``sshd`` on loopback serving the repositories of a :class:`GitServer` over SSH.
+
+    It runs as the current user and accepts one key, :attr:`client_private_key`.
+    URLs look like ``ssh://<user>@127.0.0.1:<port>/<absolute path of the bare repo>``.
+    Its host key is in no ``known_hosts`` file: clients must skip host-key checking.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True)
+        host_key = ed25519.Ed25519PrivateKey.generate()
+        client_key = ed25519.Ed25519PrivateKey.generate()
+        (folder / "host_key").write_text(_openssh_private_key(host_key))
+        (folder / "host_key").chmod(0o600)
+        public = client_key.public_key().public_bytes(
+            serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+        )
+        (folder / "authorized_keys").write_bytes(public + b"\n")
+        #: The OpenSSH private key the server accepts.
+        self.client_private_key = _openssh_private_key(client_key)
+        self.user = (
+            os.environ.get("USER")
+            or subprocess.run(
+                ["id", "-un"], capture_output=True, text=True, check=True
+            ).stdout.strip()
+        )
+        self.port = free_port()
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @staticmethod
+    def available() -> bool:
+        """Whether an ``sshd`` program is installed."""
+        return Path(SSHD).is_file()
+
+    def start(self) -> SSHServer:
+        """Start sshd in the foreground and wait until it listens."""
+        config = self.folder / "sshd_config"
+        config.write_text(
+            f"Port {self.port}\n"
+            "ListenAddress 127.0.0.1\n"
+            f"HostKey {self.folder / 'host_key'}\n"
+            f"PidFile {self.folder / 'sshd.pid'}\n"
+            f"AuthorizedKeysFile {self.folder / 'authorized_keys'}\n"
+            "PubkeyAuthentication yes\n"
+            "PasswordAuthentication no\n"
+            "KbdInteractiveAuthentication no\n"
+            "PermitRootLogin prohibit-password\n"
+            "StrictModes no\n"
+            "UsePAM no\n"
+        )
+        # sshd refuses to start without its privilege-separation folder.
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
+        self._process = subprocess.Popen(
+            [SSHD, "-D", "-e", "-f", str(config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        """Stop sshd."""
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(timeout=10)
+            self._process = None
+
+    def url(self, repo: RemoteRepo) -> str:
+        """The ``ssh://`` URL of ``repo``."""
+        return f"ssh://{self.user}@127.0.0.1:{self.port}{repo.bare}"
