@@ -22,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from tether.diff.pointer import Path
 from tether.diff.quantity import same_quantity
 from tether.diff.schema import KEY_DEFAULTS, ListKind, ScalarKind, SchemaNode
@@ -143,9 +145,17 @@ def differences(live: Any, predicted: Any, node: SchemaNode | None, path: Path =
     Positions are those in ``predicted``, except for map-list items the apply removes,
     which are reported at their position in ``live``.
     """
+    if _canonical(live) == _canonical(predicted):
+        return []  # the common case, answered by one C-speed serialisation
     found: list[Path] = []
     _walk(live, predicted, node, path, found)
     return found
+
+
+def _canonical(value: Any) -> bytes:
+    # Type-exact (True is not 1) and key-order independent; 1 and 1.0 differ here and
+    # are then judged field by field.
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
 
 
 def _walk(
