@@ -139,11 +139,32 @@ class _Key:
         return text
 
 
-@dataclass(slots=True)
 class _Entry:
-    fields: FieldSet
-    api_version: str
-    time: str | None
+    """A decoded managedFields entry; keeps its encoded form while its set is unchanged."""
+
+    __slots__ = ("_fields", "api_version", "encoded", "time")
+
+    def __init__(
+        self,
+        fields: FieldSet,
+        api_version: str,
+        time: str | None,
+        encoded: dict[str, Any] | None = None,
+    ) -> None:
+        self._fields = fields
+        self.api_version = api_version
+        self.time = time
+        self.encoded = encoded
+
+    @property
+    def fields(self) -> FieldSet:
+        return self._fields
+
+    @fields.setter
+    def fields(self, value: FieldSet) -> None:
+        if value != self._fields:
+            self._fields = value
+            self.encoded = None
 
 
 _STRIPPED: Final = FieldSet.from_fields_v1(
@@ -192,14 +213,16 @@ def _decode(entries: Any) -> dict[_Key, _Entry]:
             str(entry.get("subresource") or ""),
             api_version if operation == Operation.UPDATE else "",
         )
+        document = entry.get("fieldsV1") or {}
         try:
-            fields = FieldSet.from_fields_v1(entry.get("fieldsV1") or {})
+            fields = FieldSet.from_fields_v1(document)
         except FieldsV1Error as error:
             raise ManagedFieldsError(f"metadata.managedFields[{n}].fieldsV1: {error}") from error
         previous = managers.get(key)
         if previous is not None:
-            fields = fields.union(previous.fields)
-        managers[key] = _Entry(fields, api_version, entry.get("time"))
+            managers[key] = _Entry(fields.union(previous.fields), api_version, entry.get("time"))
+        else:
+            managers[key] = _Entry(fields, api_version, entry.get("time"), document)
     return managers
 
 
@@ -220,7 +243,9 @@ def _encode(managers: Mapping[_Key, _Entry]) -> list[dict[str, Any]]:
         if entry.time is not None:
             record["time"] = entry.time
         record["fieldsType"] = "FieldsV1"
-        record["fieldsV1"] = entry.fields.to_fields_v1()
+        if entry.encoded is None:
+            entry.encoded = entry.fields.to_fields_v1()
+        record["fieldsV1"] = entry.encoded
         if key.subresource:
             record["subresource"] = key.subresource
         encoded.append(record)
@@ -277,14 +302,14 @@ def _reset(result: dict[str, Any], live: Mapping[str, Any], scope: Scope) -> dic
 
 def _finish(body: Mapping[str, Any], managers: Mapping[_Key, _Entry]) -> dict[str, Any]:
     """A private deep copy of ``body`` carrying the encoded managedFields."""
-    result: dict[str, Any] = orjson.loads(orjson.dumps(body))
-    metadata = result.setdefault("metadata", {})
+    result = dict(body)
+    metadata = {k: v for k, v in (result.get("metadata") or {}).items() if k != "managedFields"}
     encoded = _encode(managers)
     if encoded:
         metadata["managedFields"] = encoded
-    else:
-        metadata.pop("managedFields", None)
-    return result
+    result["metadata"] = metadata
+    copied: dict[str, Any] = orjson.loads(orjson.dumps(result))
+    return copied
 
 
 def server_side_apply(
@@ -361,7 +386,8 @@ def server_side_apply(
             entry.fields = entry.fields.difference(removed)
     unchanged = previous is not None and previous.fields == applied and comparison.same()
     time = previous.time if unchanged and previous is not None else _timestamp(now)
-    managers[key] = _Entry(applied, api_version, time)
+    reuse = previous.encoded if previous is not None and previous.fields == applied else None
+    managers[key] = _Entry(applied, api_version, time, reuse)
     return _finish(merged, managers)
 
 

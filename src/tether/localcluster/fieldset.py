@@ -18,6 +18,8 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
+import orjson
+
 __all__ = ["FieldSet", "FieldsV1Error", "format_path", "key_element", "value_element"]
 
 MEMBER: Final = "."
@@ -31,7 +33,7 @@ class FieldsV1Error(ValueError):
 
 def _encode(value: Any) -> str:
     # Go's encoder (which the server uses) sorts object keys and writes no spaces.
-    return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def key_element(item: Mapping[str, Any], keys: tuple[str, ...]) -> str:
@@ -45,12 +47,22 @@ def value_element(value: Any) -> str:
 
 
 class FieldSet:
-    """An immutable-by-convention set of field paths (a trie of path elements)."""
+    """An immutable-by-convention set of field paths (a trie of path elements).
+
+    The trie is kept normalised: every node holds a member or a child, so two sets are
+    equal exactly when their tries are equal dictionaries. :meth:`normalised` builds a
+    set from a trie that may hold empty nodes.
+    """
 
     __slots__ = ("root",)
 
     def __init__(self, root: Node | None = None) -> None:
         self.root: Node = root if root is not None else {}
+
+    @classmethod
+    def normalised(cls, root: Node) -> FieldSet:
+        """A set from a trie that may hold nodes with neither member nor child."""
+        return cls(_prune(root))
 
     # -- conversion ---------------------------------------------------------------
 
@@ -67,7 +79,7 @@ class FieldSet:
 
     def empty(self) -> bool:
         """True when the set holds no path."""
-        return not _has_member(self.root)
+        return not self.root
 
     def __bool__(self) -> bool:
         return not self.empty()
@@ -75,10 +87,10 @@ class FieldSet:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, FieldSet):
             return NotImplemented
-        return _canonical(self.root) == _canonical(other.root)
+        return self.root == other.root
 
     def __hash__(self) -> int:
-        return hash(_encode(_canonical(self.root)))
+        return hash(_encode(self.root))
 
     def __repr__(self) -> str:
         return f"FieldSet({sorted(format_path(p) for p in self.paths())})"
@@ -93,7 +105,7 @@ class FieldSet:
             node = self.root
             for element in path:
                 node = node[element]
-            if not any(_has_member(child) for key, child in node.items() if key != MEMBER):
+            if all(key == MEMBER for key in node):
                 yield path
 
     def has(self, path: tuple[str, ...]) -> bool:
@@ -132,7 +144,7 @@ class FieldSet:
 
 
 def _read(document: Any, *, top: bool = False) -> Node:
-    if not isinstance(document, Mapping):
+    if not isinstance(document, dict):
         raise FieldsV1Error(f"expected an object, found {type(document).__name__}")
     node: Node = {}
     for key, child in document.items():
@@ -161,12 +173,16 @@ def _write(node: Node) -> dict[str, Any]:
     return out
 
 
-def _has_member(node: Node) -> bool:
-    return MEMBER in node or any(_has_member(child) for child in node.values())
-
-
-def _canonical(node: Node) -> dict[str, Any]:
-    return {k: _canonical(v) for k, v in sorted(node.items()) if k == MEMBER or _has_member(v)}
+def _prune(node: Node) -> Node:
+    out: Node = {}
+    for key, child in node.items():
+        if key == MEMBER:
+            out[MEMBER] = {}
+            continue
+        kept = _prune(child)
+        if kept:
+            out[key] = kept
+    return out
 
 
 def _paths(node: Node, prefix: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
@@ -200,7 +216,7 @@ def _difference(left: Node, right: Node) -> Node:
             continue
         theirs = right.get(key)
         rest = child if theirs is None else _difference(child, theirs)
-        if _has_member(rest):
+        if rest:
             out[key] = rest
     return out
 
@@ -215,7 +231,7 @@ def _intersection(left: Node, right: Node) -> Node:
             out[MEMBER] = {}
             continue
         both = _intersection(child, theirs)
-        if _has_member(both):
+        if both:
             out[key] = both
     return out
 

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from typing import Any, Final
 
@@ -112,11 +112,9 @@ def _json_types(raw: Mapping[str, JSON]) -> frozenset[str]:
 class Schema:
     """A lazily resolved, read-only node of a type schema.
 
-    Children are built on first access and cached, so walking the same path twice
-    costs two dictionary lookups.
+    Children and merge properties are computed on first access and cached, so walking
+    the same path twice costs a few dictionary lookups.
     """
-
-    __slots__ = ("_children", "_items", "_values", "crd", "definitions", "raw")
 
     def __init__(
         self, raw: Mapping[str, JSON], definitions: Mapping[str, JSON], *, crd: bool = False
@@ -137,12 +135,12 @@ class Schema:
 
     # -- structure ----------------------------------------------------------------
 
-    @property
+    @cached_property
     def types(self) -> frozenset[str]:
         """The JSON types a value may have, ``null`` excluded (empty: any type)."""
         return _json_types(self.raw)
 
-    @property
+    @cached_property
     def properties(self) -> Mapping[str, JSON]:
         """The declared fields of an object schema, by name (raw, unresolved)."""
         props: Mapping[str, JSON] = self.raw.get("properties") or {}
@@ -193,12 +191,12 @@ class Schema:
                 self._values = self._child(raw)
         return self._values
 
-    @property
+    @cached_property
     def is_map(self) -> bool:
         """True for an object keyed by arbitrary names (``additionalProperties``)."""
         return isinstance(self.raw.get("additionalProperties"), Mapping)
 
-    @property
+    @cached_property
     def preserves_unknown_fields(self) -> bool:
         """True when fields the schema does not declare are kept (free-form JSON)."""
         if self.raw.get("x-kubernetes-preserve-unknown-fields") is True:
@@ -213,7 +211,7 @@ class Schema:
         # an empty object whose unknown fields are pruned.
         return not types or (not self.crd and types == frozenset(("object",)))
 
-    @property
+    @cached_property
     def int_or_string(self) -> bool:
         """True for ``IntOrString`` values."""
         if self.raw.get("x-kubernetes-int-or-string") is True:
@@ -233,13 +231,13 @@ class Schema:
         key: str | None = self.raw.get("x-kubernetes-patch-merge-key")
         return key
 
-    @property
+    @cached_property
     def patch_strategies(self) -> frozenset[str]:
         """The strategic merge patch strategies: ``merge``, ``retainKeys``, ``replace``."""
         strategy: str = self.raw.get("x-kubernetes-patch-strategy") or ""
         return frozenset(s for s in strategy.split(",") if s)
 
-    @property
+    @cached_property
     def list_type(self) -> ListType:
         """How a list merges under server-side apply."""
         declared = self.raw.get("x-kubernetes-list-type")
@@ -255,7 +253,7 @@ class Schema:
                 return ListType.SET
         return ListType.ATOMIC
 
-    @property
+    @cached_property
     def list_map_keys(self) -> tuple[str, ...]:
         """The keys identifying the items of a map list."""
         keys = self.raw.get("x-kubernetes-list-map-keys")
@@ -264,7 +262,7 @@ class Schema:
         key = self.patch_merge_key
         return (key,) if key else ()
 
-    @property
+    @cached_property
     def map_type(self) -> MapType:
         """Whether an object is merged field by field or replaced whole."""
         declared = self.raw.get("x-kubernetes-map-type")

@@ -151,7 +151,9 @@ def compare(old: Mapping[str, Any], new: Mapping[str, Any], schema: Schema | Non
     modified: Node = {}
     removed: Node = {}
     _compare_fields(old, new, schema, added, modified, removed)
-    return Comparison(FieldSet(added), FieldSet(modified), FieldSet(removed))
+    return Comparison(
+        FieldSet.normalised(added), FieldSet.normalised(modified), FieldSet.normalised(removed)
+    )
 
 
 def _compare_fields(
@@ -321,7 +323,7 @@ def _remove_fields(
         if name not in value:
             continue
         kept = keep.get(key) if keep is not None else None
-        if MEMBER in node and not (kept and _has_member(kept)):
+        if MEMBER in node and not kept:
             out = out if out is not None else dict(value)
             del out[name]
             continue
@@ -354,14 +356,10 @@ def _remove_value(value: Any, schema: Schema | None, drop: Node, keep: Node | No
             out.append(item)
             continue
         kept = keep.get(element) if keep is not None else None
-        if MEMBER in node and not (kept and _has_member(kept)):
+        if MEMBER in node and not kept:
             changed = True
             continue
         updated = _remove_fields(item, item_schema, node, kept) if isinstance(item, dict) else item
         changed = changed or updated is not item
         out.append(updated)
     return out if changed else value
-
-
-def _has_member(node: Node) -> bool:
-    return MEMBER in node or any(_has_member(child) for child in node.values())
