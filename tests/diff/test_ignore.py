@@ -239,3 +239,8 @@ def test_respect_ignore_differences_drops_ignored_fields_of_new_objects(
     differ = Differ(ignore=parse_ignore_differences(INIT_RULE), jq=jq_runner)
     applied = differ.respect_ignore_differences(desired, None)
     assert applied["spec"]["template"]["spec"]["initContainers"] == [{"name": "setup"}]
+
+
+def test_jq_slices_name_no_single_field(jq_runner: JqRunner) -> None:
+    assert jq_runner.paths(".a[1:2]", {"a": [1, 2, 3]}) == []
+    assert jq_runner.paths(".a[1]", {"a": [1, 2, 3]}) == [("a", 1)]

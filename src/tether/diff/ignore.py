@@ -41,6 +41,7 @@ from tether.diff.pointer import (
     Path,
     get_path,
     parse_pointer,
+    removal_order,
     remove_path,
     resolve_tokens,
 )
@@ -210,14 +211,10 @@ def selected_paths(
 
 def remove_ignored(doc: Any, paths: list[Path]) -> None:
     """Delete ``paths`` from ``doc`` and the containers that removal leaves empty."""
-    for path in sorted(set(paths), key=_depth_first, reverse=True):
+    for path in sorted(set(paths), key=removal_order, reverse=True):
         if remove_path(doc, path):
             for depth in range(len(path) - 1, 0, -1):
                 parent = get_path(doc, path[:depth])
                 if parent or parent is MISSING:
                     break
                 remove_path(doc, path[:depth])
-
-
-def _depth_first(path: Path) -> tuple[tuple[int, int | str], ...]:
-    return tuple((0, p) if isinstance(p, int) else (1, p) for p in path)

@@ -53,6 +53,10 @@ def check_expression(expression: str) -> None:
             raise ValueError(first.removeprefix("jq: error: ").rstrip(":") or "invalid") from None
 
 
+def _plain_element(element: object) -> bool:
+    return isinstance(element, str) or (isinstance(element, int) and not isinstance(element, bool))
+
+
 class JqRunner:
     """Evaluates path expressions in a killable worker, one request at a time.
 
@@ -74,7 +78,12 @@ class JqRunner:
             reply = self._exchange(expression, request)
         if "error" in reply:
             return []
-        return [tuple(p) for p in reply["paths"] if isinstance(p, list) and p]
+        # Slices (`.[1:3]`) yield object path elements, which name no single field.
+        return [
+            tuple(p)
+            for p in reply["paths"]
+            if isinstance(p, list) and p and all(_plain_element(e) for e in p)
+        ]
 
     def close(self) -> None:
         """Stop the worker (a later request starts a new one)."""

@@ -107,12 +107,15 @@ def remove_path(doc: Any, path: Path) -> bool:
 
 def remove_paths(doc: Any, paths: list[Path]) -> None:
     """Delete several values; list items are removed from the highest index down."""
-    for path in sorted(set(paths), key=_removal_order, reverse=True):
+    for path in sorted(set(paths), key=removal_order, reverse=True):
         remove_path(doc, path)
 
 
-def _removal_order(path: Path) -> tuple[tuple[int, int | str], ...]:
-    # Deeper paths and higher indexes first, so earlier removals never shift later ones.
+def removal_order(path: Path) -> tuple[tuple[int, int | str], ...]:
+    """Sort key that, reversed, puts deeper paths and higher list indexes first.
+
+    Removing in that order never shifts a position that a later removal relies on.
+    """
     return tuple((0, p) if isinstance(p, int) else (1, p) for p in path)
 
 
