@@ -519,6 +519,9 @@ class SSHServer:
         host_key = ed25519.Ed25519PrivateKey.generate()
         client_key = ed25519.Ed25519PrivateKey.generate()
         (folder / "host_key").write_text(_openssh_private_key(host_key))
+        self._host_public_key = host_key.public_key().public_bytes(
+            serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+        )
         (folder / "host_key").chmod(0o600)
         public = client_key.public_key().public_bytes(
             serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
@@ -572,6 +575,11 @@ class SSHServer:
             self._process.terminate()
             self._process.wait(timeout=10)
             self._process = None
+
+    @property
+    def known_hosts(self) -> str:
+        """A ``known_hosts`` line that trusts this server's host key."""
+        return f"[127.0.0.1]:{self.port} {self._host_public_key.decode()}\n"
 
     def url(self, repo: RemoteRepo) -> str:
         """The ``ssh://`` URL of ``repo``."""

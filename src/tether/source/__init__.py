@@ -49,7 +49,10 @@ Credentials
     callbacks; the ``git`` program (used to fetch a commit by SHA, and for repositories
     with a TLS client certificate, which libgit2 cannot present) through its own
     environment and a ``GIT_ASKPASS`` helper, never its command line. ``insecure``
-    skips TLS verification; an untrusted certificate is otherwise a clear error.
+    skips TLS verification and SSH host-key checking; otherwise an untrusted
+    certificate or unknown host key is a clear error. SSH host keys are checked against
+    ``GitCache(ssh_known_hosts=...)`` (the text of Argo CD's
+    ``argocd-ssh-known-hosts-cm``) when given, else the user's ``~/.ssh/known_hosts``.
 Fetching
     Mirrors fetch ``+refs/*:refs/*`` with pruning, so force-pushes and deleted
     branches are followed; objects are never deleted, so a once-fetched commit stays

@@ -152,21 +152,39 @@ class GitCache:
         checkout_dir: Path | None = None,
         clock: Clock | None = None,
         git_cli: GitCLI | None = None,
+        ssh_known_hosts: str | None = None,
     ) -> None:
-        """Keep mirrors under ``cache_dir``; check out into ``checkout_dir`` (default: temp)."""
+        """Keep mirrors under ``cache_dir``; check out into ``checkout_dir`` (default: temp).
+
+        ``ssh_known_hosts`` (the ``ssh_known_hosts`` text of Argo CD's
+        ``argocd-ssh-known-hosts-cm``) replaces the user's ``~/.ssh/known_hosts`` as the
+        list of trusted SSH host keys. Like the timeouts it is process-wide for libgit2,
+        which looks for ``.ssh/known_hosts`` under its home folder.
+        """
         self.cache_dir = cache_dir
         self.fetch_timeout = fetch_timeout
         self.max_checkout_bytes = max_checkout_bytes
         self._credentials = credentials
         self._checkout_dir = checkout_dir
         self._clock = clock or SystemClock()
-        self._git_cli = git_cli or GitCLI(cache_dir / "helpers")
+        known_hosts = None
+        if ssh_known_hosts is not None:
+            known_hosts = self._install_known_hosts(ssh_known_hosts)
+        self._git_cli = git_cli or GitCLI(cache_dir / "helpers", known_hosts=known_hosts)
         self._repositories: dict[str, _Repository] = {}
         # libgit2's socket timeouts are process-wide; they stop a thread stuck on a
         # silent server, which the asyncio timeout alone cannot.
         timeout_ms = max(1, int(fetch_timeout * 1000))
         pygit2.settings.server_connect_timeout = timeout_ms
         pygit2.settings.server_timeout = timeout_ms
+
+    def _install_known_hosts(self, text: str) -> Path:
+        home = self.cache_dir / "ssh-home"
+        (home / ".ssh").mkdir(parents=True, exist_ok=True)
+        path = home / ".ssh" / "known_hosts"
+        path.write_text(text if not text or text.endswith("\n") else text + "\n")
+        pygit2.settings.homedir = str(home)
+        return path
 
     # --- refresh -----------------------------------------------------------------
 

@@ -44,11 +44,18 @@ esac
 class GitCLI:
     """Runs ``git fetch <url> <sha>`` into a mirror with in-process credentials."""
 
-    def __init__(self, helper_dir: Path, git: str | None = None) -> None:
-        """Keep the askpass helper in ``helper_dir``; use ``git`` (default: from PATH)."""
+    def __init__(
+        self, helper_dir: Path, git: str | None = None, known_hosts: Path | None = None
+    ) -> None:
+        """Keep the askpass helper in ``helper_dir``; use ``git`` (default: from PATH).
+
+        ``known_hosts`` is the only file SSH host keys are checked against (default: the
+        user's own ``~/.ssh/known_hosts``).
+        """
         self._git = git or shutil.which("git") or "git"
         self._helper_dir = helper_dir
         self._askpass = helper_dir / "askpass.sh"
+        self._known_hosts = known_hosts
 
     def _ensure_askpass(self) -> Path:
         if not self._askpass.exists():
@@ -156,6 +163,9 @@ class GitCLI:
                 ssh += ["-i", str(key)]
             if credentials.insecure:
                 ssh += ["-o", "StrictHostKeyChecking=no", "-o", f"UserKnownHostsFile={os.devnull}"]
+            elif self._known_hosts is not None:
+                ssh += ["-o", "StrictHostKeyChecking=yes"]
+                ssh += ["-o", f"UserKnownHostsFile={self._known_hosts}"]
             env["GIT_SSH_COMMAND"] = shlex.join(ssh)
         return env
 
