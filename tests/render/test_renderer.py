@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import sys
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -339,3 +340,22 @@ async def test_plugin_sources_run_the_named_plugin(repo: Path) -> None:
     result = await renderer.render(request(repo, source))
     assert [o["metadata"]["name"] for o in result.objects] == ["by-file-name"]
     assert result.tools == (Tool.PLUGIN,)
+
+
+async def test_lookup_needs_no_checkout(
+    counted: Renderer, runner: CountingRunner, repo: Path
+) -> None:
+    without_checkout = RenderRequest(
+        "demo",
+        (SourceCheckout(ApplicationSource.from_dict(SOURCES["helm"]), None, SHA_1),),
+        destination_namespace="prod",
+    )
+    assert await counted.lookup(without_checkout) is None
+    rendered = await counted.render(request(repo, SOURCES["helm"]))
+    renders = runner.renders
+    found = await counted.lookup(without_checkout)
+    assert found is not None
+    assert found.objects == rendered.objects
+    assert found.from_cache
+    assert runner.renders == renders
+    assert await counted.lookup(replace(without_checkout, hard_refresh=True)) is None

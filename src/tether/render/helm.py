@@ -23,7 +23,7 @@ is replaced from the build environment.
 
 Local chart dependencies (``file://`` in ``Chart.yaml``) that are not already in
 ``charts/`` are built with ``helm dependency build --skip-refresh`` (offline) in a
-scratch copy of the repository; the checkout is never written.
+scratch copy of the chart folder; the checkout is never written.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from tether.model import HelmSource
 from tether.render.envsubst import expand
 from tether.render.errors import MissingPathError, PathEscapeError, RefusedSourceError
 from tether.render.paths import resolve_in_repo
-from tether.render.scratch import scratch_copy, scratch_text
+from tether.render.scratch import scratch_overlay, scratch_text
 from tether.render.settings import RenderSettings
 from tether.render.toolchain import Toolchain
 from tether.render.yamlio import dump_documents, load_documents, load_file, to_objects
@@ -133,7 +133,7 @@ async def render_helm(
     )
     root = context.root
     if root is not None and build_dependencies:
-        async with scratch_copy(root) as copy:
+        async with scratch_overlay(root, chart_dir) as copy:
             copy_chart = copy / chart_dir.relative_to(root)
             helm = str(toolchain.helm(subject=subject))
             await toolchain.run(

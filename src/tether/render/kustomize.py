@@ -8,8 +8,8 @@ runs with ``--load-restrictor LoadRestrictionsRootOnly`` unless the build option
 restrictor themselves.
 
 The Application's ``kustomize`` block is applied the way Argo CD applies it, by editing
-the kustomization as ``kustomize edit`` would, but in a scratch copy of the repository,
-never in the checkout:
+the kustomization as ``kustomize edit`` would, but in a scratch copy of the application
+folder (:func:`~tether.render.scratch.scratch_overlay`), never in the checkout:
 
 ========================  =====================================================
 option                    edit
@@ -43,7 +43,7 @@ from tether.render.detect import kustomization_file
 from tether.render.envsubst import expand
 from tether.render.errors import MissingPathError, RefusedSourceError, RenderError
 from tether.render.paths import repo_relative, resolve_in_repo
-from tether.render.scratch import scratch_copy
+from tether.render.scratch import scratch_overlay
 from tether.render.settings import RenderSettings
 from tether.render.toolchain import Toolchain
 from tether.render.yamlio import dump_documents, load_documents, load_file, to_objects
@@ -208,7 +208,7 @@ async def render_kustomize(
         )
     assert options is not None
     components = await asyncio.to_thread(_components, root, app_dir, options, subject=subject)
-    async with scratch_copy(root) as copy:
+    async with scratch_overlay(root, app_dir) as copy:
         copy_dir = copy / app_dir.relative_to(root)
         await asyncio.to_thread(
             _rewrite, copy, copy_dir, options, env=env, components=components, subject=subject

@@ -4,13 +4,16 @@ For each source of the request, in order:
 
 1. ``ref`` sources without a path or chart only lend their files to ``$ref/...`` value
    files; they are not rendered.
-2. The tool is detected (:mod:`tether.render.detect`) and the cache key computed from
-   the source, its commit, the tool's version, the commits of the ``ref`` sources, the
-   application's build facts and the settings. A hit returns the stored frozen objects:
-   no tool runs and nothing is parsed. ``hard_refresh`` skips the lookup.
-3. On a miss the checkout is checked (once per commit): every symlink must stay inside
-   the repository. The application folder must exist inside it. Then the tool's
-   renderer runs, and its objects are frozen and stored.
+2. The cache key is computed without touching the checkout: the source, its commit
+   (a chart's resolved version and digest), the helm and kustomize versions, the
+   commits of the ``ref`` sources, the application's build facts and the settings. A
+   hit returns the stored frozen objects: no tool runs, no file is read, nothing is
+   parsed. ``hard_refresh`` skips the lookup; :meth:`Renderer.lookup` asks the cache
+   alone, before any checkout exists.
+3. On a miss the checkout is walked (once per commit): every symlink must stay inside
+   the repository. The application folder must exist inside it, the tool is detected
+   (:mod:`tether.render.detect`), its renderer runs, and the objects are frozen and
+   stored.
 
 Objects of all sources are concatenated in source order. An object that appears more
 than once (same group, kind, namespace and name) is kept once, in its first position
@@ -52,8 +55,8 @@ from tether.render.toolchain import Toolchain
 if TYPE_CHECKING:  # the chart client (httpx) is loaded only by those who fetch charts
     from tether.render.chartrepo import ChartFetcher
 
-#: Commits whose checkout passed the symlink walk, remembered per renderer.
-_CHECKED_LIMIT = 4096
+#: Checkouts remembered as having passed the symlink walk.
+_MEMO_LIMIT = 4096
 
 
 class Renderer:
@@ -80,10 +83,24 @@ class Renderer:
 
     async def render(self, request: RenderRequest) -> RenderResult:
         """Render every source of ``request``; raise :class:`RenderError` on any failure."""
+        result = await self._render(request, render_misses=True)
+        assert result is not None
+        return result
+
+    async def lookup(self, request: RenderRequest) -> RenderResult | None:
+        """The cached result of ``request``, or ``None`` if any source would need rendering.
+
+        Needs no checkout: Git sources are identified by their commit alone, so a
+        controller can ask before checking anything out. (A chart from a Helm repository
+        is still resolved to its version, from the fetcher's index cache.)
+        """
+        if request.hard_refresh:
+            return None
+        return await self._render(request, render_misses=False)
+
+    async def _render(self, request: RenderRequest, *, render_misses: bool) -> RenderResult | None:
         refs = {
-            checkout.source.ref: checkout
-            for checkout in request.sources
-            if checkout.source.ref and checkout.root is not None
+            checkout.source.ref: checkout for checkout in request.sources if checkout.source.ref
         }
         rendered: list[RenderedSource] = []
         for index, checkout in enumerate(request.sources):
@@ -92,10 +109,13 @@ class Renderer:
                 continue
             subject = _subject(source)
             try:
-                rendered.append(await self._render_source(request, index, checkout, refs))
+                done = await self._render_source(request, index, checkout, refs, render_misses)
             except RenderError as error:
                 raise error.about(subject) from error
-        objects, warnings = _deduplicate(rendered, request.destination_namespace)
+            if done is None:
+                return None
+            rendered.append(done)
+        objects, warnings = _deduplicate(rendered)
         return RenderResult(
             objects=objects,
             sources=tuple(rendered),
@@ -109,37 +129,49 @@ class Renderer:
         index: int,
         checkout: SourceCheckout,
         refs: Mapping[str, SourceCheckout],
-    ) -> RenderedSource:
+        render_misses: bool,
+    ) -> RenderedSource | None:
         source = checkout.source
         subject = _subject(source)
-        root = checkout.root.resolve() if checkout.root is not None else None
-        app_dir = chart_dir = None
+        chart_dir = None
         if source.is_helm_repository:
             # The version a constraint resolves to (and the archive's digest) is what
             # identifies the chart's content, so it is resolved before the cache lookup.
             chart_dir, version, digest = await self._fetch_chart(checkout, subject)
             checkout = replace(checkout, revision=version)
             identity = f"{version}@{digest}"
-        elif root is not None:
-            app_dir = resolve_in_repo(root, root, source.path or ".", subject=subject)
-            identity = checkout.revision
         else:
-            raise RenderError(subject, "a Git source needs a checkout")
-        tool = detect_tool(source, app_dir, subject=subject)
-        key = await self._key(request, checkout, identity, tool, refs)
+            identity = checkout.revision
+        key = await self._key(request, checkout, identity, refs)
         if key is not None and not request.hard_refresh:
             cached = self.cache.get(key)
             if cached is not None:
                 return replace(cached, index=index, from_cache=True)
-        objects = await self._run(
-            request, checkout, root, app_dir or chart_dir, tool, refs, subject
-        )
+        if not render_misses:
+            return None
+        if chart_dir is not None:
+            root, app_dir, tool = None, chart_dir, Tool.HELM
+        else:
+            root, app_dir, tool = await asyncio.to_thread(self._locate, checkout, subject)
+        objects = await self._run(request, checkout, root, app_dir, tool, refs, subject)
         size = len(orjson.dumps(objects))
         frozen: tuple[FrozenObject, ...] = tuple(freeze(obj) for obj in objects)
-        result = RenderedSource(index=index, tool=tool, objects=frozen, cache_key=key or "")
+        keys = tuple(_identity(obj, request.destination_namespace) for obj in frozen)
+        result = RenderedSource(
+            index=index, tool=tool, objects=frozen, cache_key=key or "", keys=keys
+        )
         if key is not None:
             self.cache.put(key, result, size)
         return result
+
+    @staticmethod
+    def _locate(checkout: SourceCheckout, subject: str) -> tuple[Path, Path, Tool]:
+        """The checkout's real root, the application folder, and the tool that renders it."""
+        if checkout.root is None:
+            raise RenderError(subject, "a Git source needs a checkout")
+        root = checkout.root.resolve()
+        app_dir = resolve_in_repo(root, root, checkout.source.path or ".", subject=subject)
+        return root, app_dir, detect_tool(checkout.source, app_dir, subject=subject)
 
     async def _fetch_chart(self, checkout: SourceCheckout, subject: str) -> tuple[Path, str, str]:
         """The local folder, resolved version and digest of a Helm repository chart."""
@@ -170,8 +202,9 @@ class Renderer:
         env = request.build_env(checkout)
         if root is not None:
             await self._check_checkout(root, checkout.revision, subject)
-        for ref in refs.values():  # ``$ref`` value files are read from these checkouts
-            assert ref.root is not None
+        for name, ref in refs.items():  # ``$ref`` value files are read from these checkouts
+            if ref.root is None:
+                raise RenderError(subject, f"source ref {name} needs a checkout")
             await self._check_checkout(ref.root.resolve(), ref.revision, subject)
         assert app_dir is not None
         if source.is_helm_repository:
@@ -244,7 +277,7 @@ class Renderer:
             return
         await asyncio.to_thread(check_tree, root, root, subject=subject)
         if revision:
-            if len(self._checked) >= _CHECKED_LIMIT:
+            if len(self._checked) >= _MEMO_LIMIT:
                 self._checked.pop(next(iter(self._checked)))
             self._checked[(root, revision)] = None
 
@@ -253,26 +286,24 @@ class Renderer:
         request: RenderRequest,
         checkout: SourceCheckout,
         identity: str,
-        tool: Tool,
         refs: Mapping[str, SourceCheckout],
     ) -> str | None:
         """The cache key of one source, or ``None`` when its content is not identified.
 
-        ``identity`` is the commit of a Git source, ``version@digest`` of a chart.
+        ``identity`` is the commit of a Git source, ``version@digest`` of a chart. The key
+        reads no file: the versions of both helm and kustomize take part (the tool is
+        only known after looking into the checkout), so upgrading either re-renders all.
         """
         if not identity or any(not ref.revision for ref in refs.values()):
             return None
-        tool_version = ""
-        if tool is Tool.HELM:
-            tool_version = await self.toolchain.version("helm")
-        elif tool is Tool.KUSTOMIZE:
-            tool_version = await self.toolchain.version("kustomize")
         return cache_key(
             {
                 "source": checkout.source.to_dict(),
                 "revision": identity,
-                "tool": tool.value,
-                "toolVersion": tool_version,
+                "tools": [
+                    await self.toolchain.version("helm"),
+                    await self.toolchain.version("kustomize"),
+                ],
                 "refs": {name: [ref.source.repo_url, ref.revision] for name, ref in refs.items()},
                 "app": [
                     request.app_name,
@@ -294,14 +325,13 @@ def _subject(source: ApplicationSource) -> str:
 
 
 def _deduplicate(
-    rendered: list[RenderedSource], destination_namespace: str
+    rendered: list[RenderedSource],
 ) -> tuple[tuple[FrozenObject, ...], tuple[RepeatedResourceWarning, ...]]:
     """All objects once each (last content wins, first position kept), plus warnings."""
     by_key: dict[ResourceKey, FrozenObject] = {}
     counts: dict[ResourceKey, int] = {}
     for source in rendered:
-        for obj in source.objects:
-            key = _identity(obj, destination_namespace)
+        for key, obj in zip(source.keys, source.objects, strict=True):
             by_key[key] = obj
             counts[key] = counts.get(key, 0) + 1
     warnings = tuple(

@@ -90,6 +90,9 @@ class RenderedSource:
     objects: tuple[FrozenObject, ...]
     cache_key: str
     from_cache: bool = False
+    #: The identity of each object (namespace defaulted to the destination's), computed
+    #: once at render time so a cached render is merged without re-reading objects.
+    keys: tuple[ResourceKey, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,15 +2,25 @@
 
 Argo CD edits ``kustomization.yaml`` and lets ``helm dependency build`` write
 ``charts/`` inside its working copy. tether never writes into a checkout (it may be
-shared by other renders of the same commit), so such renders run in a private copy of
-the repository, made here and removed afterwards. ``.git`` is not copied; symlinks are
-copied as symlinks (they have passed :func:`~tether.render.paths.check_tree`, and
-relative in-repo targets stay valid in the copy).
+shared by other renders of the same commit), so such renders run in private scratch
+space, made here and removed afterwards:
+
+- :func:`scratch_copy` copies the whole repository (for plugins, which may read and
+  write anywhere in it);
+- :func:`scratch_overlay` copies only the folder a tool writes into, and mirrors the
+  rest of the repository around it with symlinks to the checkout: along the path from
+  the root to that folder, every other entry is a link. Relative references such as
+  ``../../base`` or ``file://../common`` resolve as in the checkout, at the cost of
+  copying one folder instead of the repository (a monorepo of 200 apps copies one app).
+
+``.git`` is never copied; symlinks inside copied folders are copied as symlinks (they
+have passed :func:`~tether.render.paths.check_tree`, so in-repo targets stay valid).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import tempfile
 from collections.abc import AsyncIterator
@@ -45,3 +55,31 @@ async def scratch_text(text: str, *, suffix: str = ".yaml") -> AsyncIterator[Pat
         yield path
     finally:
         await asyncio.to_thread(shutil.rmtree, parent, True)
+
+
+@asynccontextmanager
+async def scratch_overlay(root: Path, folder: Path) -> AsyncIterator[Path]:
+    """Yield a scratch root holding a real copy of ``folder`` (inside ``root``).
+
+    Everything else of the repository is reachable through symlinks at the same
+    relative paths. The scratch root is deleted on exit; the checkout is never written.
+    """
+    parent = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="tether-scratch-"))
+    scratch = parent / "repo"
+    try:
+        await asyncio.to_thread(_build_overlay, root, folder, scratch)
+        yield scratch
+    finally:
+        await asyncio.to_thread(shutil.rmtree, parent, True)
+
+
+def _build_overlay(root: Path, folder: Path, scratch: Path) -> None:
+    source, target = root, scratch
+    for part in folder.relative_to(root).parts:
+        target.mkdir()
+        with os.scandir(source) as entries:
+            for entry in entries:
+                if entry.name not in (part, ".git"):
+                    os.symlink(entry.path, target / entry.name)
+        source, target = source / part, target / part
+    shutil.copytree(source, target, symlinks=True, ignore=shutil.ignore_patterns(".git"))

@@ -46,6 +46,9 @@ class Toolchain:
         """Use ``runner`` to run tools, each within ``limits`` (default: ``Limits()``)."""
         self.runner = runner
         self.limits = limits or Limits()
+        # A toolchain's binaries are fixed for its lifetime (a restart picks up an
+        # upgrade), so each version is looked up once: a warm render runs no stat.
+        self._versions: dict[str, str] = {}
 
     def helm(self, *, subject: str) -> Path:
         """The ``helm`` executable."""
@@ -70,9 +73,12 @@ class Toolchain:
     async def version(self, tool: str) -> str:
         """The version string of ``helm`` or ``kustomize``.
 
-        Asked once per executable file: the answer is remembered, process-wide, under
-        the binary's path, size and modification time, so replacing the binary asks again.
+        Remembered by this toolchain, and process-wide under the binary's path, size and
+        modification time, so a new toolchain over a replaced binary asks again.
         """
+        known = self._versions.get(tool)
+        if known is not None:
+            return known
         if tool == "helm":
             argv = [str(self.helm(subject="helm")), "version", "--short"]
         elif tool == "kustomize":
@@ -92,6 +98,7 @@ class Toolchain:
             text = result.stdout.decode("utf-8", "replace")
             match = re.search(r"kustomizeVersion:\s*(\S+)", text)
             known = _VERSIONS[identity] = match.group(1) if match else text.strip()
+        self._versions[tool] = known
         return known
 
 
