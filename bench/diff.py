@@ -17,6 +17,7 @@ import json
 import platform
 import statistics
 import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -197,6 +198,18 @@ def timed(differ: Differ, desired: list[Any], live: list[Any]) -> tuple[float, C
 JQ_RULE = [{"group": "*", "kind": "*", "jqPathExpressions": ['.metadata.annotations["x"]']}]
 
 
+def cache_memory(desired: list[Any], live: list[Any]) -> float:
+    """Bytes held per object by a differ's caches after one comparison of the fleet."""
+    tracemalloc.start()
+    try:
+        differ = Differ()
+        differ.compare_app(desired, live)
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return held / OBJECTS
+
+
 def main() -> None:
     desired, live = fleet()
     cold_runs = []
@@ -210,6 +223,7 @@ def main() -> None:
         jq_differ = Differ(ignore=parse_ignore_differences(JQ_RULE), jq=runner)
         jq_cold, _ = timed(jq_differ, desired, live)
         jq_warm = statistics.median(timed(jq_differ, desired, live)[0] for _ in range(REFRESHES))
+    memory = cache_memory(desired, live)
     out_of_sync = len(changes.with_state(DiffState.OUT_OF_SYNC))
     cold, warm = statistics.median(cold_runs), statistics.median(warm_runs)
     rows = [
@@ -222,7 +236,8 @@ def main() -> None:
     print(f"{'pass':<44} {'total ms':>10} {'µs/object':>10}")
     for label, total, per_object in rows:
         print(f"{label:<44} {total:>10.1f} {per_object:>10.1f}")
-    print(f"\nspeed-up {cold / warm:.1f}x; target < {TARGET_MS:.0f} ms: ", end="")
+    print(f"\ncache memory: {memory / 1024:.1f} KiB per object (forms and results)")
+    print(f"speed-up {cold / warm:.1f}x; target < {TARGET_MS:.0f} ms: ", end="")
     print("met" if warm < TARGET_MS else "MISSED")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(
@@ -234,6 +249,7 @@ def main() -> None:
                 "cached_no_change_ms": round(warm, 2),
                 "cold_us_per_object": round(cold * 1000 / OBJECTS, 2),
                 "cached_us_per_object": round(warm * 1000 / OBJECTS, 2),
+                "cache_kib_per_object": round(memory / 1024, 2),
                 "jq_rule_cold_ms": round(jq_cold, 2),
                 "jq_rule_cached_ms": round(jq_warm, 2),
                 "target_ms": TARGET_MS,
