@@ -17,13 +17,14 @@ resource lists are atomic unless their schema says otherwise.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache, cached_property
-from importlib import resources
+from pathlib import Path
 from typing import Any, Final
 
 __all__ = [
@@ -86,8 +87,17 @@ class GroupVersionKind:
 
 @cache
 def load_builtin_definitions(kubernetes_version: str = KUBERNETES_VERSION) -> Mapping[str, JSON]:
-    """Parse the bundled definitions of one Kubernetes release (once per process)."""
-    folder = resources.files("kubernetes_validate") / "kubernetes-json-schema"
+    """Parse the bundled definitions of one Kubernetes release (once per process).
+
+    The package is located without importing it: its import pulls in a JSON-schema
+    validator the local cluster does not use, which would triple the start-up cost.
+    """
+    spec = importlib.util.find_spec("kubernetes_validate")
+    if spec is None or not spec.submodule_search_locations:
+        raise SchemaError(
+            "failed to load schemas: the kubernetes-validate package is not installed"
+        )
+    folder = Path(spec.submodule_search_locations[0]) / "kubernetes-json-schema"
     path = folder / f"v{kubernetes_version}-local" / "_definitions.json"
     try:
         document = json.loads(path.read_bytes())

@@ -17,6 +17,7 @@ with ``null`` values of fields that are not ``nullable``.
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ __all__ = [
     "FieldValidation",
     "ValidationReport",
     "apply_defaults",
+    "find_duplicate_fields",
     "prune",
     "validate",
 ]
@@ -55,6 +57,7 @@ class CauseType(StrEnum):
     TYPE_INVALID = "FieldValueTypeInvalid"
     TOO_LONG = "FieldValueTooLong"
     TOO_MANY = "FieldValueTooMany"
+    DUPLICATE = "FieldValueDuplicate"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,22 +83,25 @@ class ValidationReport:
     mode: FieldValidation
     errors: tuple[FieldError, ...] = ()
     unknown_fields: tuple[str, ...] = ()
+    duplicate_fields: tuple[str, ...] = ()
+
+    def _problems(self) -> tuple[str, ...]:
+        return tuple(f'unknown field "{p}"' for p in self.unknown_fields) + tuple(
+            f'duplicate field "{p}"' for p in self.duplicate_fields
+        )
 
     @property
     def warnings(self) -> tuple[str, ...]:
         """``Warning`` header texts (Warn mode): ``unknown field "spec.foo"``."""
-        if self.mode is not FieldValidation.WARN:
-            return ()
-        return tuple(f'unknown field "{path}"' for path in self.unknown_fields)
+        return self._problems() if self.mode is FieldValidation.WARN else ()
 
     @property
     def strict_error(self) -> str | None:
-        """The 400 BadRequest message Strict mode answers unknown fields with."""
-        if self.mode is not FieldValidation.STRICT or not self.unknown_fields:
+        """The 400 BadRequest message Strict mode answers unknown or duplicate fields with."""
+        problems = self._problems()
+        if self.mode is not FieldValidation.STRICT or not problems:
             return None
-        return "strict decoding error: " + ", ".join(
-            f'unknown field "{p}"' for p in self.unknown_fields
-        )
+        return "strict decoding error: " + ", ".join(problems)
 
     @property
     def ok(self) -> bool:
@@ -107,12 +113,66 @@ _INT_RANGES: Final = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 
 
 
 def validate(
-    obj: Mapping[str, Any], schema: Schema, mode: FieldValidation = FieldValidation.WARN
+    obj: Mapping[str, Any],
+    schema: Schema,
+    mode: FieldValidation = FieldValidation.WARN,
+    *,
+    duplicate_fields: tuple[str, ...] = (),
 ) -> ValidationReport:
-    """Validate ``obj`` against ``schema``; unknown fields are looked for unless Ignore."""
-    walker = _Validator(find_unknown=mode is not FieldValidation.IGNORE)
+    """Validate ``obj`` against ``schema``; unknown fields are looked for unless Ignore.
+
+    ``duplicate_fields`` are the paths :func:`find_duplicate_fields` found in the
+    request body the object was decoded from; Warn and Strict report them.
+    """
+    find = mode is not FieldValidation.IGNORE
+    walker = _Validator(find_unknown=find)
     walker.value(obj, schema, "")
-    return ValidationReport(mode, tuple(walker.errors), tuple(walker.unknown))
+    duplicates = duplicate_fields if find else ()
+    return ValidationReport(mode, tuple(walker.errors), tuple(walker.unknown), duplicates)
+
+
+class _Pairs(dict[str, Any]):
+    """A decoded JSON object that remembers the keys it held more than once."""
+
+    duplicates: tuple[str, ...] = ()
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> _Pairs:
+    out = _Pairs(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        repeated: list[str] = []
+        for key, _ in pairs:
+            if key in seen:
+                repeated.append(key)
+            seen.add(key)
+        out.duplicates = tuple(repeated)
+    return out
+
+
+def find_duplicate_fields(body: bytes | str) -> tuple[str, ...]:
+    """Paths of object keys a JSON body repeats (``spec.replicas``); ``()`` if none.
+
+    Decoders keep the last value silently, so this second look at the raw body is how
+    Warn and Strict validation learn of them. A body that is not JSON has none.
+    """
+    try:
+        document = json.loads(body, object_pairs_hook=_pairs)
+    except ValueError:
+        return ()
+    found: list[str] = []
+    _collect_duplicates(document, "", found)
+    return tuple(found)
+
+
+def _collect_duplicates(value: Any, path: str, found: list[str]) -> None:
+    if isinstance(value, _Pairs):
+        found.extend(_join(path, key) for key in value.duplicates)
+        for key, child in value.items():
+            _collect_duplicates(child, _join(path, key), found)
+    elif isinstance(value, list):
+        for n, item in enumerate(value):
+            _collect_duplicates(item, f"{path}[{n}]", found)
 
 
 def _join(path: str, name: str) -> str:
@@ -153,6 +213,12 @@ def _quote(value: Any) -> str:
     if value is None:
         return "null"
     return str(value)
+
+
+def _go_map(value: dict[str, Any]) -> str:
+    """A map-list key as the API server prints it (Go's ``%#v`` of an untyped map)."""
+    fields = ", ".join(f"{_quote(k)}:{_quote(v)}" for k, v in sorted(value.items()))
+    return "map[string]interface {}{" + fields + "}"
 
 
 @cache
@@ -209,6 +275,23 @@ class _Validator:
             if items is not None:
                 for n, item in enumerate(value):
                     self.value(item, items, f"{path}[{n}]")
+            self.unique(value, schema, path)
+
+    def unique(self, items: list[Any], schema: Schema, path: str) -> None:
+        """Set items and map-list keys must not repeat (declared list types only)."""
+        declared = schema.raw.get("x-kubernetes-list-type")
+        if declared not in ("set", "map"):
+            return
+        keys = schema.list_map_keys
+        seen: list[Any] = []
+        for n, item in enumerate(items):
+            keyed = declared == "map" and isinstance(item, dict)
+            identity = {k: item.get(k) for k in keys} if keyed else item
+            if identity in seen:
+                shown = _go_map(identity) if keyed else _quote(identity)
+                self.error(f"{path}[{n}]", CauseType.DUPLICATE, f"Duplicate value: {shown}")
+            else:
+                seen.append(identity)
 
     def object(self, value: Mapping[str, Any], schema: Schema, path: str) -> None:
         for name in schema.required:

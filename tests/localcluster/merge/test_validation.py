@@ -10,6 +10,7 @@ from tether.localcluster.schema import SchemaRegistry
 from tether.localcluster.validation import (
     FieldValidation,
     apply_defaults,
+    find_duplicate_fields,
     prune,
     validate,
 )
@@ -165,3 +166,52 @@ def test_pruning_drops_undeclared_fields_and_keeps_preserved_ones(schemas: Schem
             },
         },
     }
+
+
+def test_duplicate_fields_of_the_raw_body_are_reported_like_unknown_ones(
+    schemas: SchemaRegistry,
+) -> None:
+    body = (
+        b'{"apiVersion":"v1","kind":"ConfigMap",'
+        b'"metadata":{"name":"a","name":"b"},"data":{"k":"1","k":"2"}}'
+    )
+    duplicates = find_duplicate_fields(body)
+    assert duplicates == ("metadata.name", "data.k")
+    schema = schemas.lookup("v1", "ConfigMap")
+    assert schema is not None
+    obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "b"}, "data": {"k": "2"}}
+    warn = validate(obj, schema, FieldValidation.WARN, duplicate_fields=duplicates)
+    assert warn.warnings == ('duplicate field "metadata.name"', 'duplicate field "data.k"')
+    strict = validate(obj, schema, FieldValidation.STRICT, duplicate_fields=duplicates)
+    assert (
+        strict.strict_error
+        == 'strict decoding error: duplicate field "metadata.name", duplicate field "data.k"'
+    )
+    assert validate(obj, schema, FieldValidation.IGNORE, duplicate_fields=duplicates).ok
+    assert find_duplicate_fields(b"kind: ConfigMap") == (), "YAML bodies are not inspected"
+
+
+def test_set_items_and_map_list_keys_must_be_unique(schemas: SchemaRegistry) -> None:
+    schema = schemas.lookup("example.com/v1", "Widget")
+    assert schema is not None
+    widget = {
+        "apiVersion": "example.com/v1",
+        "kind": "Widget",
+        "spec": {
+            "color": "red",
+            "tags": ["a", "a"],
+            "parts": [{"id": "x"}, {"id": "x", "count": 2}],
+        },
+    }
+    assert [error.cause() for error in validate(widget, schema).errors] == [
+        {
+            "reason": "FieldValueDuplicate",
+            "message": 'Duplicate value: "a"',
+            "field": "spec.tags[1]",
+        },
+        {
+            "reason": "FieldValueDuplicate",
+            "message": 'Duplicate value: map[string]interface {}{"id":"x"}',
+            "field": "spec.parts[1]",
+        },
+    ]
