@@ -104,6 +104,7 @@ class _Live:
     form: dict[str, Any]
     own: FieldTree
     others: FieldTree
+    #: The object as given, for managedFields lookups; unchanging at one resourceVersion.
     raw: Object
     affects_sync: bool
 
@@ -141,10 +142,22 @@ class Differ:
 
     @classmethod
     def for_app(
-        cls, app_rules: Sequence[IgnoreRule], settings: DiffSettings, **options: Any
+        cls,
+        app_rules: Sequence[IgnoreRule],
+        settings: DiffSettings,
+        *,
+        schema: SchemaLookup = BUILTIN_SCHEMA,
+        jq: JqRunner | None = None,
+        cache_size: int = 20_000,
     ) -> Differ:
         """A differ for an application's rules plus the system-wide settings."""
-        return cls(ignore=(*app_rules, *settings.ignore), status=settings.status, **options)
+        return cls(
+            ignore=(*app_rules, *settings.ignore),
+            status=settings.status,
+            schema=schema,
+            jq=jq,
+            cache_size=cache_size,
+        )
 
     @property
     def jq(self) -> JqRunner:
