@@ -1,4 +1,12 @@
-"""Every case in testdata/diff: desired, live (and settings) in, expected verdict out."""
+"""Every case in testdata/diff: desired, live (and settings) in, expected verdict out.
+
+A case file holds ``desired`` and ``live`` (either may be null), optionally
+``predicted`` (a server-side dry-run result), ``ignoreDifferences`` (an Application's
+list), ``settings`` (settings ConfigMap data), ``schema: openapi`` (inject the bundled
+OpenAPI schema), ``secrets`` (plaintexts that must appear nowhere, nor their base64),
+and ``expected``: ``state``, ``paths`` (JSON pointers, in order), optionally
+``syncStatus`` and ``diffContains`` (whole lines of the unified diff).
+"""
 
 from __future__ import annotations
 
