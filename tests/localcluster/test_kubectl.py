@@ -169,7 +169,9 @@ def test_patch_types(kubectl: Kubectl, patch_type: str, patch: str, image: str) 
     assert container["image"] == image
     assert obj["metadata"]["generation"] == 2
     if patch_type == "strategic":
-        assert container["ports"] == [{"containerPort": 80}]  # merged by name, not replaced
+        assert container["ports"] == [
+            {"containerPort": 80, "protocol": "TCP"}
+        ]  # merged by name, not replaced
 
 
 def test_scale_rollout_restart_label_annotate(kubectl: Kubectl) -> None:

@@ -338,3 +338,51 @@ async def test_resource_versions_survive_restart(tmp_path: Path) -> None:
         assert after > last
     finally:
         await second.close()
+
+
+@pytest.mark.parametrize(
+    ("image", "pull_policy"),
+    [
+        ("nginx", "Always"),
+        ("nginx:latest", "Always"),
+        ("nginx:1.25", "IfNotPresent"),
+        ("registry:5000/app", "Always"),
+        ("app@sha256:" + "0" * 64, "IfNotPresent"),
+    ],
+)
+async def test_built_in_defaults_are_filled_in(
+    cluster: Cluster, image: str, pull_policy: str
+) -> None:
+    body = deployment()
+    body["spec"]["template"]["spec"]["containers"][0]["image"] = image
+    body["spec"]["template"]["spec"]["containers"][0]["ports"] = [{"containerPort": 80}]
+    stored = (
+        await cluster.store.create(rtype(cluster, "apps", "deployments"), "default", body)
+    ).entry.obj
+    spec = stored["spec"]
+    assert spec["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"},
+    }
+    assert (spec["revisionHistoryLimit"], spec["progressDeadlineSeconds"]) == (10, 600)
+    pod = spec["template"]["spec"]
+    assert (pod["restartPolicy"], pod["dnsPolicy"]) == ("Always", "ClusterFirst")
+    container = pod["containers"][0]
+    assert container["imagePullPolicy"] == pull_policy
+    assert container["ports"] == [{"containerPort": 80, "protocol": "TCP"}]
+
+
+async def test_service_gets_a_cluster_ip(cluster: Cluster) -> None:
+    body = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "web"},
+        "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]},
+    }
+    spec = (await cluster.store.create(rtype(cluster, "", "services"), "default", body)).entry.obj[
+        "spec"
+    ]
+    assert spec["type"] == "ClusterIP"
+    assert spec["clusterIP"].startswith("10.")
+    assert spec["clusterIPs"] == [spec["clusterIP"]]
+    assert spec["ports"] == [{"port": 80, "protocol": "TCP", "targetPort": 80}]

@@ -3,9 +3,10 @@
 These are pure functions on decoded objects; :class:`~tether.localcluster.store.Store`
 calls them in the order kube-apiserver does: type and namespace checks, name
 generation, kind-specific preparation (Secret ``stringData``, Namespace phase and
-finalizers, Service defaults), the status-subresource rule, validation (names, labels,
-the schema) and finally the metadata the server owns (uid, creationTimestamp,
-generation). Controllers inside the process write through the same path.
+finalizers, the built-in defaults of :mod:`~tether.localcluster.defaults`), the
+status-subresource rule, validation (names, labels, the schema) and finally the
+metadata the server owns (uid, creationTimestamp, generation). Controllers inside
+the process write through the same path.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from tether.localcluster import names
+from tether.localcluster import defaults, names
 from tether.localcluster.errors import APIError, Cause, bad_request, invalid
 from tether.localcluster.resources import ResourceType
 
@@ -119,16 +120,10 @@ def prepare(rtype: ResourceType, obj: dict[str, Any], old: Mapping[str, Any] | N
         if old is None:
             spec.setdefault("finalizers", ["kubernetes"])
             obj["status"] = {"phase": "Active"}
-    elif key == ("", "Service"):
-        spec = obj.setdefault("spec", {})
-        spec.setdefault("type", "ClusterIP")
-        spec.setdefault("sessionAffinity", "None")
-        for port in spec.get("ports") or []:
-            if isinstance(port, dict):
-                port.setdefault("protocol", "TCP")
-                port.setdefault("targetPort", port.get("port"))
     elif key == ("", "Pod") and old is None:
         obj["status"] = {"phase": "Pending", "qosClass": "BestEffort"}
+    if not rtype.custom:
+        defaults.apply_defaults(rtype.group, rtype.kind, obj)
 
 
 def _fold_string_data(obj: dict[str, Any]) -> None:
