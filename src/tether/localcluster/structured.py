@@ -236,16 +236,37 @@ def _whole_fields(
 
 
 def merge(live: Any, config: Any, schema: Schema | None) -> Any:
-    """Merge an applied configuration into the live value (configuration wins)."""
+    """Merge an applied configuration into the live value (configuration wins).
+
+    A ``null`` in the configuration unsets the field (the applier still owns it), as
+    a typed object cannot hold a null field.
+    """
     if isinstance(live, dict) and isinstance(config, dict) and _granular(schema):
         out = dict(live)
         for name, value in config.items():
-            out[name] = merge(out[name], value, _field(schema, name)) if name in out else value
+            if value is None:
+                out.pop(name, None)
+            elif name in out:
+                out[name] = merge(out[name], value, _field(schema, name))
+            else:
+                out[name] = _without_nulls(value)
         return out
     list_type = _list_type(schema)
     if isinstance(live, list) and isinstance(config, list) and list_type is not ListType.ATOMIC:
         return _merge_list(live, config, list_type, schema)
-    return config
+    return _without_nulls(config)
+
+
+def _without_nulls(value: Any) -> Any:
+    """``value`` without null object fields (shared when it has none)."""
+    if isinstance(value, dict):
+        if any(v is None or isinstance(v, dict | list) for v in value.values()):
+            cleaned = {k: _without_nulls(v) for k, v in value.items() if v is not None}
+            return cleaned if cleaned != value else value
+        return value
+    if isinstance(value, list) and any(isinstance(v, dict | list) for v in value):
+        return [_without_nulls(v) for v in value]
+    return value
 
 
 def _merge_list(

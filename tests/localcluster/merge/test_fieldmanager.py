@@ -320,3 +320,18 @@ def test_a_sole_applier_ends_with_exactly_its_configuration(
     result = server_side_apply(live, second, manager="a", schema=schema, now=NOW)
     expected = server_side_apply(None, second, manager="a", schema=schema, now=NOW)
     assert result == expected
+
+
+def test_null_in_an_applied_configuration_unsets_the_field_but_is_owned(
+    registry: SchemaRegistry,
+) -> None:
+    schema = registry.lookup("apps/v1", "Deployment")
+    config = deployment()
+    config["spec"]["template"]["metadata"]["creationTimestamp"] = None
+    live = server_side_apply(None, config, manager="kubectl", schema=schema, now=NOW)
+    assert "creationTimestamp" not in live["spec"]["template"]["metadata"]
+    assert owners(live)[".spec.template.metadata.creationTimestamp"] == ["kubectl"]
+    unset = deployment()
+    unset["spec"]["replicas"] = None
+    result = server_side_apply(live, unset, manager="kubectl", schema=schema, now=NOW)
+    assert "replicas" not in result["spec"]
