@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tether.diff import Differ, DiffState, ResourceDiff
+from tether.diff import Differ, DiffState, ResourceDiff, parse_ignore_differences
 from tether.tools import find_tool
 
 pytestmark = pytest.mark.timeout(120)
@@ -130,11 +130,17 @@ def test_fields_owned_by_another_manager_are_not_differences(kubectl: Kubectl) -
     kubectl.run("label", "deployment", "shared", "owner=alice")
     kubectl.run("scale", "deployment", "shared", "--replicas=4")
 
-    result = Differ().compare(manifest, kubectl.get("deployment", "shared"))
+    live = kubectl.get("deployment", "shared")
+    result = Differ().compare(manifest, live)
 
-    # The label is someone else's; replicas is tether's, and the scale changed it.
+    # The label is someone else's; replicas is still declared, and the scale changed it.
     assert result.state is DiffState.OUT_OF_SYNC
     assert result.paths == ("/spec/replicas",)
+    # Trusting the manager that scaled (as for an autoscaler) leaves replicas to it.
+    rules = parse_ignore_differences(
+        [{"group": "apps", "kind": "Deployment", "managedFieldsManagers": ["kubectl"]}]
+    )
+    assert Differ(ignore=rules).compare(manifest, live).state is DiffState.SYNCED
 
 
 MANIFESTS = {
