@@ -1,12 +1,19 @@
 """Validation, defaulting and pruning of objects against their schema.
 
 :func:`validate` checks an object as the API server does on a write and returns a
-:class:`ValidationReport`: field errors (a 422 Invalid response with one cause each:
-type, required, enum, pattern, lengths, bounds, the cheap formats) and unknown fields,
-which ``fieldValidation`` turns into a 400 (``Strict``), ``Warning`` headers (``Warn``,
-the default) or nothing (``Ignore``). Messages are the server's:
-``spec.replicas: Invalid value: "string": spec.replicas in body must be of type integer: "string"``
-and ``unknown field "spec.foo"``.
+:class:`ValidationReport` with
+
+- field errors, each a cause of the 422 Invalid response: type, required, enum,
+  pattern, lengths, bounds, unique set and map-list items, and the cheap formats
+  (int32, int64, date-time, byte);
+- unknown fields, and duplicate fields that :func:`find_duplicate_fields` found in the
+  raw JSON body, which ``fieldValidation`` turns into a 400 (``Strict``), ``Warning``
+  headers (``Warn``, the default) or nothing (``Ignore``).
+
+Messages are the server's: ``spec.size: Invalid value: 11: spec.size in body should
+be less than or equal to 10``, ``unknown field "spec.foo"``. Built-in kinds are
+checked against their OpenAPI schema only (the server's hand-written validation, such
+as name formats, is the caller's).
 
 For custom resources the server also applies the structural schema's ``default``
 values (:func:`apply_defaults`) and drops fields the schema does not declare unless it
@@ -16,6 +23,8 @@ with ``null`` values of fields that are not ``nullable``.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import json
 import re
@@ -346,11 +355,17 @@ class _Validator:
         pattern = raw.get("pattern")
         if pattern is not None and _pattern(pattern).search(value) is None:
             self.invalid(path, value, f"should match '{pattern}'")
-        if raw.get("format") == "date-time":
+        fmt = raw.get("format")
+        if fmt == "date-time":
             try:
                 datetime.fromisoformat(value.replace("Z", "+00:00"))
             except ValueError:
                 self.invalid(path, value, f"must be of type date-time: {_quote(value)}")
+        elif fmt == "byte":
+            try:
+                base64.b64decode(value, validate=True)
+            except binascii.Error:
+                self.invalid(path, value, f"must be of type byte: {_quote(value)}")
 
     def number(self, value: float, raw: Mapping[str, Any], path: str) -> None:
         bounds = _INT_RANGES.get(raw.get("format", ""))

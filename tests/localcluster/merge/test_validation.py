@@ -215,3 +215,19 @@ def test_set_items_and_map_list_keys_must_be_unique(schemas: SchemaRegistry) -> 
             "field": "spec.parts[1]",
         },
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"), [("aGVsbG8=", True), ("", True), ("not base64!", False)]
+)
+def test_secret_data_must_be_base64(schemas: SchemaRegistry, value: str, valid: bool) -> None:
+    schema = schemas.lookup("v1", "Secret")
+    assert schema is not None
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "s"},
+        "data": {"key": value},
+    }
+    errors = validate(secret, schema).errors
+    assert [e.field for e in errors] == ([] if valid else ["data[key]"])
