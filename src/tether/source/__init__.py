@@ -90,6 +90,7 @@ from tether.source.credentials import (
     InvalidRepositorySecret,
     RepositorySecret,
     SecretProvider,
+    SecretType,
     StaticSecrets,
     parse_secret,
 )
@@ -144,6 +145,7 @@ __all__ = [
     "RevisionNotFound",
     "Scheme",
     "SecretProvider",
+    "SecretType",
     "SourceError",
     "StaticSecrets",
     "SystemClock",

@@ -31,6 +31,7 @@ import binascii
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
+from enum import StrEnum
 from typing import Any, Protocol
 
 from tether.model import keys
@@ -87,7 +88,7 @@ class Credentials:
         return cls(username=url.username, password=url.password)
 
 
-class SecretType:
+class SecretType(StrEnum):
     """The values of the ``argocd.argoproj.io/secret-type`` label read here."""
 
     REPOSITORY = keys.SECRET_TYPE_REPOSITORY
@@ -98,7 +99,7 @@ class SecretType:
 class RepositorySecret:
     """One decoded ``repository`` or ``repo-creds`` Secret."""
 
-    secret_type: str
+    secret_type: SecretType
     #: ``metadata.name`` of the Secret, for messages.
     secret_name: str
     url: str
@@ -147,8 +148,9 @@ def parse_secret(secret: Mapping[str, Any]) -> RepositorySecret | None:
     """
     metadata = secret.get("metadata") or {}
     labels = metadata.get("labels") or {}
-    secret_type = labels.get(keys.SECRET_TYPE_LABEL)
-    if secret_type not in (SecretType.REPOSITORY, SecretType.REPO_CREDS):
+    try:
+        secret_type = SecretType(labels.get(keys.SECRET_TYPE_LABEL, ""))
+    except ValueError:
         return None
     namespace = metadata.get("namespace") or ""
     secret_name = (
@@ -159,7 +161,7 @@ def parse_secret(secret: Mapping[str, Any]) -> RepositorySecret | None:
     if not url:
         raise InvalidRepositorySecret(secret_name, "missing key url")
     try:
-        parsed = parse_repo_url(url, prefix=secret_type == SecretType.REPO_CREDS)
+        parsed = parse_repo_url(url, prefix=secret_type is SecretType.REPO_CREDS)
         normalized = parsed.normalized
     except InvalidRepositoryURL as exc:
         raise InvalidRepositorySecret(secret_name, exc.cause) from None
@@ -224,7 +226,7 @@ class CredentialStore:
         repo = url if isinstance(url, RepoURL) else parse_repo_url(url)
         target = repo.normalized
         usable = [s for s in self.secrets() if not s.project or s.project == project]
-        exact = [s for s in usable if s.secret_type == SecretType.REPOSITORY]
+        exact = [s for s in usable if s.secret_type is SecretType.REPOSITORY]
         exact = [s for s in exact if s.normalized == target]
         # Project-scoped Secrets rank above unscoped ones of the same kind.
         exact.sort(key=lambda s: not s.project)
@@ -242,7 +244,9 @@ class CredentialStore:
 def _longest_prefix(secrets: list[RepositorySecret], target: str) -> RepositorySecret | None:
     best: RepositorySecret | None = None
     for secret in secrets:
-        if secret.secret_type != SecretType.REPO_CREDS or not target.startswith(secret.normalized):
+        if secret.secret_type is not SecretType.REPO_CREDS or not target.startswith(
+            secret.normalized
+        ):
             continue
         if best is None or (len(secret.normalized), bool(secret.project)) > (
             len(best.normalized),
