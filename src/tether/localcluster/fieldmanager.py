@@ -325,12 +325,11 @@ def server_side_apply(
 ) -> dict[str, Any]:
     """Apply ``config`` as ``manager`` to ``live`` (``None`` when creating).
 
-    ``subresource`` names the subresource the request addressed when it is not implied
-    by ``scope`` (``scale``). Returns the new object (a private copy) with its
-    managedFields. Raises
-    :class:`ApplyConflictError` when the configuration changes fields other managers
-    own and ``force`` is false, :class:`ManagedFieldsError` when the configuration sets
-    managedFields or the live ones are malformed.
+    ``subresource`` names the subresource the request addressed when ``scope`` does not
+    imply it (``scale``). Returns the new object (a private copy) with its
+    managedFields. Raises :class:`ApplyConflictError` when the configuration changes
+    fields other managers own and ``force`` is false, :class:`ManagedFieldsError` when
+    the configuration sets managedFields or the live ones are malformed.
     """
     if not manager:
         raise FieldManagerError("fieldManager is required for apply requests")
@@ -375,7 +374,7 @@ def server_side_apply(
             [
                 Conflict(other_key.describe(), format_path(path))
                 for other_key, overlap in sorted(conflicts.items())
-                for path in overlap.leaves()
+                for path in sorted(overlap.leaves())
             ]
         )
     for other_key, overlap in conflicts.items():
