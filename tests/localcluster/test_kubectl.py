@@ -341,3 +341,15 @@ def test_namespace_deletion_terminates_then_removes(kubectl: Kubectl) -> None:
     )
     refused = kubectl.run("create", "-f", str(TESTDATA / "configmap-initial.yaml"), check=False)
     assert f'namespaces "{kubectl.namespace}" not found' in refused.stderr
+
+
+def test_typed_create_subcommands_send_protobuf(kubectl: Kubectl) -> None:
+    kubectl.run("create", "configmap", "plain", "--from-literal=a=b")
+    kubectl.run("create", "secret", "generic", "pw", "--from-literal=password=hunter2")
+    kubectl.run("create", "serviceaccount", "robot")
+    assert kubectl.json("configmap", "plain")["data"] == {"a": "b"}
+    assert kubectl.json("secret", "pw")["data"] == {"password": "aHVudGVyMg=="}
+    meta = kubectl.json("serviceaccount", "robot")["metadata"]
+    assert (meta["name"], meta["namespace"]) == ("robot", kubectl.namespace)
+    refused = kubectl.run("create", "deployment", "web", "--image=nginx", check=False)
+    assert "the body of the request was in an unknown format" in refused.stderr

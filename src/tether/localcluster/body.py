@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 import yaml
 
+from tether.localcluster import protobuf
 from tether.localcluster.errors import APIError, bad_request, unsupported_media_type
 
 MAX_BODY = 3 * 1024 * 1024
@@ -22,7 +23,7 @@ MAX_DEPTH = 100
 
 _YAML_TYPES = ("application/yaml", "application/apply-patch+yaml", "text/yaml")
 #: Encodings kube-apiserver also accepts that this server does not decode.
-_UNSUPPORTED = ("application/vnd.kubernetes.protobuf", "application/cbor")
+_UNSUPPORTED = ("application/cbor",)
 
 
 class _JsonLikeLoader(yaml.CSafeLoader):
@@ -40,6 +41,8 @@ def decode(body: bytes, content_type: str) -> Any:
     if len(body) > MAX_BODY:
         raise APIError(413, "RequestEntityTooLarge", "the request is too large")
     media = content_type.split(";", 1)[0].strip().lower()
+    if media == protobuf.MEDIA_TYPE:
+        return protobuf.decode(body)
     if media in _UNSUPPORTED:
         raise unsupported_media_type("application/json, application/yaml")
     if media in _YAML_TYPES and not body.lstrip().startswith(b"{"):
