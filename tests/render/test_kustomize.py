@@ -15,8 +15,11 @@ from typing import Any
 import pytest
 import yaml
 
+from tether.model import KustomizeSource
 from tether.render.errors import PathEscapeError, RefusedSourceError, RenderError, ToolError
+from tether.render.kustomize import KustomizeBuild, build_argv
 from tether.render.objects import thaw
+from tether.render.settings import RenderSettings
 from tether.tools import find_tool
 
 OVERLAY = "apps/kustomize/overlays/prod"
@@ -191,3 +194,60 @@ async def test_files_outside_the_app_folder_are_refused_by_the_load_restrictor(
     with pytest.raises(ToolError) as caught:
         await render({"repoURL": "r", "path": "apps/evil"})
     assert "is not in or below" in caught.value.stderr
+
+
+@pytest.mark.parametrize(
+    ("build_options", "source", "expected"),
+    [
+        ("", None, ["--load-restrictor", "LoadRestrictionsRootOnly"]),
+        (
+            "--load-restrictor LoadRestrictionsNone",
+            None,
+            ["--load-restrictor", "LoadRestrictionsNone"],
+        ),
+        (
+            "--enable-helm",
+            None,
+            [
+                "--load-restrictor",
+                "LoadRestrictionsRootOnly",
+                "--helm-command",
+                "/bin/helm",
+                "--helm-kube-version",
+                "1.30.0",
+                "--helm-api-versions",
+                "v1",
+                "--enable-helm",
+            ],
+        ),
+        (
+            "--enable-helm",
+            {"kubeVersion": "1.28.0", "apiVersions": ["apps/v1", "batch/v1"]},
+            [
+                "--load-restrictor",
+                "LoadRestrictionsRootOnly",
+                "--helm-command",
+                "/bin/helm",
+                "--helm-kube-version",
+                "1.28.0",
+                "--helm-api-versions",
+                "apps/v1",
+                "--helm-api-versions",
+                "batch/v1",
+                "--enable-helm",
+            ],
+        ),
+    ],
+)
+def test_build_command_line(
+    build_options: str, source: dict[str, Any] | None, expected: list[str]
+) -> None:
+    build = KustomizeBuild(
+        env={},
+        settings=RenderSettings(kustomize_build_options=build_options),
+        kube_version="1.30.0",
+        api_versions=("v1",),
+    )
+    options = None if source is None else KustomizeSource.from_dict(source, "spec.source.kustomize")
+    argv = build_argv(["kubectl", "kustomize"], Path("/app"), options, build, "/bin/helm")
+    assert argv == ["kubectl", "kustomize", "/app", *expected]

@@ -35,6 +35,7 @@ import asyncio
 import re
 import shlex
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -190,51 +191,86 @@ def parse_image(image: str) -> dict[str, str]:
     return entry
 
 
+@dataclass(frozen=True, slots=True)
+class KustomizeBuild:
+    """Facts a build needs besides the folder: environment, settings, cluster versions.
+
+    ``kube_version`` and ``api_versions`` are the destination cluster's; the source's own
+    ``kustomize.kubeVersion``/``apiVersions`` win over them. They reach Helm charts that
+    kustomize inflates (``--enable-helm`` in the build options), as in Argo CD.
+    """
+
+    env: Mapping[str, str]
+    settings: RenderSettings
+    kube_version: str = ""
+    api_versions: tuple[str, ...] = ()
+
+
+def build_argv(
+    base: list[str], folder: Path, options: KustomizeSource | None, build: KustomizeBuild, helm: str
+) -> list[str]:
+    """The kustomize command line for ``folder`` (``base`` runs kustomize's build)."""
+    extra = shlex.split(build.settings.kustomize_build_options)
+    argv = [*base, str(folder)]
+    if not any(flag.startswith("--load-restrictor") for flag in extra):
+        argv += ["--load-restrictor", "LoadRestrictionsRootOnly"]
+    if "--enable-helm" in extra:
+        # kustomize runs helm itself: name the binary (it may not be on PATH) and pass
+        # the cluster facts helm templates ask for.
+        argv += ["--helm-command", helm]
+        kube_version = (options.kube_version if options else "") or build.kube_version
+        if kube_version:
+            argv += ["--helm-kube-version", kube_version]
+        for api_version in (options.api_versions if options else ()) or build.api_versions:
+            argv += ["--helm-api-versions", api_version]
+    return [*argv, *extra]
+
+
 async def render_kustomize(
     root: Path,
     app_dir: Path,
     options: KustomizeSource | None,
     *,
-    env: Mapping[str, str],
-    settings: RenderSettings,
+    build: KustomizeBuild,
     toolchain: Toolchain,
     subject: str,
 ) -> list[dict[str, Any]]:
     """Build the kustomization at ``app_dir`` and return its objects."""
+    settings = build.settings
     await asyncio.to_thread(check_graph, root, app_dir, settings, subject=subject)
     if not needs_edits(options):
-        return await _build(
-            app_dir, env=env, settings=settings, toolchain=toolchain, subject=subject
-        )
+        return await _build(app_dir, options, build, toolchain, subject)
     assert options is not None
     components = await asyncio.to_thread(_components, root, app_dir, options, subject=subject)
     async with scratch_overlay(root, app_dir) as copy:
         copy_dir = copy / app_dir.relative_to(root)
         await asyncio.to_thread(
-            _rewrite, copy, copy_dir, options, env=env, components=components, subject=subject
+            _rewrite,
+            copy,
+            copy_dir,
+            options,
+            env=build.env,
+            components=components,
+            subject=subject,
         )
-        return await _build(
-            copy_dir, env=env, settings=settings, toolchain=toolchain, subject=subject
-        )
+        return await _build(copy_dir, options, build, toolchain, subject)
 
 
 async def _build(
     folder: Path,
-    *,
-    env: Mapping[str, str],
-    settings: RenderSettings,
+    options: KustomizeSource | None,
+    build: KustomizeBuild,
     toolchain: Toolchain,
     subject: str,
 ) -> list[dict[str, Any]]:
-    extra = shlex.split(settings.kustomize_build_options)
-    argv = [*toolchain.kustomize_argv(subject=subject), str(folder)]
-    if not any(flag.startswith("--load-restrictor") for flag in extra):
-        argv += ["--load-restrictor", "LoadRestrictionsRootOnly"]
-    result = await toolchain.run([*argv, *extra], cwd=folder, env=env, subject=subject)
-    documents = load_documents(
-        result.stdout, name=f"{subject} (kustomize output)", limits=settings.yaml_limits
-    )
-    return to_objects(documents, name=f"{subject} (kustomize output)")
+    helm = ""
+    if "--enable-helm" in build.settings.kustomize_build_options:
+        helm = str(toolchain.helm(subject=subject))
+    argv = build_argv(toolchain.kustomize_argv(subject=subject), folder, options, build, helm)
+    result = await toolchain.run(argv, cwd=folder, env=build.env, subject=subject)
+    name = f"{subject} (kustomize output)"
+    documents = load_documents(result.stdout, name=name, limits=build.settings.yaml_limits)
+    return to_objects(documents, name=name)
 
 
 def _rewrite(

@@ -38,7 +38,7 @@ from tether.render.directory import JsonnetEvaluator, render_directory
 from tether.render.errors import MissingPathError, RenderError
 from tether.render.helm import HelmContext, render_helm
 from tether.render.jsonnet import render_jsonnet
-from tether.render.kustomize import render_kustomize
+from tether.render.kustomize import KustomizeBuild, render_kustomize
 from tether.render.objects import FrozenObject, freeze
 from tether.render.paths import check_tree, resolve_in_repo
 from tether.render.plugin import PluginRenderer
@@ -229,12 +229,17 @@ class Renderer:
                 subject=subject,
             )
         if tool is Tool.KUSTOMIZE:
+            build = KustomizeBuild(
+                env=env,
+                settings=self.settings,
+                kube_version=request.kube_version,
+                api_versions=request.api_versions,
+            )
             return await render_kustomize(
                 root,
                 app_dir,
                 source.kustomize,
-                env=env,
-                settings=self.settings,
+                build=build,
                 toolchain=self.toolchain,
                 subject=subject,
             )
