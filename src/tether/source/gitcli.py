@@ -21,6 +21,7 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 from types import MappingProxyType
 
@@ -56,14 +57,17 @@ class GitCLI:
         self._helper_dir = helper_dir
         self._askpass = helper_dir / "askpass.sh"
         self._known_hosts = known_hosts
+        self._askpass_lock = threading.Lock()
 
     def _ensure_askpass(self) -> Path:
-        if not self._askpass.exists():
-            self._helper_dir.mkdir(parents=True, exist_ok=True)
-            temporary = self._askpass.with_suffix(f".{os.getpid()}.tmp")
-            temporary.write_text(_ASKPASS)
-            temporary.chmod(0o700)
-            temporary.replace(self._askpass)
+        # Fetches run in several threads; one writes the helper, the others wait.
+        with self._askpass_lock:
+            if not self._askpass.exists():
+                self._helper_dir.mkdir(parents=True, exist_ok=True)
+                temporary = self._askpass.with_suffix(f".{os.getpid()}.tmp")
+                temporary.write_text(_ASKPASS)
+                temporary.chmod(0o700)
+                temporary.replace(self._askpass)
         return self._askpass
 
     def fetch_commit(
