@@ -58,3 +58,12 @@ def test_stats_count_hits_and_misses() -> None:
 def test_bounds_must_be_positive(entries: int, size: int) -> None:
     with pytest.raises(ValueError, match="positive"):
         RenderCache(max_entries=entries, max_bytes=size)
+
+
+def test_alias_stores_an_entry_under_a_second_key() -> None:
+    cache = RenderCache(max_bytes=100)
+    assert not cache.alias("a", "b")
+    cache.put("a", entry("a"), 40)
+    assert cache.alias("a", "b")
+    assert cache.get("b") == entry("a")
+    assert cache.stats.bytes == 80

@@ -16,6 +16,7 @@ from tether.render.cache import RenderCache
 from tether.render.chartrepo import ChartFetcher
 from tether.render.detect import Tool
 from tether.render.errors import RenderError
+from tether.render.genpaths import needs_render
 from tether.render.plugin import PluginRenderer, load_plugin_folder
 from tether.render.process import Limits, ProcessResult, run_process
 from tether.render.renderer import Renderer
@@ -359,3 +360,26 @@ async def test_lookup_needs_no_checkout(
     assert found.from_cache
     assert runner.renders == renders
     assert await counted.lookup(replace(without_checkout, hard_refresh=True)) is None
+
+
+async def test_unrelated_changes_carry_the_render_forward(
+    counted: Renderer, runner: CountingRunner, repo: Path
+) -> None:
+    old, new = request(repo, SOURCES["helm"], SHA_1), request(repo, SOURCES["helm"], SHA_2)
+    assert await counted.carry_forward(old, new) is None  # nothing cached yet
+    rendered = await counted.render(old)
+    renders = runner.renders
+    # The app says its manifests depend on its own folder; the new commit touched another.
+    assert not needs_render(".", ["charts/demo"], ["apps/guestbook/deployment.yaml"])
+    carried = await counted.carry_forward(old, new)
+    assert carried is not None
+    assert carried.objects == rendered.objects
+    assert runner.renders == renders
+    assert (await counted.render(new)).from_cache
+
+
+async def test_carry_forward_refuses_changed_options(counted: Renderer, repo: Path) -> None:
+    old = request(repo, SOURCES["helm"], SHA_1)
+    await counted.render(old)
+    other = {**SOURCES["helm"], "helm": {"releaseName": "x"}}
+    assert await counted.carry_forward(old, request(repo, other, SHA_2)) is None

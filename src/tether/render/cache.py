@@ -85,6 +85,17 @@ class RenderCache:
             _, (_, evicted) = self._entries.popitem(last=False)
             self._bytes -= evicted
 
+    def alias(self, old: str, new: str) -> bool:
+        """Store the entry under ``old`` also under ``new``; ``False`` if ``old`` is absent.
+
+        Used when a new commit is known not to change a render (generate paths).
+        """
+        entry = self._entries.get(old)
+        if entry is None:
+            return False
+        self.put(new, entry[0], entry[1])
+        return True
+
     def clear(self) -> None:
         """Drop every entry (counters are kept)."""
         self._entries.clear()

@@ -12,6 +12,10 @@ rules:
 - an item matches a changed file that is the item itself or lies under it, or, when the
   item holds glob characters, a changed file that matches it as an Argo CD glob;
 - no annotation means every change matters.
+
+When :func:`needs_render` answers no, :meth:`tether.render.renderer.Renderer.carry_forward`
+re-keys the cached render of the old commit to the new one, so the next refresh at the
+new commit renders nothing.
 """
 
 from __future__ import annotations

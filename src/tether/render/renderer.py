@@ -98,6 +98,33 @@ class Renderer:
             return None
         return await self._render(request, render_misses=False)
 
+    async def carry_forward(
+        self, previous: RenderRequest, current: RenderRequest
+    ) -> RenderResult | None:
+        """Serve ``current`` with the cached render of ``previous``, re-keyed to it.
+
+        For ``manifest-generate-paths``: when :func:`~tether.render.genpaths.needs_render`
+        says that no file changed between the two commits matters to the application,
+        the render at the old commit is the render at the new one. Its cache entries are
+        stored under the new commit's keys (as Argo CD moves its manifest cache to the
+        new revision) and the result returned; ``None`` when the old render is not cached
+        or the requests differ in more than their revisions.
+        """
+        if len(previous.sources) != len(current.sources):
+            return None
+        old_refs = {c.source.ref: c for c in previous.sources if c.source.ref}
+        new_refs = {c.source.ref: c for c in current.sources if c.source.ref}
+        for old, new in zip(previous.sources, current.sources, strict=True):
+            if old.source != new.source:
+                return None
+            if (old.source.ref and not old.source.path) or old.source.is_helm_repository:
+                continue  # lends files only / identified by chart version, not commit
+            old_key = await self._key(previous, old, old.revision, old_refs)
+            new_key = await self._key(current, new, new.revision, new_refs)
+            if old_key is None or new_key is None or not self.cache.alias(old_key, new_key):
+                return None
+        return await self.lookup(current)
+
     async def _render(self, request: RenderRequest, *, render_misses: bool) -> RenderResult | None:
         refs = {
             checkout.source.ref: checkout for checkout in request.sources if checkout.source.ref
