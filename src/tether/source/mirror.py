@@ -71,12 +71,15 @@ class Mirror:
         self.url = url
         # Serialises writers (fetches); readers open their own Repository handle.
         self.write_lock = threading.Lock()
+        self._create_lock = threading.Lock()
 
     def open(self) -> pygit2.Repository:
         """A fresh handle on the mirror, creating the bare repository if needed."""
         if not (self.path / "HEAD").exists():
-            self.path.mkdir(parents=True, exist_ok=True)
-            return pygit2.init_repository(str(self.path), bare=True)
+            with self._create_lock:
+                if not (self.path / "HEAD").exists():
+                    self.path.mkdir(parents=True, exist_ok=True)
+                    return pygit2.init_repository(str(self.path), bare=True)
         return pygit2.Repository(str(self.path))
 
     @property
