@@ -79,9 +79,13 @@ The rules
    neither resets nor claims them.
 7. **Server-side diff** (``ServerSideDiff=true``): pass the result of a server-side
    dry-run apply as ``predicted`` and it is compared with live instead of the local
-   prediction. **IgnoreExtraneous** in an object's
-   ``argocd.argoproj.io/compare-options`` keeps it, when extraneous, from making the
-   application OutOfSync (:func:`compare_options` reads the annotation).
+   prediction. As in Argo CD, what mutating webhooks changed during the dry run is
+   left out (:mod:`tether.diff.mutation`): only fields the manifest declares, and
+   fields tether stops declaring, may differ, unless ``IncludeMutationWebhook=true``
+   (``Differ(include_mutation_webhook=True)`` or the object's compare options).
+   **IgnoreExtraneous** in an object's ``argocd.argoproj.io/compare-options`` keeps
+   it, when extraneous, from making the application OutOfSync
+   (:func:`compare_options` reads the annotation).
 8. **Secrets are masked** (:mod:`tether.diff.mask`) in the diff text, every returned
    form and the ``last-applied-configuration`` annotation: ``++++++++ <n>``, numbered
    per key in order of appearance. Error messages never carry field values (jq's
@@ -111,6 +115,7 @@ from tether.diff.errors import (
 from tether.diff.ignore import DiffSettings, IgnoreRule, parse_ignore_differences
 from tether.diff.jq import JqRunner
 from tether.diff.mask import mask_secret, mask_secrets
+from tether.diff.mutation import INCLUDE_MUTATION_WEBHOOK
 from tether.diff.normalize import StatusComparison
 from tether.diff.respect import respect_ignore_differences
 from tether.diff.result import ChangeSet, ComparisonFailure, DiffState, ResourceDiff
@@ -127,6 +132,7 @@ from tether.diff.schema import (
 __all__ = [
     "BUILTIN_SCHEMA",
     "IGNORE_EXTRANEOUS",
+    "INCLUDE_MUTATION_WEBHOOK",
     "SERVER_SIDE_DIFF",
     "CacheStats",
     "ChainedSchema",

@@ -16,7 +16,7 @@ import orjson
 
 from tether.diff.cache import LRUCache
 from tether.diff.errors import ComparisonError, DiffError, InvalidObjectError
-from tether.diff.fieldset import FieldTree, abandoned_paths, split_trees
+from tether.diff.fieldset import FieldTree, abandoned_paths, owned_paths, split_trees
 from tether.diff.ignore import (
     DiffSettings,
     IgnoreRule,
@@ -27,6 +27,7 @@ from tether.diff.ignore import (
 from tether.diff.jq import JqRunner, shared_runner
 from tether.diff.mask import mask_secrets
 from tether.diff.merge import differences, merge
+from tether.diff.mutation import INCLUDE_MUTATION_WEBHOOK, without_mutations
 from tether.diff.normalize import (
     StatusComparison,
     copy_object,
@@ -116,9 +117,12 @@ class Differ:
     :func:`tether.diff.ignore.parse_ignore_differences` and :class:`DiffSettings`).
     ``schema`` answers list types and scalar kinds (default: the built-in table).
     ``manager`` is tether's field manager, whose previously applied fields count when
-    the manifest drops them. Normalised forms and results are cached (LRU,
-    ``cache_size`` entries each) by live ``uid`` + ``resourceVersion`` and by a hash of
-    the desired object, so a refresh where nothing changed costs a hash per object.
+    the manifest drops them. ``include_mutation_webhook`` keeps webhook mutations in
+    server-side diffs (the application-wide ``IncludeMutationWebhook=true``; an
+    object's own compare-options annotation can also ask for it). Normalised forms and
+    results are cached (LRU, ``cache_size`` entries each) by live ``uid`` +
+    ``resourceVersion`` and by a hash of the desired object, so a refresh where nothing
+    changed costs a hash per object.
     """
 
     def __init__(
@@ -129,9 +133,11 @@ class Differ:
         schema: SchemaLookup = BUILTIN_SCHEMA,
         jq: JqRunner | None = None,
         manager: str = keys.FIELD_MANAGER,
+        include_mutation_webhook: bool = False,
         cache_size: int = 20_000,
     ) -> None:
         self.rules = tuple(ignore)
+        self.include_mutation_webhook = include_mutation_webhook
         self.status = status
         self.schema = schema
         self.manager = manager
@@ -148,6 +154,7 @@ class Differ:
         *,
         schema: SchemaLookup = BUILTIN_SCHEMA,
         jq: JqRunner | None = None,
+        include_mutation_webhook: bool = False,
         cache_size: int = 20_000,
     ) -> Differ:
         """A differ for an application's rules plus the system-wide settings."""
@@ -156,6 +163,7 @@ class Differ:
             status=settings.status,
             schema=schema,
             jq=jq,
+            include_mutation_webhook=include_mutation_webhook,
             cache_size=cache_size,
         )
 
@@ -251,6 +259,11 @@ class Differ:
             outcome = normalize(predicted, self.status)
             remove_ignored(outcome, selected_paths(rules, outcome, live=live_state.raw, jq=self.jq))
             drop_server_assigned(key.group, key.kind, target, outcome)
+            if not self.include_mutation_webhook and (
+                INCLUDE_MUTATION_WEBHOOK not in compare_options(desired)
+            ):
+                owned = owned_paths(current, live_state.own)
+                outcome = without_mutations(current, outcome, target, owned, node)
         else:
             outcome = copy_object(merge(current, target, node))
             abandoned = abandoned_paths(outcome, target, live_state.own, live_state.others)
