@@ -353,3 +353,9 @@ def test_typed_create_subcommands_send_protobuf(kubectl: Kubectl) -> None:
     assert (meta["name"], meta["namespace"]) == ("robot", kubectl.namespace)
     refused = kubectl.run("create", "deployment", "web", "--image=nginx", check=False)
     assert "the body of the request was in an unknown format" in refused.stderr
+
+
+def test_auth_reviews_answer_for_the_single_user(kubectl: Kubectl) -> None:
+    assert kubectl.run("auth", "can-i", "create", "pods").stdout.strip() == "yes"
+    whoami = kubectl.run("auth", "whoami", "-o", "json", namespaced=False).stdout
+    assert json.loads(whoami)["status"]["userInfo"]["username"] == "tether-local-admin"

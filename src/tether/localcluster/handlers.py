@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from tether.localcluster import tables
+from tether.localcluster import reviews, tables
 from tether.localcluster.body import decode, decode_object
 from tether.localcluster.errors import (
     APIError,
@@ -349,6 +349,8 @@ class Handlers:
         if rtype.namespaced and path.namespace is None:
             raise method_not_allowed("create", rtype.ref)
         obj = decode_object(req.body, req.headers.get("content-type", JSON_TYPE))
+        if rtype.review:
+            return json_response(201, reviews.review(rtype, obj))
         written = await self.store.create(
             rtype, path.namespace, obj, self._write_options(req), version=path.version
         )

@@ -1,10 +1,11 @@
 """Decoding the Kubernetes protobuf encoding for the simple kinds kubectl sends that way.
 
 kubectl's typed subcommands (``kubectl create namespace|configmap|secret|
-serviceaccount``) send ``application/vnd.kubernetes.protobuf`` bodies: the magic
-``k8s`` plus a zero byte, then a ``runtime.Unknown`` envelope (type meta and the raw
-message). This module decodes those kinds into the JSON form the rest of the server
-works with, using the field numbers of ``k8s.io/api``'s ``generated.proto``. Other
+serviceaccount``, ``kubectl auth can-i|whoami``) send
+``application/vnd.kubernetes.protobuf`` bodies: the magic ``k8s`` plus a zero byte,
+then a ``runtime.Unknown`` envelope (type meta and the raw message). This module
+decodes those kinds into the JSON form the rest of the server works with, using the
+field numbers of ``k8s.io/api``'s ``generated.proto``. Other
 kinds are refused with ``415``, so the client knows to send JSON.
 """
 
@@ -166,11 +167,58 @@ def _service_account(value: bytes) -> dict[str, Any]:
     return obj
 
 
+def _strings(value: bytes, names: dict[int, str]) -> dict[str, str]:
+    return {names[n]: _text(v) for n, _, v in fields(value) if n in names and v}
+
+
+_RESOURCE_ATTRIBUTES = {
+    1: "namespace",
+    2: "verb",
+    3: "group",
+    4: "version",
+    5: "resource",
+    6: "subresource",
+    7: "name",
+}
+
+
+def _access_review(value: bytes) -> dict[str, Any]:
+    obj: dict[str, Any] = {"spec": {}}
+    for number, _, raw in fields(value):
+        if number == 1:
+            obj["metadata"] = _object_meta(raw)
+        elif number == 2:
+            for sub, _, attrs in fields(raw):
+                if sub == 1:
+                    obj["spec"]["resourceAttributes"] = _strings(attrs, _RESOURCE_ATTRIBUTES)
+                elif sub == 2:
+                    obj["spec"]["nonResourceAttributes"] = _strings(attrs, {1: "path", 2: "verb"})
+    return obj
+
+
+def _rules_review(value: bytes) -> dict[str, Any]:
+    obj: dict[str, Any] = {"spec": {}}
+    for number, _, raw in fields(value):
+        if number == 1:
+            obj["metadata"] = _object_meta(raw)
+        elif number == 2:
+            obj["spec"] = _strings(raw, {1: "namespace"})
+    return obj
+
+
+def _self_review(value: bytes) -> dict[str, Any]:
+    meta = next((_object_meta(raw) for number, _, raw in fields(value) if number == 1), {})
+    return {"metadata": meta}
+
+
 _DECODERS: dict[tuple[str, str], Callable[[bytes], dict[str, Any]]] = {
     ("v1", "ConfigMap"): _config_map,
     ("v1", "Secret"): _secret,
     ("v1", "Namespace"): _namespace,
     ("v1", "ServiceAccount"): _service_account,
+    ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): _access_review,
+    ("authorization.k8s.io/v1", "SelfSubjectRulesReview"): _rules_review,
+    ("authentication.k8s.io/v1", "SelfSubjectReview"): _self_review,
 }
 
 

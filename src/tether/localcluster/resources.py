@@ -46,6 +46,8 @@ class ResourceType:
     verbs: tuple[str, ...] = ALL_VERBS
     singular: str = ""
     custom: bool = False
+    #: A review resource: ``create`` computes an answer and stores nothing.
+    review: bool = False
     #: Whether objects carry ``metadata.generation`` (kinds with a spec do).
     generation: bool = False
     #: Extra subresources served only as names in discovery (``pods/log``...).
@@ -284,4 +286,28 @@ BUILTIN: tuple[ResourceType, ...] = (
     _g("apiregistration.k8s.io", "APIService", "apiservices", False, categories=_EXT, status=True),
     _g("discovery.k8s.io", "EndpointSlice", "endpointslices"),
     _g("events.k8s.io", "Event", "events", short_names=("ev",)),
+    _g(
+        "authorization.k8s.io",
+        "SelfSubjectAccessReview",
+        "selfsubjectaccessreviews",
+        False,
+        verbs=("create",),
+        review=True,
+    ),
+    _g(
+        "authorization.k8s.io",
+        "SelfSubjectRulesReview",
+        "selfsubjectrulesreviews",
+        False,
+        verbs=("create",),
+        review=True,
+    ),
+    _g(
+        "authentication.k8s.io",
+        "SelfSubjectReview",
+        "selfsubjectreviews",
+        False,
+        verbs=("create",),
+        review=True,
+    ),
 )

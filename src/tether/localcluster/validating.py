@@ -4,8 +4,9 @@
 schema of its kind (:mod:`tether.localcluster.validation` over
 :mod:`tether.localcluster.schema`): field errors are a ``422 Invalid`` listing every
 cause (a value of the wrong JSON type in a built-in kind is a ``400``, as it fails
-decoding on a real server); unknown fields are a ``400 BadRequest`` under ``fieldValidation=Strict``,
-``Warning`` headers under ``Warn`` (the default) and nothing under ``Ignore``. Custom
+decoding on a real server); unknown fields are a ``400 BadRequest`` under
+``fieldValidation=Strict``, ``Warning`` headers under ``Warn`` (the default) and nothing
+under ``Ignore``. Custom
 resources are defaulted from their structural schema first and pruned after, as
 kube-apiserver does.
 """
@@ -18,7 +19,13 @@ from tether.localcluster.errors import Cause, bad_request, invalid
 from tether.localcluster.resources import ResourceType
 from tether.localcluster.schema import SchemaRegistry
 from tether.localcluster.store import WriteOptions
-from tether.localcluster.validation import CauseType, FieldValidation, apply_defaults, prune, validate
+from tether.localcluster.validation import (
+    CauseType,
+    FieldValidation,
+    apply_defaults,
+    prune,
+    validate,
+)
 
 
 class SchemaAdmission:
