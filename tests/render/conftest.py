@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Awaitable, Callable
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,12 @@ import pytest
 from tether.model import ApplicationSource
 from tether.render.renderer import Renderer
 from tether.render.request import RenderRequest, RenderResult, SourceCheckout
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from fixtures_remote import ServerState, serve
+
+from tether.tools import find_tool
 
 RENDER_DATA = Path(__file__).resolve().parents[2] / "testdata" / "render"
 
@@ -51,3 +59,29 @@ def render(renderer: Renderer, repo: Path) -> RenderFn:
 def names(result: RenderResult) -> list[str]:
     """``Kind/name`` of each rendered object, in order."""
     return [f"{o['kind']}/{o['metadata']['name']}" for o in result.objects]
+
+
+@pytest.fixture(scope="session")
+def chart_repository(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerState]:
+    """The test repository's demo chart (0.3.0, 0.4.0) packaged by the real helm, served
+    as a Helm repository under ``<base_url>/stable`` on a loopback server."""
+    root = tmp_path_factory.mktemp("charts")
+    (root / "stable").mkdir()
+    helm = str(find_tool("helm"))
+    for version in ("0.3.0", "0.4.0"):
+        subprocess.run(
+            [helm, "package", str(RENDER_DATA / "repo/charts/demo"), "--version", version],
+            cwd=root / "stable",
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+    subprocess.run(
+        [helm, "repo", "index", "."],
+        cwd=root / "stable",
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    with serve(root) as state:
+        yield state

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from fixtures_remote import ServerState
 
 TETHER = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "tether"
 
@@ -168,3 +173,23 @@ def test_a_file_that_is_not_an_application_is_refused(tmp_path: Path, repo: Path
     done = tether("--file", path, "--local", repo)
     assert done.returncode == 2
     assert done.stderr == f"error: failed to read {path}: expected kind Application\n"
+
+
+def test_chart_from_a_helm_repository(tmp_path: Path, chart_repository: ServerState) -> None:
+    app = application(
+        tmp_path,
+        {
+            "source": {
+                "repoURL": f"{chart_repository.base_url}/stable",
+                "chart": "demo",
+                "targetRevision": "0.4.*",
+                "helm": {"valuesObject": {"tier": "from-cli"}},
+            }
+        },
+    )
+    done = tether("--file", app)
+    assert done.returncode == 0, done.stderr
+    (config,) = [d for d in documents(done.stdout) if d["kind"] == "ConfigMap"]
+    assert config["data"]["tier"] == "from-cli"
+    (deployment,) = [d for d in documents(done.stdout) if d["kind"] == "Deployment"]
+    assert deployment["metadata"]["namespace"] == "web"

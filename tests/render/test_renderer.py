@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -24,11 +24,10 @@ from tether.render.request import RenderRequest, SourceCheckout
 from tether.render.settings import RenderSettings
 from tether.render.sops import parse_identities
 from tether.render.toolchain import Toolchain
-from tether.tools import find_tool
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from fixtures_remote import ServerState, serve
+from fixtures_remote import ServerState
 
 DATA = Path(__file__).resolve().parents[2] / "testdata" / "render"
 SHA_1, SHA_2 = "1" * 40, "2" * 40
@@ -255,33 +254,6 @@ async def test_sops_documents_are_decrypted_with_configured_keys(repo: Path) -> 
     (secret,) = result.objects
     assert secret["stringData"]["password"] == "correct-horse-battery-staple"
     assert "sops" not in secret
-
-
-@pytest.fixture(scope="module")
-def chart_repository(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerState]:
-    """The test repository's demo chart, packaged by the real helm, on a loopback server."""
-    import subprocess
-
-    root = tmp_path_factory.mktemp("charts")
-    (root / "stable").mkdir()
-    helm = str(find_tool("helm"))
-    for version in ("0.3.0", "0.4.0"):
-        subprocess.run(
-            [helm, "package", str(DATA / "repo/charts/demo"), "--version", version],
-            cwd=root / "stable",
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )
-    subprocess.run(
-        [helm, "repo", "index", "."],
-        cwd=root / "stable",
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    with serve(root) as state:
-        yield state
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ as a ``---``-separated YAML stream (in render order, which is stable for a given
 - ``--revision REV`` renders commit, branch or tag ``REV`` of a local Git repository
   (checked out through :mod:`tether.source` into a temporary folder) instead of the
   folder's working tree; its commit SHA becomes ``ARGOCD_APP_REVISION``;
-- ``--kube-version`` and ``--api-versions`` stand in for the destination cluster's.
+- ``--kube-version`` and ``--api-versions`` stand in for the destination cluster's;
+- a source with ``chart`` is fetched from its Helm repository into a temporary cache.
 
 Errors are one line on stderr (``error: failed to render <path>: <cause>``) and exit
 code 2.
@@ -137,7 +138,16 @@ async def render_manifests(
     folders = map_folders(sources, local)
     metadata = application.get("metadata") or {}
     destination = (application.get("spec") or {}).get("destination") or {}
-    async with checkouts(sources, folders, revision) as prepared:
+    async with contextlib.AsyncExitStack() as stack:
+        prepared = await stack.enter_async_context(checkouts(sources, folders, revision))
+        charts = None
+        if any(source.is_helm_repository for source in sources):
+            # Imported here: the HTTP client is needed only for charts from repositories.
+            from tether.render.chartrepo import ChartFetcher
+
+            cache = stack.enter_context(tempfile.TemporaryDirectory(prefix="tether-charts-"))
+            charts = ChartFetcher(Path(cache))
+            stack.push_async_callback(charts.aclose)
         request = RenderRequest(
             app_name=str(metadata.get("name") or ""),
             app_namespace=str(metadata.get("namespace") or "argocd"),
@@ -146,7 +156,7 @@ async def render_manifests(
             kube_version=kube_version,
             api_versions=tuple(api_versions),
         )
-        result = await Renderer().render(request)
+        result = await Renderer(charts=charts).render(request)
     if not result.objects:
         return ""
     return dump_documents(thaw(obj) for obj in result.objects)
