@@ -36,10 +36,11 @@ import orjson
 
 from tether.localcluster.fieldset import FieldSet, FieldsV1Error, format_path
 from tether.localcluster.schema import Schema
-from tether.localcluster.structured import compare, fields_of, merge, remove
+from tether.localcluster.structured import StructureError, compare, fields_of, merge, remove
 
 __all__ = [
     "ApplyConflictError",
+    "ConfigurationError",
     "Conflict",
     "FieldManagerError",
     "ManagedFieldsError",
@@ -77,6 +78,10 @@ class FieldManagerError(Exception):
 
 class ManagedFieldsError(FieldManagerError):
     """``metadata.managedFields`` of an object or request is malformed (400 BadRequest)."""
+
+
+class ConfigurationError(FieldManagerError):
+    """An applied configuration does not fit its schema (a list item without its key)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,6 +317,14 @@ def _finish(body: Mapping[str, Any], managers: Mapping[_Key, _Entry]) -> dict[st
     return copied
 
 
+def _owned_by_apply(body: Mapping[str, Any], schema: Schema | None) -> FieldSet:
+    """The fields applying ``body`` sets, less those nobody owns."""
+    try:
+        return fields_of(body, schema).difference(_STRIPPED)
+    except StructureError as error:
+        raise ConfigurationError(f"failed to apply: {error}") from error
+
+
 def server_side_apply(
     live: Mapping[str, Any] | None,
     config: Mapping[str, Any],
@@ -329,7 +342,8 @@ def server_side_apply(
     imply it (``scale``). Returns the new object (a private copy) with its
     managedFields. Raises :class:`ApplyConflictError` when the configuration changes
     fields other managers own and ``force`` is false, :class:`ManagedFieldsError` when
-    the configuration sets managedFields or the live ones are malformed.
+    the configuration sets managedFields or the live ones are malformed,
+    :class:`ConfigurationError` when a map-list item lacks one of its keys.
     """
     if not manager:
         raise FieldManagerError("fieldManager is required for apply requests")
@@ -342,13 +356,13 @@ def server_side_apply(
     if live is not None and not managers:
         # An object written before anyone tracked ownership: its current fields belong
         # to a synthetic updater, so the first apply conflicts where it changes them.
-        before = fields_of(_tracked(live_body, scope), schema).difference(_STRIPPED)
+        before = _owned_by_apply(_tracked(live_body, scope), schema)
         managers[_Key(BEFORE_FIRST_APPLY, Operation.UPDATE, "", api_version)] = _Entry(
             before, api_version, None
         )
 
     config_body = _tracked(_body(config), scope)
-    applied = fields_of(config_body, schema).difference(_STRIPPED)
+    applied = _owned_by_apply(config_body, schema)
     key = _Key(manager, Operation.APPLY, subresource, "")
     previous = managers.get(key)
 

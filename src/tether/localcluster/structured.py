@@ -23,14 +23,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from tether.localcluster.fieldset import MEMBER, FieldSet, Node, key_element, value_element
+from tether.localcluster.fieldset import (
+    MEMBER,
+    FieldSet,
+    Node,
+    format_path,
+    key_element,
+    value_element,
+)
 from tether.localcluster.schema import ListType, MapType, Schema
 
-__all__ = ["Comparison", "compare", "fields_of", "merge", "remove"]
+__all__ = ["Comparison", "StructureError", "compare", "fields_of", "merge", "remove"]
 
 # Key fields that the API server defaults before it identifies a list item, so an item
 # applied without them is the same item as the stored, defaulted one.
 _KEY_DEFAULTS: Final[Mapping[str, Any]] = {"protocol": "TCP"}
+
+
+class StructureError(ValueError):
+    """An applied configuration cannot be read with its schema."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,29 +98,46 @@ def _keyed(items: list[Any], list_type: ListType, schema: Schema | None) -> dict
 
 
 def fields_of(value: Mapping[str, Any], schema: Schema | None) -> FieldSet:
-    """The fields an applied configuration sets: leaves and named list items."""
+    """The fields an applied configuration sets: leaves and named list items.
+
+    Raises :class:`StructureError` for a map-list item without one of its key fields
+    (and no default for it), which no later write could address.
+    """
     root: Node = {}
-    _collect_fields(value, schema, root)
+    _collect_fields(value, schema, root, ())
     return FieldSet(root)
 
 
-def _collect_fields(value: Mapping[str, Any], schema: Schema | None, node: Node) -> None:
+def _collect_fields(
+    value: Mapping[str, Any], schema: Schema | None, node: Node, path: tuple[str, ...]
+) -> None:
     for name, child in value.items():
-        _collect_value(child, _field(schema, name), node.setdefault("f:" + name, {}))
+        key = "f:" + name
+        _collect_value(child, _field(schema, name), node.setdefault(key, {}), (*path, key))
 
 
-def _collect_value(value: Any, schema: Schema | None, node: Node) -> None:
+def _collect_value(value: Any, schema: Schema | None, node: Node, path: tuple[str, ...]) -> None:
     if isinstance(value, dict) and value and _granular(schema):
-        _collect_fields(value, schema, node)
+        _collect_fields(value, schema, node, path)
         return
     list_type = _list_type(schema)
     if isinstance(value, list) and value and list_type is not ListType.ATOMIC:
         item_schema = _items(schema)
-        for item in value:
-            child = node.setdefault(_element(item, list_type, schema), {})
+        keys = schema.list_map_keys if schema is not None else ()
+        for n, item in enumerate(value):
+            if list_type is ListType.MAP and isinstance(item, dict):
+                missing = [k for k in keys if k not in item and k not in _KEY_DEFAULTS]
+                if missing:
+                    omitted = f'omits key field "{missing[0]}"'
+                    raise StructureError(
+                        f"{format_path(path)}: element {n}: associative list with keys has an "
+                        f"element that {omitted} (and doesn't have default value)"
+                    )
+            element = _element(item, list_type, schema)
+            child = node.setdefault(element, {})
             child[MEMBER] = {}
             if list_type is ListType.MAP and isinstance(item, dict):
-                _collect_fields(item, item_schema, child)
+                _collect_fields(item, item_schema, child, (*path, element))
         return
     node[MEMBER] = {}
 

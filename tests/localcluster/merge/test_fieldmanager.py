@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from tether.localcluster.fieldmanager import (
     ApplyConflictError,
+    ConfigurationError,
     FieldManagerError,
     ManagedFieldsError,
     Scope,
@@ -335,3 +336,33 @@ def test_null_in_an_applied_configuration_unsets_the_field_but_is_owned(
     unset["spec"]["replicas"] = None
     result = server_side_apply(live, unset, manager="kubectl", schema=schema, now=NOW)
     assert "replicas" not in result["spec"]
+
+
+def test_map_list_item_without_its_key_is_refused(registry: SchemaRegistry) -> None:
+    config = deployment()
+    config["spec"]["template"]["spec"]["containers"].append({"image": "sidecar"})
+    with pytest.raises(ConfigurationError) as raised:
+        server_side_apply(
+            None,
+            config,
+            manager="kubectl",
+            schema=registry.lookup("apps/v1", "Deployment"),
+            now=NOW,
+        )
+    assert str(raised.value) == (
+        "failed to apply: .spec.template.spec.containers: element 1: associative list "
+        'with keys has an element that omits key field "name" (and doesn\'t have default value)'
+    )
+
+
+def test_port_protocol_defaults_when_identifying_list_items(registry: SchemaRegistry) -> None:
+    schema = registry.lookup("apps/v1", "Deployment")
+    live = server_side_apply(None, deployment(), manager="kubectl", schema=schema, now=NOW)
+    stored = copy.deepcopy(live)
+    stored["spec"]["template"]["spec"]["containers"][0]["ports"][0]["protocol"] = "TCP"
+    again = server_side_apply(stored, deployment(), manager="kubectl", schema=schema, now=NOW)
+    assert again["spec"]["template"]["spec"]["containers"][0]["ports"] == [
+        {"containerPort": 80, "protocol": "TCP"}
+    ]
+    path = '.spec.template.spec.containers[name="nginx"].ports[containerPort=80,protocol="TCP"]'
+    assert owners(again)[path] == ["kubectl"]
