@@ -150,7 +150,9 @@ class OpenAPIDocuments:
     ) -> None:
         self._registry = registry
         self._served = served
-        self._lock = threading.Lock()
+        # One lock around refresh and build: documents are built once per change, and a
+        # reader never sees half of a rebuild.
+        self._lock = threading.RLock()
         self._key: object = None
         self._v2: bytes | None = None
         self._v3: dict[str, bytes] = {}
@@ -181,28 +183,31 @@ class OpenAPIDocuments:
 
     def v2(self) -> bytes:
         """The swagger 2.0 document of every served kind."""
-        self._refresh()
-        if self._v2 is None:
-            self._v2 = orjson.dumps(self._build_v2())
-        return self._v2
+        with self._lock:
+            self._refresh()
+            if self._v2 is None:
+                self._v2 = orjson.dumps(self._build_v2())
+            return self._v2
 
     def v3_index(self) -> bytes:
         """The ``/openapi/v3`` index: one ``serverRelativeURL`` per group-version."""
-        self._refresh()
-        if self._v3_index is None:
-            paths = {}
-            for name in sorted(self._group_versions()):
-                digest = hashlib.sha512(self._v3_document(name)).hexdigest().upper()
-                paths[name] = {"serverRelativeURL": f"/openapi/v3/{name}?hash={digest}"}
-            self._v3_index = orjson.dumps({"paths": paths})
-        return self._v3_index
+        with self._lock:
+            self._refresh()
+            if self._v3_index is None:
+                paths = {}
+                for name in sorted(self._group_versions()):
+                    digest = hashlib.sha512(self._v3_document(name)).hexdigest().upper()
+                    paths[name] = {"serverRelativeURL": f"/openapi/v3/{name}?hash={digest}"}
+                self._v3_index = orjson.dumps({"paths": paths})
+            return self._v3_index
 
     def v3(self, group_version_path: str) -> bytes | None:
         """The document of ``api/v1`` or ``apis/<group>/<version>``, if served."""
-        self._refresh()
-        if group_version_path not in self._group_versions():
-            return None
-        return self._v3_document(group_version_path)
+        with self._lock:
+            self._refresh()
+            if group_version_path not in self._group_versions():
+                return None
+            return self._v3_document(group_version_path)
 
     # -- caching ------------------------------------------------------------------
 
@@ -215,24 +220,21 @@ class OpenAPIDocuments:
                 for s in served
             ),
         )
-        with self._lock:
-            if key == self._key:
-                return
-            self._key = key
-            self._v2 = None
-            self._v3 = {}
-            self._v3_index = None
-            self._names = dict(self._registry.builtin_kinds())
-            self._names.update((gvk, _custom_name(gvk)) for gvk, _ in self._registry.custom_kinds())
-            self._resources = [
-                (GroupVersionKind(s.group, version, s.kind), s)
-                for s in served
-                for version in s.versions
-                if self._registry.lookup(
-                    GroupVersionKind(s.group, version, s.kind).api_version, s.kind
-                )
-                is not None
-            ]
+        if key == self._key:
+            return
+        self._key = key
+        self._v2 = None
+        self._v3 = {}
+        self._v3_index = None
+        self._names = dict(self._registry.builtin_kinds())
+        self._names.update((gvk, _custom_name(gvk)) for gvk, _ in self._registry.custom_kinds())
+        self._resources = [
+            (GroupVersionKind(s.group, version, s.kind), s)
+            for s in served
+            for version in s.versions
+            if self._registry.lookup(GroupVersionKind(s.group, version, s.kind).api_version, s.kind)
+            is not None
+        ]
 
     def _group_versions(self) -> set[str]:
         return {_gv_path(gvk) for gvk, _ in self._resources}
