@@ -15,10 +15,12 @@ from typing import Any
 import pytest
 import yaml
 
-from tether.model import KustomizeSource
+from tether.model import ApplicationSource, KustomizeSource
 from tether.render.errors import PathEscapeError, RefusedSourceError, RenderError, ToolError
 from tether.render.kustomize import KustomizeBuild, build_argv
 from tether.render.objects import thaw
+from tether.render.renderer import Renderer
+from tether.render.request import RenderRequest, SourceCheckout
 from tether.render.settings import RenderSettings
 from tether.tools import find_tool
 
@@ -251,3 +253,36 @@ def test_build_command_line(
     options = None if source is None else KustomizeSource.from_dict(source, "spec.source.kustomize")
     argv = build_argv(["kubectl", "kustomize"], Path("/app"), options, build, "/bin/helm")
     assert argv == ["kubectl", "kustomize", "/app", *expected]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        "patches:\n  - path: ../../../../etc/passwd\n",
+        "patchesStrategicMerge:\n  - ../../../x.yaml\n",
+        "configMapGenerator:\n  - name: leak\n    files:\n      - passwd=/etc/passwd\n",
+        "secretGenerator:\n  - name: leak\n    envs:\n      - ../../../../.env\n",
+        "helmCharts:\n  - name: x\n    valuesFile: /etc/passwd\n",
+        "openapi:\n  path: ../../../schema.json\n",
+        "crds:\n  - /etc/crd.yaml\n",
+    ],
+    ids=[
+        "patch",
+        "strategic-merge",
+        "generator-file",
+        "generator-env",
+        "helm-values",
+        "openapi",
+        "crds",
+    ],
+)
+async def test_file_references_outside_the_repository_are_refused_whatever_the_restrictor(
+    repo: Path, fields: str
+) -> None:
+    write_app(repo, [], fields)
+    loose = Renderer(
+        settings=RenderSettings(kustomize_build_options="--load-restrictor LoadRestrictionsNone")
+    )
+    source = ApplicationSource.from_dict({"repoURL": "r", "path": "apps/evil"})
+    with pytest.raises(PathEscapeError, match="resolves outside the repository"):
+        await loose.render(RenderRequest("demo", (SourceCheckout(source, repo),)))

@@ -32,6 +32,7 @@ patches                   appended to ``patches``
 from __future__ import annotations
 
 import asyncio
+import posixpath
 import re
 import shlex
 from collections.abc import Mapping
@@ -42,7 +43,7 @@ from typing import Any
 from tether.model import KustomizeSource
 from tether.render.detect import kustomization_file
 from tether.render.envsubst import expand
-from tether.render.errors import MissingPathError, RefusedSourceError, RenderError
+from tether.render.errors import MissingPathError, PathEscapeError, RefusedSourceError, RenderError
 from tether.render.paths import repo_relative, resolve_in_repo
 from tether.render.scratch import scratch_overlay
 from tether.render.settings import RenderSettings
@@ -79,7 +80,14 @@ def needs_edits(options: KustomizeSource | None) -> bool:
 
 
 def check_graph(root: Path, app_dir: Path, settings: RenderSettings, *, subject: str) -> None:
-    """Refuse remote bases and local entries that leave the repository, transitively."""
+    """Refuse remote bases and local paths that leave the repository, transitively.
+
+    Every kustomization reached through ``resources``, ``bases`` and ``components`` is
+    read; in each, those entries and every field that names a file (patches, generator
+    files, CRDs, configurations, replacements, Helm values, ...) must resolve inside the
+    repository. The load restrictor enforces more (files below the kustomization), but
+    it can be switched off by build options; this check cannot.
+    """
     pending, seen = [app_dir], set()
     while pending:
         folder = pending.pop()
@@ -110,9 +118,71 @@ def check_graph(root: Path, app_dir: Path, settings: RenderSettings, *, subject:
                         entry,
                         f"in {name} is a remote base; remote bases are not allowed",
                     )
-                target = resolve_in_repo(root, folder, entry, subject=subject)
+                target = _resolve_entry(root, folder, entry, subject)
                 if target.is_dir():
                     pending.append(target)
+        for entry in file_references(spec):
+            _resolve_entry(root, folder, entry, subject)
+
+
+def file_references(spec: Mapping[str, Any]) -> list[str]:
+    """The file paths a kustomization names outside ``resources``/``bases``/``components``.
+
+    Inline content (patches given as YAML text, generator literals) is not a path and is
+    left out.
+    """
+    paths: list[str] = []
+
+    def add(value: Any) -> None:
+        if isinstance(value, str) and value and "\n" not in value:
+            paths.append(value)
+
+    def items(key: str) -> list[Any]:
+        value = spec.get(key)
+        return value if isinstance(value, list) else []
+
+    for key in ("patchesStrategicMerge", "crds", "configurations"):
+        for item in items(key):
+            add(item)
+    for key in ("patches", "patchesJson6902", "replacements"):
+        for item in items(key):
+            if isinstance(item, dict):
+                add(item.get("path"))
+    for key in ("configMapGenerator", "secretGenerator"):
+        for generator in items(key):
+            if not isinstance(generator, dict):
+                continue
+            for source in generator.get("files") or []:
+                add(str(source).partition("=")[2] or str(source))
+            for env in generator.get("envs") or []:
+                add(env)
+            add(generator.get("env"))
+    for chart in items("helmCharts"):
+        if isinstance(chart, dict):
+            add(chart.get("valuesFile"))
+            for extra in chart.get("additionalValuesFiles") or []:
+                add(extra)
+    helm_globals = spec.get("helmGlobals")
+    if isinstance(helm_globals, dict):
+        add(helm_globals.get("chartHome"))
+    openapi = spec.get("openapi")
+    if isinstance(openapi, dict):
+        add(openapi.get("path"))
+    return paths
+
+
+def _resolve_entry(root: Path, folder: Path, entry: str, subject: str) -> Path:
+    """A kustomization path: relative to its folder, or absolute on the file system.
+
+    Unlike Application options, an absolute path in a kustomization is a real file
+    system path to kustomize, so it must lie inside the repository itself.
+    """
+    if entry.startswith("/"):
+        absolute = Path(posixpath.normpath(entry))
+        if absolute != root and root not in absolute.parents:
+            raise PathEscapeError(subject, entry, "resolves outside the repository")
+        entry = "/" + absolute.relative_to(root).as_posix()
+    return resolve_in_repo(root, folder, entry, subject=subject)
 
 
 def edit_kustomization(
