@@ -250,6 +250,9 @@ def test_custom_resource_lifecycle(kubectl: Kubectl) -> None:
     assert "application/strategic-merge-patch+json is not supported" in smp.stderr
     kubectl.run("scale", "wg", "w1", "--replicas=3")
     assert kubectl.json("wg", "w1")["spec"]["replicas"] == 3
+    printed = kubectl.run("get", "widgets").stdout.splitlines()
+    assert printed[0].split() == ["NAME", "SIZE", "REPLICAS", "AGE"]
+    assert printed[1].split()[:3] == ["w1", "small", "3"]
     resources = kubectl.run("api-resources", "--api-group=example.com", namespaced=False).stdout
     assert resources.splitlines()[1].split() == [
         "widgets",
@@ -359,3 +362,14 @@ def test_auth_reviews_answer_for_the_single_user(kubectl: Kubectl) -> None:
     assert kubectl.run("auth", "can-i", "create", "pods").stdout.strip() == "yes"
     whoami = kubectl.run("auth", "whoami", "-o", "json", namespaced=False).stdout
     assert json.loads(whoami)["status"]["userInfo"]["username"] == "tether-local-admin"
+
+
+def test_events_are_written_listed_and_printed(kubectl: Kubectl) -> None:
+    kubectl.run("apply", "-f", str(TESTDATA / "event-warning.yaml"))
+    printed = kubectl.run("get", "events").stdout.splitlines()
+    assert printed[0].split() == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+    assert printed[1].split()[1:4] == ["Warning", "BackOff", "pod/web-0"]
+    selected = kubectl.run(
+        "get", "events", "--field-selector", "involvedObject.name=web-0", "-o", "name"
+    ).stdout
+    assert selected.strip() == "event/web.1"

@@ -25,7 +25,7 @@ from tether.localcluster.admission import now
 from tether.localcluster.errors import APIError, Cause, invalid
 from tether.localcluster.loop import WorkQueue
 from tether.localcluster.registry import Registry
-from tether.localcluster.resources import ResourceType, ScalePaths
+from tether.localcluster.resources import PrinterColumn, ResourceType, ScalePaths
 from tether.localcluster.schema import SchemaError, SchemaRegistry
 from tether.localcluster.store import DeleteOptions, Store, WriteOptions
 from tether.localcluster.watch import Event
@@ -45,6 +45,9 @@ def resource_type(crd: dict[str, Any]) -> ResourceType:
     storage = next(v for v in spec["versions"] if v.get("storage"))
     ordered = [storage["name"]] + [v["name"] for v in versions if v["name"] != storage["name"]]
     subresources = storage.get("subresources") or {}
+    columns = storage.get("additionalPrinterColumns") or [
+        {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}
+    ]
     scale = subresources.get("scale")
     return ResourceType(
         group=spec["group"],
@@ -63,6 +66,18 @@ def resource_type(crd: dict[str, Any]) -> ResourceType:
         singular=names.get("singular") or names["kind"].lower(),
         custom=True,
         generation=True,
+        printer_columns=tuple(
+            PrinterColumn(
+                str(c.get("name", "")),
+                str(c.get("type", "string")),
+                str(c.get("jsonPath", "")),
+                str(c.get("description", "")),
+                int(c.get("priority") or 0),
+                str(c.get("format", "")),
+            )
+            for c in columns
+            if isinstance(c, dict)
+        ),
     )
 
 

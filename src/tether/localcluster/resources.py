@@ -31,6 +31,18 @@ class ScalePaths:
 
 
 @dataclass(frozen=True)
+class PrinterColumn:
+    """A CRD's ``additionalPrinterColumns`` entry: a Table column from a JSON path."""
+
+    name: str
+    type: str
+    json_path: str
+    description: str = ""
+    priority: int = 0
+    format: str = ""
+
+
+@dataclass(frozen=True)
 class ResourceType:
     """One served REST resource."""
 
@@ -48,6 +60,8 @@ class ResourceType:
     custom: bool = False
     #: A review resource: ``create`` computes an answer and stores nothing.
     review: bool = False
+    #: Table columns of a custom resource (``additionalPrinterColumns``).
+    printer_columns: tuple[PrinterColumn, ...] = ()
     #: Whether objects carry ``metadata.generation`` (kinds with a spec do).
     generation: bool = False
     #: Extra subresources served only as names in discovery (``pods/log``...).

@@ -2,8 +2,10 @@
 
 ``kubectl get`` asks for ``as=Table`` and prints the columns the server chooses. The
 common kinds get the columns kube-apiserver prints for them (``READY``, ``STATUS`` and
-``RESTARTS`` for pods, ``DATA`` for config maps...); every other kind gets ``NAME`` and
-``AGE``. Ages read as kubectl users know them (``45s``, ``12m``, ``3h5m``, ``2d``).
+``RESTARTS`` for pods, ``DATA`` for config maps, ``LAST SEEN``, ``TYPE``, ``REASON``,
+``OBJECT`` and ``MESSAGE`` for events...), custom resources get their CRD's
+``additionalPrinterColumns``, every other kind gets ``NAME`` and ``AGE``. Ages read as
+kubectl users know them (``45s``, ``12m``, ``3h5m``, ``2d``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from tether.localcluster.resources import ResourceType
+from tether.localcluster.resources import PrinterColumn, ResourceType
 from tether.localcluster.watch import Entry
 
 Row = list[Any]
@@ -175,44 +177,124 @@ _COLUMNS: dict[tuple[str, str], tuple[Sequence[_Column], Callable[[Mapping[str, 
 }
 
 
+def _event_object(obj: Mapping[str, Any]) -> str:
+    involved = obj.get("involvedObject") or obj.get("regarding") or {}
+    return f"{str(involved.get('kind', '')).lower()}/{involved.get('name', '')}"
+
+
+def _event_row(obj: Mapping[str, Any], now: datetime) -> Row:
+    last = (
+        obj.get("lastTimestamp")
+        or obj.get("eventTime")
+        or _get(obj, "metadata", "creationTimestamp")
+    )
+    return [
+        human_age(str(last)[:19] + "Z" if last else None, now),
+        obj.get("type", ""),
+        obj.get("reason", ""),
+        _event_object(obj),
+        obj.get("message") or obj.get("note") or "",
+        obj["metadata"]["name"],
+    ]
+
+
+_EVENT_COLUMNS: Sequence[tuple[str, str, str, int]] = (
+    ("Last Seen", "string", "Time of the last occurrence.", 0),
+    ("Type", "string", "Normal or Warning.", 0),
+    ("Reason", "string", "Why the event happened.", 0),
+    ("Object", "string", "The object the event is about.", 0),
+    ("Message", "string", "What happened.", 0),
+    ("Name", "string", "Name must be unique within a namespace.", 1),
+)
+
+
+def _json_path(obj: Any, path: str) -> Any:
+    """A value at a simple JSON path (``.spec.size``, ``.status.conditions[0].type``)."""
+    value = obj
+    for part in path.strip("{}").lstrip(".").replace("]", "").split("."):
+        name, _, index = part.partition("[")
+        if name:
+            value = value.get(name) if isinstance(value, Mapping) else None
+        if index and value is not None:
+            try:
+                value = value[int(index)] if isinstance(value, list) else None
+            except (ValueError, IndexError):
+                value = None
+        if value is None:
+            return None
+    return value
+
+
+def _custom_cell(column: PrinterColumn, obj: Mapping[str, Any], now: datetime) -> Any:
+    value = _json_path(obj, column.json_path)
+    if value is None:
+        return None
+    if column.type == "date":
+        return human_age(str(value), now)
+    if isinstance(value, dict | list):
+        return str(value)
+    return value
+
+
+def _layout(
+    rtype: ResourceType, now: datetime
+) -> tuple[list[dict[str, Any]], Callable[[Mapping[str, Any]], Row]]:
+    """Column definitions and the row builder for ``rtype``."""
+
+    def column(
+        name: str, kind: str, description: str, priority: int = 0, fmt: str = ""
+    ) -> dict[str, Any]:
+        return {
+            "name": name,
+            "type": kind,
+            "format": fmt,
+            "description": description,
+            "priority": priority,
+        }
+
+    name_column = column("Name", "string", "Name must be unique within a namespace.", fmt="name")
+    if rtype.key in (("", "events"), ("events.k8s.io", "events")):
+        definitions = [column(n, t, d, p) for n, t, d, p in _EVENT_COLUMNS]
+        return definitions, lambda obj: _event_row(obj, now)
+    if rtype.printer_columns:
+        columns = rtype.printer_columns
+        definitions = [name_column] + [
+            column(
+                c.name,
+                "string" if c.type == "date" else c.type,
+                c.description,
+                c.priority,
+                c.format,
+            )
+            for c in columns
+        ]
+        return definitions, lambda obj: [
+            obj["metadata"]["name"],
+            *(_custom_cell(c, obj, now) for c in columns),
+        ]
+    extra, cells = _COLUMNS.get(rtype.key, ((), lambda _o: []))
+    definitions = [name_column] + [column(n, t, d) for n, t, d in extra]
+    definitions.append(
+        column("Age", "string", "CreationTimestamp is the time the object was created.")
+    )
+    return definitions, lambda obj: [
+        obj["metadata"]["name"],
+        *cells(obj),
+        human_age(obj["metadata"].get("creationTimestamp"), now),
+    ]
+
+
 def table(
     rtype: ResourceType, entries: Sequence[Entry], rv: int, include_object: str | None
 ) -> dict[str, Any]:
     """A Table of ``entries``; ``include_object`` is ``None``, ``Metadata`` or ``Object``."""
-    columns, cells = _COLUMNS.get(rtype.key, ((), lambda _o: []))
-    definitions = [
-        {
-            "name": "Name",
-            "type": "string",
-            "format": "name",
-            "priority": 0,
-            "description": "Name must be unique within a namespace.",
-        }
-    ]
-    definitions += [
-        {"name": n, "type": t, "format": "", "description": d, "priority": 0} for n, t, d in columns
-    ]
-    definitions.append(
-        {
-            "name": "Age",
-            "type": "string",
-            "format": "",
-            "priority": 0,
-            "description": "CreationTimestamp is the time the object was created.",
-        }
-    )
     now = datetime.now(UTC)
+    definitions, cells = _layout(rtype, now)
     rows = []
     include = include_object or "Metadata"
     for entry in entries:
         obj = entry.obj
-        row: dict[str, Any] = {
-            "cells": [
-                obj["metadata"]["name"],
-                *cells(obj),
-                human_age(obj["metadata"].get("creationTimestamp"), now),
-            ]
-        }
+        row: dict[str, Any] = {"cells": cells(obj)}
         if include == "Object":
             row["object"] = obj
         elif include == "Metadata":
