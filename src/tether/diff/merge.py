@@ -20,6 +20,7 @@ it, so comparing position by position reports exactly the reorderings that matte
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -139,16 +140,36 @@ def _agrees(live: Any, desired: Any, node: SchemaNode | None) -> bool:
     )
 
 
-def differences(live: Any, predicted: Any, node: SchemaNode | None, path: Path = ()) -> list[Path]:
-    """Paths at which ``predicted`` differs from ``live``.
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One difference, located in both objects (``None`` on the side that lacks it).
 
-    Positions are those in ``predicted``, except for map-list items the apply removes,
-    which are reported at their position in ``live``.
+    ``parent`` is the position in ``predicted`` of the container a removed value left.
     """
+
+    live: Path | None
+    predicted: Path | None
+    parent: Path = ()
+
+    @property
+    def path(self) -> Path:
+        """Where to report it: in ``predicted`` unless the apply removes it."""
+        located = self.predicted if self.predicted is not None else self.live
+        assert located is not None
+        return located
+
+
+def differences(live: Any, predicted: Any, node: SchemaNode | None) -> list[Path]:
+    """Paths at which ``predicted`` differs from ``live`` (see :attr:`Change.path`)."""
+    return [change.path for change in changes(live, predicted, node)]
+
+
+def changes(live: Any, predicted: Any, node: SchemaNode | None) -> list[Change]:
+    """Every difference between ``live`` and ``predicted``, map-list items matched by key."""
     if _canonical(live) == _canonical(predicted):
         return []  # the common case, answered by one C-speed serialisation
-    found: list[Path] = []
-    _walk(live, predicted, node, path, found)
+    found: list[Change] = []
+    _walk(live, predicted, node, (), (), found)
     return found
 
 
@@ -159,44 +180,64 @@ def _canonical(value: Any) -> bytes:
 
 
 def _walk(
-    live: Any, predicted: Any, node: SchemaNode | None, path: Path, found: list[Path]
+    live: Any,
+    predicted: Any,
+    node: SchemaNode | None,
+    at_live: Path,
+    at_predicted: Path,
+    found: list[Change],
 ) -> None:
     if isinstance(live, dict) and isinstance(predicted, dict):
         for name in sorted(live.keys() | predicted.keys()):
-            if name not in live or name not in predicted:
-                found.append((*path, name))
+            here_live, here_predicted = (*at_live, name), (*at_predicted, name)
+            if name not in predicted:
+                found.append(Change(here_live, None, at_predicted))
+            elif name not in live:
+                found.append(Change(None, here_predicted))
             else:
-                _walk(live[name], predicted[name], child_node(node, name), (*path, name), found)
+                child = child_node(node, name)
+                _walk(live[name], predicted[name], child, here_live, here_predicted, found)
     elif isinstance(live, list) and isinstance(predicted, list):
-        _walk_list(live, predicted, node, path, found)
+        _walk_list(live, predicted, node, at_live, at_predicted, found)
     elif (
         isinstance(live, dict | list)
         or isinstance(predicted, dict | list)
         or not same_scalar(live, predicted, node)
     ):
-        found.append(path)
+        found.append(Change(at_live, at_predicted))
 
 
 def _walk_list(
-    live: list[Any], predicted: list[Any], node: SchemaNode | None, path: Path, found: list[Path]
+    live: list[Any],
+    predicted: list[Any],
+    node: SchemaNode | None,
+    at_live: Path,
+    at_predicted: Path,
+    found: list[Change],
 ) -> None:
     kind, keys = list_keys(node)
     items = item_node(node)
     if kind is ListKind.MAP and keys:
-        before = {item_key(i, keys): i for i in live}
-        after = {item_key(i, keys) for i in predicted}
+        before = {item_key(item, keys): i for i, item in enumerate(live)}
+        after = {item_key(item, keys) for item in predicted}
         for index, item in enumerate(predicted):
-            key = item_key(item, keys)
-            if key in before:
-                _walk(before[key], item, items, (*path, index), found)
+            match = before.get(item_key(item, keys))
+            if match is None:
+                found.append(Change(None, (*at_predicted, index)))
             else:
-                found.append((*path, index))
-        found.extend((*path, i) for i, item in enumerate(live) if item_key(item, keys) not in after)
+                here = ((*at_live, match), (*at_predicted, index))
+                _walk(live[match], item, items, *here, found)
+        found.extend(
+            Change((*at_live, i), None, at_predicted)
+            for i, item in enumerate(live)
+            if item_key(item, keys) not in after
+        )
     elif kind is ListKind.SET:
         if sorted(map(repr, live)) != sorted(map(repr, predicted)):
-            found.append(path)
+            found.append(Change(at_live, at_predicted))
     elif len(live) != len(predicted):
-        found.append(path)
+        found.append(Change(at_live, at_predicted))
     else:
         for index, (before_item, after_item) in enumerate(zip(live, predicted, strict=True)):
-            _walk(before_item, after_item, items, (*path, index), found)
+            here = ((*at_live, index), (*at_predicted, index))
+            _walk(before_item, after_item, items, *here, found)

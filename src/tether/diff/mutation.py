@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tether.diff.merge import child_node, differences, item_key, item_node, list_keys
-from tether.diff.pointer import MISSING, Path, get_path, remove_paths, set_path
+from tether.diff.merge import Change, changes, child_node, item_key, item_node, list_keys
+from tether.diff.pointer import Path, get_path, remove_paths, set_path
 from tether.diff.schema import ListKind, SchemaNode
 
 #: Compare option that keeps webhook mutations in a server-side diff.
@@ -73,21 +73,27 @@ def without_mutations(
     """
     declared = _Overlap(declared_paths(desired, predicted, node))
     owned = _Overlap(owned_before)
-    restore: list[tuple[Path, Any]] = []
-    drop: list[Path] = []
-    for path in differences(live, predicted, node):
-        if declared.touches(path):
+    dropped: list[Path] = []
+    for change in changes(live, predicted, node):
+        if change.predicted is not None and declared.touches(change.predicted):
             continue
-        before, after = get_path(live, path), get_path(predicted, path)
-        if after is MISSING:
-            if not owned.touches(path):
-                restore.append((path, before))
-        elif before is MISSING:
-            drop.append(path)
+        if change.predicted is None:
+            assert change.live is not None
+            if not owned.touches(change.live):
+                _put_back(predicted, change, get_path(live, change.live))
+        elif change.live is None:
+            dropped.append(change.predicted)
         else:
-            restore.append((path, before))
-    result = predicted
-    for path, value in restore:
-        set_path(result, path, value)
-    remove_paths(result, drop)
-    return result
+            set_path(predicted, change.predicted, get_path(live, change.live))
+    remove_paths(predicted, dropped)
+    return predicted
+
+
+def _put_back(predicted: dict[str, Any], change: Change, value: Any) -> None:
+    """Restore a value the dry run lost: a map field in place, a list item at the end."""
+    assert change.live is not None
+    parent = get_path(predicted, change.parent)
+    if isinstance(parent, dict):
+        parent[str(change.live[-1])] = value
+    elif isinstance(parent, list):
+        parent.append(value)
