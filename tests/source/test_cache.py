@@ -271,3 +271,17 @@ async def test_state_tracks_refreshes_fetches_and_errors(
         repo.head(),
     )
     assert failed.last_error.startswith(f"failed to fetch {url}: ")
+
+
+async def test_deleted_tag_leaves_semver_resolution(
+    git_cache: GitCache, git_repo: RemoteRepo
+) -> None:
+    stable = git_repo.tag("v1.0.0")
+    withdrawn = git_repo.push({"v": "1.1"}, "withdrawn release")
+    git_repo.tag("v1.1.0", message="soon withdrawn")
+    assert (await git_cache.resolve(git_repo.url_git, "^1")).sha == withdrawn
+
+    git_repo.delete_tag("v1.1.0")
+
+    resolved = await git_cache.resolve(git_repo.url_git, "^1")
+    assert (resolved.sha, resolved.ref) == (stable, "refs/tags/v1.0.0")
