@@ -355,3 +355,9 @@ async def test_carry_forward_refuses_changed_options(counted: Renderer, repo: Pa
     await counted.render(old)
     other = {**SOURCES["helm"], "helm": {"releaseName": "x"}}
     assert await counted.carry_forward(old, request(repo, other, SHA_2)) is None
+
+
+async def test_file_system_errors_are_render_errors(renderer: Renderer, repo: Path) -> None:
+    source = {"repoURL": "r", "path": "x" * 300}  # longer than a file name may be
+    with pytest.raises(RenderError, match="file system error: File name too long"):
+        await renderer.render(request(repo, source))

@@ -139,6 +139,9 @@ class Renderer:
                 done = await self._render_source(request, index, checkout, refs, render_misses)
             except RenderError as error:
                 raise error.about(subject) from error
+            except OSError as error:  # unreadable checkout, full scratch disk, ...
+                cause = f"file system error: {error.strerror or error}"
+                raise RenderError(subject, cause) from error
             if done is None:
                 return None
             rendered.append(done)
