@@ -256,13 +256,8 @@ class _Validator:
 
     def value(self, value: Any, schema: Schema, path: str) -> None:
         if value is None:
-            if schema.crd and not schema.get("nullable", False) and schema.types:
-                expected = "/".join(sorted(schema.types))
-                self.error(
-                    path,
-                    CauseType.TYPE_INVALID,
-                    f'Invalid value: "null": {path} in body must be of type {expected}: "null"',
-                )
+            # Built-in fields are nullable; in a custom resource a null the schema does
+            # not allow is dropped before validation (apply_defaults, prune), not refused.
             return
         types = schema.types
         if schema.int_or_string:
@@ -386,8 +381,10 @@ class _Validator:
 def apply_defaults(obj: Mapping[str, Any], schema: Schema) -> dict[str, Any]:
     """A copy of ``obj`` with the schema's ``default`` values filled in where absent.
 
-    Defaults apply at every depth, to fields of objects that exist (a default object
-    gets its own nested defaults too), as the API server defaults custom resources.
+    As the API server defaults custom resources: ``null`` values of fields that are not
+    ``nullable`` are dropped first (so a default can replace them), then defaults apply
+    at every depth to fields of objects that exist (a default object gets its own
+    nested defaults too).
     """
     result = copy.deepcopy(dict(obj))
     _default(result, schema)
@@ -396,6 +393,10 @@ def apply_defaults(obj: Mapping[str, Any], schema: Schema) -> dict[str, Any]:
 
 def _default(value: Any, schema: Schema) -> None:
     if isinstance(value, dict):
+        for name in [n for n, v in value.items() if v is None]:
+            sub = schema.field(name)
+            if sub is not None and sub.crd and not sub.get("nullable", False):
+                del value[name]
         for name, raw in schema.properties.items():
             if name not in value and isinstance(raw, Mapping) and "default" in raw:
                 value[name] = copy.deepcopy(raw["default"])

@@ -109,15 +109,19 @@ def test_unknown_fields_per_mode(schemas: SchemaRegistry, name: str, unknown: li
     assert (ignore.ok, ignore.warnings, ignore.unknown_fields) == (True, (), ())
 
 
-def test_null_is_refused_where_a_crd_field_is_not_nullable(schemas: SchemaRegistry) -> None:
+def test_null_is_dropped_where_a_crd_field_is_not_nullable(schemas: SchemaRegistry) -> None:
     schema = schemas.lookup("example.com/v1", "Widget")
     assert schema is not None
     widget = {
         "apiVersion": "example.com/v1",
         "kind": "Widget",
-        "spec": {"color": None, "options": {"level": None}},
+        "spec": {"color": None, "size": None, "options": {"level": None}},
     }
-    assert [e.field for e in validate(widget, schema).errors] == ["spec.color"]
+    defaulted = apply_defaults(widget, schema)
+    assert defaulted["spec"] == {"size": 3, "options": {"level": None, "verbose": False}}
+    assert [(e.field, e.message) for e in validate(defaulted, schema).errors] == [
+        ("spec.color", "Required value")
+    ]
 
 
 def test_structural_defaults_fill_absent_fields_at_every_depth(schemas: SchemaRegistry) -> None:
