@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from gitserver import GitServer, RemoteRepo
+from gitserver import GitServer, RemoteRepo, git
 
 from tether.source import (
     GitCache,
@@ -285,3 +285,32 @@ async def test_deleted_tag_leaves_semver_resolution(
 
     resolved = await git_cache.resolve(git_repo.url_git, "^1")
     assert (resolved.sha, resolved.ref) == (stable, "refs/tags/v1.0.0")
+
+
+async def test_default_branch_change_and_other_refs(
+    git_cache: GitCache, git_repo: RemoteRepo
+) -> None:
+    development = git_repo.push({"dev": "1"}, "development", branch="develop")
+    pull = git_repo.push({"pr": "1"}, "proposed change", branch="proposal")
+    git_repo.git("push", "-q", "origin", f"{pull}:refs/pull/7/head")
+    git_repo.delete_branch("proposal")
+    git("symbolic-ref", "HEAD", "refs/heads/develop", cwd=git_repo.bare)
+
+    head = await git_cache.resolve(git_repo.url_git, "HEAD")
+    proposal = await git_cache.resolve(git_repo.url_git, "refs/pull/7/head", refresh=False)
+
+    assert (head.sha, head.ref) == (development, "refs/heads/develop")
+    assert (proposal.sha, proposal.kind) == (pull, RevisionKind.REF)
+
+
+async def test_empty_repository_has_no_head(
+    git_cache: GitCache, git_server_session: GitServer
+) -> None:
+    empty = RemoteRepo(git_server_session, "empty-repo")
+
+    result = await git_cache.refresh(empty.url_git)
+
+    assert not result.fetched
+    assert result.refs.head_sha == ""
+    with pytest.raises(RevisionNotFound, match="unable to resolve 'HEAD'"):
+        await git_cache.resolve(empty.url_git, "HEAD", refresh=False)
