@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tether.render.detect import Tool
-from tether.render.errors import ManifestError, PathEscapeError
+from tether.render.errors import ManifestError, ManifestLimitError, PathEscapeError
 
 GUESTBOOK = [
     "Deployment/guestbook-ui",
@@ -102,3 +103,18 @@ async def test_an_empty_folder_renders_to_an_empty_value(render: Any, repo: Path
     result = await render({"repoURL": "r", "path": "apps/empty"})
     assert result.objects == ()
     assert result.tools == (Tool.DIRECTORY,)
+
+
+async def test_a_symlink_loop_refuses_the_render(render: Any, repo: Path) -> None:
+    os.symlink("loop-b.yaml", repo / "apps/guestbook/loop-a.yaml")
+    os.symlink("loop-a.yaml", repo / "apps/guestbook/loop-b.yaml")
+    with pytest.raises(PathEscapeError, match="is a symlink loop"):
+        await render({"repoURL": "r", "path": "apps/guestbook"})
+
+
+async def test_a_yaml_bomb_in_the_app_is_refused(
+    render: Any, repo: Path, render_data: Path
+) -> None:
+    shutil.copy(render_data / "manifest-bomb.yaml", repo / "apps/guestbook/bomb.yaml")
+    with pytest.raises(ManifestLimitError, match=r"apps/guestbook/bomb\.yaml: document 1"):
+        await render({"repoURL": "r", "path": "apps/guestbook"})

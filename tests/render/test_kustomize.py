@@ -104,6 +104,10 @@ OPTIONS = {
         {"commonAnnotations": {"owner": "$ARGOCD_APP_NAME"}},
         {"commonAnnotations": {"owner": "$ARGOCD_APP_NAME"}},
     ),
+    "forceCommonAnnotations": (
+        {"commonAnnotations": {"note": "from-app"}, "forceCommonAnnotations": True},
+        {"commonAnnotations": {"note": "from-app"}},
+    ),
     "namespace": ({"namespace": "team-a"}, {"namespace": "team-a"}),
     "replicas": (
         {"replicas": [{"name": "api", "count": 4}]},
