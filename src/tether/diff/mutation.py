@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from tether.diff.merge import Change, changes, child_node, item_key, item_node, list_keys
+from tether.diff.merge import (
+    PRESENCE_SIGNIFICANT,
+    Change,
+    changes,
+    child_node,
+    item_key,
+    item_node,
+    list_keys,
+)
 from tether.diff.pointer import Path, get_path, remove_paths, set_path
 from tether.diff.schema import ListKind, SchemaNode
 
@@ -29,7 +37,12 @@ def declared_paths(desired: Any, predicted: Any, node: SchemaNode | None) -> set
 def _declare(
     desired: Any, predicted: Any, node: SchemaNode | None, path: Path, found: set[Path]
 ) -> None:
-    if isinstance(desired, dict) and desired and isinstance(predicted, dict):
+    if isinstance(desired, dict | list) and not desired:
+        # Empty declares nothing (empty equals missing), save where emptiness has meaning.
+        if path and path[-1] in PRESENCE_SIGNIFICANT:
+            found.add(path)
+        return
+    if isinstance(desired, dict) and isinstance(predicted, dict):
         for name, value in desired.items():
             if name in predicted:
                 _declare(value, predicted[name], child_node(node, name), (*path, name), found)
