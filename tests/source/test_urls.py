@@ -96,6 +96,13 @@ def test_repr_and_str_never_show_the_password() -> None:
     assert parsed.transport_url == "https://h.io/org/repo"
 
 
+def test_a_token_used_as_user_name_is_hidden_too() -> None:
+    parsed = parse_repo_url("https://ghp_token123@h.io/org/repo")
+    assert parsed.username == "ghp_token123"
+    assert repr(parsed) == "RepoURL('https://***@h.io/org/repo')"
+    assert "ghp_token123" not in str(parsed)
+
+
 def test_ssh_transport_keeps_the_user() -> None:
     assert parse_repo_url("git@h.io:org/repo").transport_url == "git@h.io:org/repo"
     assert parse_repo_url("ssh://git@h.io/r").transport_url == "ssh://git@h.io/r"

@@ -105,6 +105,10 @@ class RepoURL:
     def __str__(self) -> str:
         return self.redacted
 
+    def __repr__(self) -> str:
+        # Not the generated repr: an HTTP user name alone is often a token.
+        return f"RepoURL({self.redacted!r})"
+
 
 _HTTP_SCHEMES = frozenset({Scheme.HTTP, Scheme.HTTPS})
 
