@@ -59,12 +59,21 @@ class RunningCluster:
         return self.process.returncode
 
 
-def start_cluster(data_dir: Path, *, port: int = 0) -> RunningCluster:
+def start_cluster(data_dir: Path, *, port: int = 0, args: tuple[str, ...] = ()) -> RunningCluster:
     """Start a server on ``data_dir`` and wait (bounded) for its ready line."""
     data_dir.mkdir(parents=True, exist_ok=True)
     log = (data_dir / "server.log").open("a")
     process = subprocess.Popen(
-        [str(TETHER), "local-cluster", "serve", "--data-dir", str(data_dir), "--port", str(port)],
+        [
+            str(TETHER),
+            "local-cluster",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+            *args,
+        ],
         stdout=subprocess.PIPE,
         stderr=log,
         text=True,

@@ -28,6 +28,10 @@ def serve_command(
     port: Annotated[
         int, typer.Option("--port", help="Port to listen on (0: any free one).")
     ] = 6443,
+    event_window: Annotated[
+        int,
+        typer.Option("--event-window", help="How many recent changes watches can resume from."),
+    ] = 20_000,
     kubeconfig: Annotated[
         Path | None,
         typer.Option("--kubeconfig", help="Kubeconfig to write (default DATA_DIR/kubeconfig)."),
@@ -35,7 +39,7 @@ def serve_command(
 ) -> None:
     """Serve the Kubernetes API until interrupted (SIGINT or SIGTERM)."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    config = ServeConfig(data_dir.resolve(), host, port, kubeconfig)
+    config = ServeConfig(data_dir.resolve(), host, port, kubeconfig, event_window)
 
     def ready(url: str) -> None:
         print(f"{READY_LINE} {url} (kubeconfig {config.kubeconfig_path})", flush=True)

@@ -241,14 +241,23 @@ class Handlers:
         self, req: Request, rtype: ResourceType, path: ResourcePath, labels: Any, fields: Any
     ) -> Stream:
         initial = req.flag("sendInitialEvents")
-        first, watch = self.store.watch(
-            rtype,
-            path.namespace,
-            labels,
-            fields,
-            resource_version=req.query.get("resourceVersion"),
-            initial_events=initial or None,
-        )
+        try:
+            first, watch = self.store.watch(
+                rtype,
+                path.namespace,
+                labels,
+                fields,
+                resource_version=req.query.get("resourceVersion"),
+                initial_events=initial or None,
+            )
+        except APIError as error:
+            if error.code != 410:
+                raise
+            # kube-apiserver answers a watch from a compacted resourceVersion with 200
+            # and a single ERROR event carrying the 410 Status; clients then relist.
+            return Stream(
+                _single(orjson.dumps({"type": "ERROR", "object": error.status()}) + b"\n")
+            )
         bookmarks = req.flag("allowWatchBookmarks")
         as_table = tables.wants_table(req.headers.get("accept", ""))
         include = req.query.get("includeObject")
@@ -502,6 +511,10 @@ class Handlers:
         return json_response(
             200, scale_of(rtype, written.entry.obj), _warning_headers(written.warnings)
         )
+
+
+async def _single(chunk: bytes) -> AsyncIterator[bytes]:
+    yield chunk
 
 
 def _manager_from_agent(agent: str) -> str | None:

@@ -76,6 +76,7 @@ class ServeConfig:
     host: str = "127.0.0.1"
     port: int = 6443
     kubeconfig: Path | None = None
+    event_window: int = 20_000
 
     @property
     def kubeconfig_path(self) -> Path:
@@ -116,7 +117,7 @@ def _bind(host: str, port: int) -> socket.socket:
 async def serve(config: ServeConfig, ready: Callable[[str], None]) -> None:
     """Serve until SIGINT/SIGTERM; call ``ready(url)`` once connections are accepted."""
     creds = ensure_credentials(config.data_dir, config.host)
-    cluster = Cluster(config.data_dir)
+    cluster = Cluster(config.data_dir, event_window=config.event_window)
     await cluster.start()
     sock = _bind(config.host, config.port)
     port = sock.getsockname()[1]
