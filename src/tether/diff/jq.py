@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import pathlib
 import re
 import selectors
 import subprocess
@@ -28,6 +29,7 @@ from tether.diff.pointer import Path
 
 #: Argo CD's default budget for one expression on one object.
 DEFAULT_TIMEOUT = 1.0
+_WORKER = pathlib.Path(__file__).with_name("jqworker.py")
 #: How long a new worker may take to start (interpreter and jq import), on a busy host.
 STARTUP_TIMEOUT = 30.0
 
@@ -140,11 +142,13 @@ class JqRunner:
             return self._process
         self._buffer = b""
         process = self._process = subprocess.Popen(
-            [sys.executable, "-m", "tether.diff.jqworker"],
+            # Run by path in isolated mode: no package import to pay for at start-up,
+            # and nothing from the working directory or PYTHON* variables on its path.
+            [sys.executable, "-I", str(_WORKER)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
-            env={k: v for k, v in os.environ.items() if k in ("PATH", "PYTHONPATH")},
+            env={"PATH": os.environ.get("PATH", "")},
         )
         if not self._read_line(process, time.monotonic() + STARTUP_TIMEOUT):
             self._stop()

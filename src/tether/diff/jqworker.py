@@ -1,5 +1,7 @@
 """The jq worker process: evaluates path expressions on behalf of :mod:`tether.diff.jq`.
 
+It is started by file path and imports nothing of tether, so that it starts fast.
+
 jq runs inside the interpreter as native code that cannot be interrupted, so the
 parent bounds it by running it here, in a child process it can kill. The protocol is
 one JSON document per line in each direction: ``{"ready": true}`` once at start, then
