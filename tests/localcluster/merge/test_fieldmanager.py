@@ -366,3 +366,51 @@ def test_port_protocol_defaults_when_identifying_list_items(registry: SchemaRegi
     ]
     path = '.spec.template.spec.containers[name="nginx"].ports[containerPort=80,protocol="TCP"]'
     assert owners(again)[path] == ["kubectl"]
+
+
+def assert_applied(obj: Any, config: Any, schema: Any) -> None:
+    """Every value ``config`` sets is in ``obj``, list items found by their identity."""
+    if isinstance(config, dict) and (schema is None or schema.map_type == "granular"):
+        assert isinstance(obj, dict)
+        for name, value in config.items():
+            assert name in obj, name
+            assert_applied(obj[name], value, schema.field(name) if schema is not None else None)
+    elif isinstance(config, list) and schema is not None and schema.list_type == "map":
+        by_key = {tuple(item.get(k) for k in schema.list_map_keys): item for item in obj}
+        for item in config:
+            assert_applied(
+                by_key[tuple(item.get(k) for k in schema.list_map_keys)], item, schema.items()
+            )
+    elif isinstance(config, list) and schema is not None and schema.list_type == "set":
+        assert set(config) <= set(obj)
+    else:
+        assert obj == config
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(st.sampled_from(["a", "b", "c"]), _configs, st.booleans()),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_an_accepted_apply_always_leaves_its_configuration_in_place(
+    steps: list[tuple[str, dict[str, Any], bool]], registry: SchemaRegistry
+) -> None:
+    schema = registry.lookup("apps/v1", "Deployment")
+    live: dict[str, Any] | None = None
+    for manager, config, force in steps:
+        before = copy.deepcopy(live)
+        try:
+            live = server_side_apply(
+                live, config, manager=manager, schema=schema, now=NOW, force=force
+            )
+        except ApplyConflictError:
+            assert not force
+            assert live == before, "a refused apply changes nothing"
+            continue
+        body = {k: v for k, v in config.items() if k != "metadata"}
+        assert_applied(live, body, schema)
+        assert_applied(live["metadata"], config["metadata"], schema.field("metadata"))
+        assert all(entry["fieldsV1"] for entry in live["metadata"].get("managedFields", []))
