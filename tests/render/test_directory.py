@@ -7,8 +7,12 @@ from typing import Any
 
 import pytest
 
+from tether.model import ApplicationSource
 from tether.render.detect import Tool
 from tether.render.errors import ManifestError, ManifestLimitError, PathEscapeError
+from tether.render.renderer import Renderer
+from tether.render.request import RenderRequest, SourceCheckout
+from tether.render.settings import RenderSettings
 
 GUESTBOOK = [
     "Deployment/guestbook-ui",
@@ -118,3 +122,16 @@ async def test_a_yaml_bomb_in_the_app_is_refused(
     shutil.copy(render_data / "manifest-bomb.yaml", repo / "apps/guestbook/bomb.yaml")
     with pytest.raises(ManifestLimitError, match=r"apps/guestbook/bomb\.yaml: document 1"):
         await render({"repoURL": "r", "path": "apps/guestbook"})
+
+
+async def test_combined_size_is_bounded_before_reading(repo: Path) -> None:
+    renderer = Renderer(settings=RenderSettings(max_directory_bytes=500))
+    source = ApplicationSource.from_dict({"repoURL": "r", "path": "apps/guestbook"})
+    with pytest.raises(ManifestLimitError, match=r"more than the limit of 500 bytes"):
+        await renderer.render(RenderRequest("demo", (SourceCheckout(source, repo),)))
+
+
+async def test_a_fifo_is_ignored_not_opened(render: Any, repo: Path) -> None:
+    os.mkfifo(repo / "apps/guestbook/pipe.yaml")  # opening it would block forever
+    result = await render({"repoURL": "r", "path": "apps/guestbook"})
+    assert names(result) == GUESTBOOK

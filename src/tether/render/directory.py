@@ -5,7 +5,12 @@ Files are chosen as Argo CD chooses them:
 - ``.yaml``, ``.yml`` and ``.json`` files are manifests, ``.jsonnet`` files are
   evaluated (by the Jsonnet evaluator the renderer is given); other files are ignored;
 - without ``recurse`` only the folder itself is read, with it every sub-folder too;
-- names starting with ``.`` (``.git``, ``.github``, editor files) are skipped;
+- names starting with ``.`` (``.git``, ``.github``, editor files) are skipped: CI
+  workflows and editor files are YAML but not objects, and a file that is not an
+  object is an error here (Argo CD silently ignores YAML it cannot read as objects);
+- symlinks to anything but a regular file (FIFOs, devices) are ignored;
+- the combined size of the YAML and JSON files is bounded (``max_directory_bytes``),
+  checked before any file is read;
 - ``include`` and ``exclude`` are Argo CD globs (see :mod:`tether.render.globs`)
   matched against the path relative to the application folder; ``exclude`` wins.
 
@@ -29,6 +34,7 @@ from typing import Any, Protocol
 from pyrage import x25519
 
 from tether.model import DirectorySource, JsonnetSource
+from tether.render.errors import ManifestLimitError
 from tether.render.globs import glob_match
 from tether.render.paths import repo_relative
 from tether.render.sops import decrypt_objects, is_encrypted
@@ -91,6 +97,7 @@ async def render_directory(
     env: Mapping[str, str],
     jsonnet: JsonnetEvaluator,
     limits: YamlLimits = DEFAULT_LIMITS,
+    max_total_bytes: int = 10 * 1024 * 1024,
     sops_identities: Sequence[x25519.Identity] = (),
 ) -> list[dict[str, Any]]:
     """The objects of the directory source at ``app_dir`` (inside the checkout ``root``).
@@ -100,6 +107,12 @@ async def render_directory(
     files = await asyncio.to_thread(lambda: list(manifest_files(app_dir, options)))
     manifests = [path for path in files if not path.name.endswith(JSONNET_SUFFIX)]
     programs = [path for path in files if path.name.endswith(JSONNET_SUFFIX)]
+    total = await asyncio.to_thread(lambda: sum(path.stat().st_size for path in manifests))
+    if total > max_total_bytes:
+        raise ManifestLimitError(
+            repo_relative(root, app_dir),
+            f"manifests total {total} bytes, more than the limit of {max_total_bytes} bytes",
+        )
     objects = await asyncio.to_thread(_load_manifests, root, manifests, limits, sops_identities)
     if programs:
         objects.extend(await jsonnet(root, app_dir, programs, options.jsonnet, env=env))

@@ -286,6 +286,7 @@ class Renderer:
             env=env,
             jsonnet=self._jsonnet,
             limits=self.settings.yaml_limits,
+            max_total_bytes=self.settings.max_directory_bytes,
             sops_identities=self.settings.sops_identities,
         )
 

@@ -31,6 +31,9 @@ class RenderSettings:
     tool_limits: Limits = field(default_factory=Limits)
     #: Bounds for parsing manifests, values and tool output.
     yaml_limits: YamlLimits = DEFAULT_LIMITS
+    #: Largest combined size of the YAML and JSON files of one directory source
+    #: (Argo CD's ``reposerver.max.combined.directory.manifests.size``, 10M by default).
+    max_directory_bytes: int = 10 * 1024 * 1024
     #: age identities that decrypt SOPS documents of directory sources (secret: never
     #: shown; see :func:`tether.render.sops.parse_identities`).
     sops_identities: tuple[x25519.Identity, ...] = field(default=(), repr=False)
