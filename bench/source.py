@@ -10,6 +10,7 @@ operation              tether                                       git CLI peer
 cold clone             ``GitCache.refresh`` into an empty cache     ``git clone --mirror``
 warm refresh           ``GitCache.refresh`` with nothing new        ``git fetch --prune`` (mirror)
 change detection       (same as above: one ls-remote)               ``git ls-remote``
+incremental fetch      ``GitCache.refresh`` after one new commit    ``git fetch --prune`` (mirror)
 checkout               ``GitCache.checkout`` of the 2,000 files      ``git archive | tar -x``
 resolve semver         ``GitCache.resolve("^1", refresh=False)``     ``git tag --sort`` + rev-parse
 =====================  ===========================================  =============================
@@ -113,8 +114,22 @@ async def measure(repo: RemoteRepo, work: Path) -> dict[str, tuple[list[float], 
     rows["warm refresh (no change)"] = (warm, warm_peer)
     rows["change detection (ls-remote)"] = (warm, lsremote_peer)
 
+    incremental, incremental_peer = [], []
+    for run in range(RUNS):
+        # One new commit each time; both sides fetch exactly that commit.
+        repo.push({f"apps/app-00/new-{run}.yaml": f"n: {run}\n"}, f"change {run}")
+        fetched.clear()
+        incremental.append(await timed_async(refresh))
+        assert fetched == [True], "a changed repository was not fetched"
+        incremental_peer.append(
+            timed(lambda: sh(GIT, "--git-dir", str(mirror), "fetch", "-q", "--prune", "origin"))
+        )
+    rows["incremental fetch (1 new commit)"] = (incremental, incremental_peer)
+    sha = repo.head()
+
     async with cache.checkout(url, sha, refresh=False) as done:
-        assert sum(1 for _ in done.path.rglob("*.yaml")) == FILES, "incomplete checkout"
+        written = sum(1 for _ in done.path.rglob("*.yaml"))
+        assert written == FILES + RUNS, "incomplete checkout"
 
     async def write() -> None:
         async with cache.checkout(url, sha, refresh=False):
@@ -137,7 +152,7 @@ async def measure(repo: RemoteRepo, work: Path) -> dict[str, tuple[list[float], 
             shutil.rmtree(target)
 
         checkout_peer.append(timed(archive))
-    rows[f"checkout ({FILES} files, incl. cleanup)"] = (checkout, checkout_peer)
+    rows[f"checkout ({written} files, incl. cleanup)"] = (checkout, checkout_peer)
 
     resolve, resolve_peer = [], []
     for _ in range(RUNS):
