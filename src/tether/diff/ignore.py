@@ -103,12 +103,12 @@ class DiffSettings:
             value = options.get("ignoreResourceStatusField", status.value)
             try:
                 status = StatusComparison(str(value).lower())
-            except ValueError:
+            except ValueError as error:
                 raise IgnoreRuleError(
                     COMPARE_OPTIONS_KEY,
                     f"ignoreResourceStatusField: {value}",
                     "expected one of all, crd, none",
-                ) from None
+                ) from error
         return cls(ignore=tuple(rules), status=status)
 
 
@@ -161,12 +161,12 @@ def _rule(source: str, entry: Mapping[str, Any]) -> IgnoreRule:
         try:
             parse_pointer(pointer)
         except ValueError as error:
-            raise IgnoreRuleError(source, pointer, str(error)) from None
+            raise IgnoreRuleError(source, pointer, str(error)) from error
     for expression in expressions:
         try:
             check_expression(expression)
         except ValueError as error:
-            raise IgnoreRuleError(source, expression, str(error)) from None
+            raise IgnoreRuleError(source, expression, str(error)) from error
     return IgnoreRule(
         source=source,
         group=str(entry.get("group") or ""),

@@ -52,7 +52,8 @@ def check_expression(expression: str) -> None:
             jq.compile(program)
         except ValueError as error:
             first = next((ln.strip() for ln in str(error).splitlines() if ln.strip()), "")
-            raise ValueError(first.removeprefix("jq: error: ").rstrip(":") or "invalid") from None
+            reason = first.removeprefix("jq: error: ").rstrip(":") or "invalid expression"
+            raise ValueError(reason) from error
 
 
 def _plain_element(element: object) -> bool:
