@@ -47,3 +47,15 @@ def test_two_explicit_blocks_are_an_error(repo: Path) -> None:
     )
     with pytest.raises(RenderError, match="multiple application sources defined: Helm, Kustomize"):
         detect_tool(source, repo / "charts/demo", subject="charts/demo")
+
+
+def test_a_kustomization_beside_a_chart_wins(tmp_path: Path) -> None:
+    (tmp_path / "Chart.yaml").write_text("apiVersion: v2\nname: x\nversion: 1.0.0\n")
+    (tmp_path / "kustomization.yaml").write_text("resources: []\n")
+    source = ApplicationSource.from_dict({"repoURL": "r", "path": "."})
+    assert detect_tool(source, tmp_path, subject=".") is Tool.KUSTOMIZE
+
+
+def test_a_missing_folder_is_a_directory_app(tmp_path: Path) -> None:
+    source = ApplicationSource.from_dict({"repoURL": "r", "path": "nope"})
+    assert detect_tool(source, tmp_path / "nope", subject="nope") is Tool.DIRECTORY

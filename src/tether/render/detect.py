@@ -3,9 +3,11 @@
 1. A chart from a Helm repository (``chart`` set) is Helm.
 2. An explicit block wins: ``helm``, ``kustomize``, ``directory`` or ``plugin``; more
    than one of them is an error, as in Argo CD.
-3. Otherwise the application folder is looked at: a ``Chart.yaml`` means Helm, a
-   ``kustomization.yaml``, ``kustomization.yml`` or ``Kustomization`` means Kustomize,
-   and anything else is a directory of YAML, JSON and Jsonnet files.
+3. Otherwise the application folder is looked at: a ``kustomization.yaml``,
+   ``kustomization.yml`` or ``Kustomization`` means Kustomize, else a file whose name
+   ends in ``Chart.yaml`` means Helm, and anything else is a directory of YAML, JSON and
+   Jsonnet files. (Argo CD walks the folder in name order and the last match wins, so a
+   folder with both a chart and a kustomization is Kustomize.)
 """
 
 from __future__ import annotations
@@ -58,10 +60,12 @@ def detect_tool(source: ApplicationSource, app_dir: Path | None, *, subject: str
         return explicit
     if app_dir is None:
         raise RenderError(subject, "a Git source needs a checkout to detect its tool")
-    if (app_dir / "Chart.yaml").is_file():
-        return Tool.HELM
+    if not app_dir.is_dir():
+        return Tool.DIRECTORY  # the renderer reports the missing folder
     if kustomization_file(app_dir) is not None:
         return Tool.KUSTOMIZE
+    if any(entry.name.endswith("Chart.yaml") and entry.is_file() for entry in app_dir.iterdir()):
+        return Tool.HELM
     return Tool.DIRECTORY
 
 
