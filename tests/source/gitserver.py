@@ -1,12 +1,16 @@
-"""Real Git servers on loopback for tests: ``git daemon`` and ``git http-backend``.
+"""Real Git servers on loopback for tests: ``git daemon``, ``git http-backend``, ``sshd``.
 
-:class:`GitServer` serves every bare repository under one folder three ways:
+:class:`GitServer` serves every bare repository under one folder five ways:
 
 - ``git://127.0.0.1:<port>/<name>.git`` through ``git daemon``;
 - ``http://127.0.0.1:<port>/<name>.git`` through ``git http-backend`` run as a CGI
   program behind a threaded stdlib HTTP server that demands Basic auth
   (:attr:`GitServer.username` / :attr:`GitServer.password`);
+- ``https://`` the same, with a self-signed certificate;
+- ``https://`` the same again, demanding a client certificate (:class:`LoopbackPKI`);
 - ``file://<root>/<name>.git``.
+
+:class:`SSHServer` adds ``ssh://`` through a loopback ``sshd`` with one accepted key.
 
 :class:`RemoteRepo` is one repository on a server plus a working clone used to author
 history with the real ``git`` program: :meth:`RemoteRepo.push`, tags, branch deletion,
@@ -356,8 +360,10 @@ class RemoteRepo:
 
     @property
     def url_https_mtls(self) -> str:
-        """Like :attr:`url_https`, and the server demands a client certificate
-        (``server.pki.client_cert_pem`` / ``client_key_pem``)."""
+        """Like :attr:`url_https`, but a client certificate is required.
+
+        The server accepts ``server.pki.client_cert_pem`` with ``client_key_pem``.
+        """
         return f"https://127.0.0.1:{self.server.mtls_port}/{self.name}.git"
 
     @property
