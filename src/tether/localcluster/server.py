@@ -18,6 +18,7 @@ import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 
 import uvicorn
 
@@ -91,6 +92,15 @@ class _Server(uvicorn.Server):
     before the store closes; here a signal only asks the server to exit.
     """
 
+    def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_exit = on_exit
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """Begin shutting down; end open watches so their connections can close."""
+        super().handle_exit(sig, frame)
+        self._on_exit()
+
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         loop = asyncio.get_running_loop()
@@ -142,7 +152,8 @@ async def serve(config: ServeConfig, ready: Callable[[str], None]) -> None:
             access_log=False,
             timeout_graceful_shutdown=2,
             timeout_keep_alive=30,
-        )
+        ),
+        on_exit=cluster.store.end_watches,
     )
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     try:

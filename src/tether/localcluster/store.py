@@ -206,6 +206,10 @@ class Store:
         await asyncio.get_running_loop().run_in_executor(self._executor, self._storage.close)
         self._executor.shutdown(wait=True)
 
+    def end_watches(self) -> None:
+        """End every open watch (the server is shutting down; clients re-watch)."""
+        self._hub.close_all()
+
     def add_admitter(self, admitter: Admitter) -> None:
         """Run ``admitter`` on every write (schema validation, CRD rules)."""
         self._admitters.append(admitter)
