@@ -17,11 +17,13 @@ Using it
 ::
 
     store = CredentialStore(provider)          # provider.repository_secrets() -> dicts
-    cache = GitCache(cache_dir, credentials=store, fetch_timeout=60)
+    cache = GitCache(cache_dir, credentials=store, fetch_timeout=60,
+                     max_checkout_bytes=1 << 30, ssh_known_hosts=known_hosts_text)
 
     async with cache.checkout(url, "main") as checkout:
         render(checkout.path)                  # checkout.sha: the commit rendered
     # the folder is gone here, whatever happened inside the block
+    # (refresh=False: use the last fetched state, no network; project=: credential scope)
 
     revision = await cache.resolve(url, "^1.2")        # Revision(sha, kind, ref)
     await cache.refresh(url)                           # ls-remote; fetch only on change
