@@ -35,6 +35,8 @@ from enum import StrEnum
 from functools import cache
 from typing import Any, Final
 
+import yaml
+
 from tether.localcluster.schema import Schema
 
 __all__ = [
@@ -159,12 +161,16 @@ def _pairs(pairs: list[tuple[str, Any]]) -> _Pairs:
     return out
 
 
-def find_duplicate_fields(body: bytes | str) -> tuple[str, ...]:
-    """Paths of object keys a JSON body repeats (``spec.replicas``); ``()`` if none.
+def find_duplicate_fields(body: bytes | str, *, yaml_body: bool = False) -> tuple[str, ...]:
+    """Paths of object keys a request body repeats (``spec.replicas``); ``()`` if none.
 
     Decoders keep the last value silently, so this second look at the raw body is how
-    Warn and Strict validation learn of them. A body that is not JSON has none.
+    Warn and Strict validation learn of them. ``yaml_body`` reads the body as YAML (an
+    ``application/apply-patch+yaml`` request). A body that does not parse has none: the
+    decoder's own error is the one to report.
     """
+    if yaml_body:
+        return _yaml_duplicates(body)
     try:
         document = json.loads(body, object_pairs_hook=_pairs)
     except ValueError:
@@ -172,6 +178,30 @@ def find_duplicate_fields(body: bytes | str) -> tuple[str, ...]:
     found: list[str] = []
     _collect_duplicates(document, "", found)
     return tuple(found)
+
+
+def _yaml_duplicates(body: bytes | str) -> tuple[str, ...]:
+    try:
+        root = yaml.compose(body, Loader=yaml.CSafeLoader)
+    except yaml.YAMLError:
+        return ()
+    found: list[str] = []
+    _collect_yaml_duplicates(root, "", found)
+    return tuple(found)
+
+
+def _collect_yaml_duplicates(node: yaml.Node | None, path: str, found: list[str]) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            name = str(key.value)
+            if name in seen:
+                found.append(_join(path, name))
+            seen.add(name)
+            _collect_yaml_duplicates(value, _join(path, name), found)
+    elif isinstance(node, yaml.SequenceNode):
+        for n, item in enumerate(node.value):
+            _collect_yaml_duplicates(item, f"{path}[{n}]", found)
 
 
 def _collect_duplicates(value: Any, path: str, found: list[str]) -> None:

@@ -192,7 +192,13 @@ def test_duplicate_fields_of_the_raw_body_are_reported_like_unknown_ones(
         == 'strict decoding error: duplicate field "metadata.name", duplicate field "data.k"'
     )
     assert validate(obj, schema, FieldValidation.IGNORE, duplicate_fields=duplicates).ok
-    assert find_duplicate_fields(b"kind: ConfigMap") == (), "YAML bodies are not inspected"
+    assert find_duplicate_fields(b"{not json") == ()
+
+
+def test_duplicate_fields_of_an_apply_yaml_body_are_found() -> None:
+    body = b"metadata:\n  name: a\n  name: b\ndata:\n  list:\n    - {x: 1, x: 2}\n"
+    assert find_duplicate_fields(body, yaml_body=True) == ("metadata.name", "data.list[0].x")
+    assert find_duplicate_fields(b"a: [unclosed", yaml_body=True) == ()
 
 
 def test_set_items_and_map_list_keys_must_be_unique(schemas: SchemaRegistry) -> None:
