@@ -386,3 +386,13 @@ async def test_service_gets_a_cluster_ip(cluster: Cluster) -> None:
     assert spec["clusterIP"].startswith("10.")
     assert spec["clusterIPs"] == [spec["clusterIP"]]
     assert spec["ports"] == [{"port": 80, "protocol": "TCP", "targetPort": 80}]
+
+
+@pytest.mark.parametrize("name", ["default", "kube-system", "kube-public"])
+async def test_system_namespaces_may_not_be_deleted(cluster: Cluster, name: str) -> None:
+    with pytest.raises(APIError) as refused:
+        await cluster.store.delete(rtype(cluster, "", "namespaces"), None, name)
+    assert (refused.value.code, refused.value.message) == (
+        403,
+        f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+    )

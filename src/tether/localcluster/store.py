@@ -52,6 +52,8 @@ log = logging.getLogger(__name__)
 NAMESPACES = ("", "namespaces")
 #: Namespaces that exist from the start, as on a fresh cluster.
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+#: Namespaces kube-apiserver's lifecycle admission never lets go.
+IMMORTAL_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
 
 #: A hook run on every admitted write before it is stored: it may change the object
 #: or raise APIError. Arguments: resource type, new object, old object (or None),
@@ -491,6 +493,8 @@ class Store:
     ) -> Deleted:
         """Delete the object, or mark it for deletion while finalizers remain."""
         current = await self.get(rtype, namespace, name)
+        if rtype.key == NAMESPACES and name in IMMORTAL_NAMESPACES:
+            raise forbidden(rtype.ref, name, "this namespace may not be deleted")
         meta = current.metadata
         if options.uid and options.uid != meta.get("uid"):
             raise conflict(
