@@ -88,8 +88,11 @@ def test_malformed_secrets_are_skipped_and_reported() -> None:
         "failed to read secret argocd/no-url: missing key url",
         "failed to read secret argocd/bad-base64: data.url is not base64",
         "failed to read secret argocd/bad-url: unsupported scheme 'ftp'",
+        "failed to read secret argocd/github-app: "
+        "GitHub App credentials (githubAppPrivateKey) are not supported",
     )
     assert not any("password" in problem for problem in store.problems)
+    assert not any("not-a-real-key" in problem for problem in store.problems)
 
 
 def test_unlabelled_secret_is_not_a_repository_secret() -> None:

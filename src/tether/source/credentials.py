@@ -14,7 +14,9 @@ the *longest* URL prefix supplies them. Prefixes are compared on the normalised 
 as Argo CD does, so a template for ``https://github.com/org`` also covers
 ``https://github.com/org-tools/x``. A Secret with a ``project`` key serves only lookups for
 that project, and beats an unscoped Secret of the same rank. Secrets of another
-``type`` than ``git`` (``helm``, ``oci``) are ignored here.
+``type`` than ``git`` (``helm``, ``oci``) are ignored here. Credential kinds tether does
+not implement (GitHub App, Google Cloud, Azure, bearer tokens) make a Secret unusable,
+and say so, rather than letting it be used without its credentials.
 
 Secrets arrive as plain mappings (``data`` base64-encoded, ``stringData`` in clear text,
 ``stringData`` winning as in Kubernetes) through the injected :class:`SecretProvider`,
@@ -41,6 +43,16 @@ from tether.source.urls import RepoURL, parse_repo_url
 log = logging.getLogger(__name__)
 
 _SECRET_FIELDS = ("password", "ssh_private_key", "tls_client_cert_key")
+
+#: Argo CD credential kinds tether does not implement; such a Secret is reported, not
+#: silently used without its credentials.
+_UNSUPPORTED_KEYS = {
+    "githubAppPrivateKey": "GitHub App credentials",
+    "gcpServiceAccountKey": "Google Cloud Source credentials",
+    "bearerToken": "bearer tokens",
+    "azureServicePrincipalClientSecret": "Azure service principal credentials",
+    "useAzureWorkloadIdentity": "Azure workload identity",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +172,10 @@ def parse_secret(secret: Mapping[str, Any]) -> RepositorySecret | None:
     url = values.get("url", "").strip()
     if not url:
         raise InvalidRepositorySecret(secret_name, "missing key url")
+    repo_type = values.get("type", "") or "git"
+    for key, kind in _UNSUPPORTED_KEYS.items():
+        if repo_type == "git" and values.get(key):
+            raise InvalidRepositorySecret(secret_name, f"{kind} ({key}) are not supported")
     try:
         parsed = parse_repo_url(url, prefix=secret_type is SecretType.REPO_CREDS)
         normalized = parsed.normalized
@@ -180,7 +196,7 @@ def parse_secret(secret: Mapping[str, Any]) -> RepositorySecret | None:
         normalized=normalized,
         credentials=credentials,
         name=values.get("name", ""),
-        repo_type=values.get("type", "") or "git",
+        repo_type=repo_type,
         project=values.get("project", ""),
     )
 
