@@ -120,6 +120,10 @@ class ClusterCache:
         """Every cached object tracked by application ``app``."""
         return [self._objects[k] for k in sorted(self._by_app.get(app, ()))]
 
+    def of_kind(self, group: str, kind: str) -> list[dict[str, Any]]:
+        """Every cached object of one group and kind."""
+        return [o for k, o in self._objects.items() if k.group == group and k.kind == kind]
+
     def children_of(self, obj: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Cached objects whose ownerReferences name ``obj``."""
         uid = (obj.get("metadata") or {}).get("uid")

@@ -180,7 +180,11 @@ class _Run:
         if failures:
             return failures
         dry_runs = [t for t in tasks if t.action in (Action.APPLY, Action.REPLACE, Action.HOOK)]
-        outcomes = await self.gather(self.dry_run_one(t, defined_crds) for t in dry_runs)
+        # Namespaces this sync creates: objects in them cannot be dry-run before.
+        created = {t.key.name for t in tasks if t.key.kind == "Namespace" and not t.key.group}
+        if self.ctx.create_namespace and self.ctx.destination.namespace:
+            created.add(self.ctx.destination.namespace)
+        outcomes = await self.gather(self.dry_run_one(t, defined_crds, created) for t in dry_runs)
         for task, problem in zip(dry_runs, outcomes, strict=True):
             if problem:
                 failures.append(problem)
@@ -206,12 +210,18 @@ class _Run:
             return f"failed to sync {task.key}: {allowed.reason}"
         return ""
 
-    async def dry_run_one(self, task: SyncTask, defined_crds: set[str]) -> str:
+    async def dry_run_one(
+        self, task: SyncTask, defined_crds: set[str], created_namespaces: set[str]
+    ) -> str:
         target = self.prepared(task)
         try:
             if task.action is Action.HOOK and not target.get("metadata", {}).get("name"):
                 return ""
             await self.ctx.client.apply(target, dry_run=True, validate=task.options.validate)
+        except NotFound as error:
+            if task.key.namespace in created_namespaces:
+                return ""  # its namespace does not exist yet; this sync creates it
+            return str(error)
         except UnknownKind as error:
             if task.options.skip_dry_run_on_missing_resource or task.key.group in defined_crds:
                 return ""

@@ -1,0 +1,503 @@
+"""The application controller: watches Applications and makes their clusters follow Git.
+
+Two work queues, as in Argo CD: the *refresh* queue compares an app and writes its
+status (``status`` workers), the *operation* queue runs syncs (``operation`` workers).
+An app is queued for refresh when it changes, when one of its live objects changes
+(the self-heal trigger), when its project or the settings change, and periodically
+(``timeout.reconciliation`` plus jitter). A refresh that finds an automated app
+OutOfSync writes an ``operation`` request; any request or unfinished operation goes to
+the operation queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from tether.controller.autosync import decide_auto_sync
+from tether.controller.clusters import ClusterConnection, ClusterRegistry, UnknownDestination
+from tether.controller.comparison import AppComparer, ComparisonFailed, tracking_name
+from tether.controller.operation import OperationRunner, new_operation_state
+from tether.controller.projects import project_problem, resolve_project
+from tether.controller.settings import SETTINGS_CONFIGMAP, ControllerSettings
+from tether.controller.status import comparison_status, failure_status, needs_write, status_patch
+from tether.controller.workqueue import WorkQueue
+from tether.kube import Conflict, Invalid, KubeClient, KubeError, NotFound
+from tether.live import Change
+from tether.model import OperationPhase, ResourceKey, SpecError, keys
+from tether.model.application import Application
+from tether.model.status import ConditionType
+from tether.model.syncoptions import DeleteOption, SyncOptions
+from tether.model.wire import format_time
+from tether.render.renderer import Renderer
+from tether.source import GitCache
+
+log = logging.getLogger(__name__)
+
+APPLICATION = ("argoproj.io/v1alpha1", "Application")
+APP_PROJECT = ("argoproj.io/v1alpha1", "AppProject")
+_MANAGEMENT_KINDS = (APPLICATION, APP_PROJECT, ("v1", "ConfigMap"), ("v1", "Secret"))
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def app_key(namespace: str, name: str) -> str:
+    """The queue key of an application."""
+    return f"{namespace}/{name}"
+
+
+class ApplicationController:
+    """Reconciles every Application of the control namespace."""
+
+    def __init__(
+        self,
+        client: KubeClient,
+        git: GitCache,
+        *,
+        namespace: str = "argocd",
+        renderer: Renderer | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+        status_workers: int = 10,
+        operation_workers: int = 10,
+        poll_interval: float = 0.5,
+        resync: bool = True,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.client = client
+        self.namespace = namespace
+        self.clock = clock
+        self.settings = ControllerSettings()
+        self.clusters = ClusterRegistry(client, tracking=self.settings.tracking)
+        self.management = self.clusters.connections[0]
+        self.comparer = AppComparer(git, renderer or Renderer(), control_namespace=namespace)
+        self.operations = OperationRunner(
+            self.comparer,
+            self._write_status,
+            control_namespace=namespace,
+            clock=clock,
+            poll_interval=poll_interval,
+        )
+        self.refresh_queue: WorkQueue[str] = WorkQueue(
+            "refresh", self.reconcile, workers=status_workers
+        )
+        self.operation_queue: WorkQueue[str] = WorkQueue(
+            "operation", self.operate, workers=operation_workers
+        )
+        self._resync = resync
+        self._rng = rng
+        self._jitter: dict[str, float] = {}
+        self._reconciled: dict[str, float] = {}
+        self._repo_refreshed: dict[str, float] = {}
+        self._compared_sources: dict[str, str] = {}
+        self._terminate: dict[str, asyncio.Event] = {}
+        self._subscribed: set[str] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # --- lifecycle -----------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load the management state, then start watching and working.
+
+        Bound it with a timeout: it waits for the first list of the management kinds.
+        """
+        cache = self.management.cache
+        cache.watch_kinds(_MANAGEMENT_KINDS)
+        await cache.wait_synced()
+        self._load_settings()
+        self._register_clusters()
+        self._subscribe(self.management)
+        self.refresh_queue.start()
+        self.operation_queue.start()
+        for obj in cache.of_kind("argoproj.io", "Application"):
+            metadata = obj.get("metadata") or {}
+            if metadata.get("namespace") == self.namespace:
+                self.refresh_queue.add(app_key(self.namespace, metadata["name"]))
+        if self._resync:
+            self._tasks.append(asyncio.create_task(self._resync_loop(), name="resync"))
+
+    async def close(self) -> None:
+        """Stop working and watching."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.refresh_queue.close()
+        await self.operation_queue.close()
+        await self.clusters.close()
+
+    def _subscribe(self, connection: ClusterConnection) -> None:
+        if connection.server in self._subscribed:
+            return
+        self._subscribed.add(connection.server)
+        queue = connection.cache.subscribe()
+        self._tasks.append(
+            asyncio.create_task(self._route(connection, queue), name=f"route {connection.name}")
+        )
+
+    # --- events --------------------------------------------------------------------
+
+    async def _route(self, connection: ClusterConnection, queue: asyncio.Queue[Change]) -> None:
+        management = connection is self.management
+        while True:
+            change = await queue.get()
+            key = change.key
+            if management and key.namespace == self.namespace:
+                if (key.group, key.kind) == ("argoproj.io", "Application"):
+                    self._on_application(key)
+                    continue
+                if (key.group, key.kind) == ("argoproj.io", "AppProject"):
+                    self._enqueue_project(key.name)
+                    continue
+                if key.kind == "ConfigMap" and key.name == SETTINGS_CONFIGMAP:
+                    self._load_settings()
+                    self._enqueue_all(lambda app: True)
+                    continue
+                if key.kind == "Secret":
+                    self._register_clusters()
+            for name in change.apps:
+                namespace, _, plain = name.rpartition("_")
+                self.refresh_queue.add(app_key(namespace or self.namespace, plain))
+
+    def _on_application(self, key: ResourceKey) -> None:
+        queue_key = app_key(key.namespace, key.name)
+        obj = self.management.cache.get(key)
+        phase = ((obj or {}).get("status") or {}).get("operationState", {}).get("phase")
+        if phase == OperationPhase.TERMINATING.value and queue_key in self._terminate:
+            self._terminate[queue_key].set()
+        self.refresh_queue.add(queue_key)
+
+    def _enqueue_project(self, project: str) -> None:
+        self._enqueue_all(lambda app: (app.get("spec") or {}).get("project") == project)
+
+    def _enqueue_all(self, wanted: Callable[[Mapping[str, Any]], bool]) -> None:
+        for obj in self.management.cache.of_kind("argoproj.io", "Application"):
+            metadata = obj.get("metadata") or {}
+            if metadata.get("namespace") == self.namespace and wanted(obj):
+                self.refresh_queue.add(app_key(self.namespace, metadata["name"]))
+
+    async def _resync_loop(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            period = self.settings.reconciliation_seconds
+            if period <= 0:
+                continue
+            now = time.monotonic()
+            for key, last in list(self._reconciled.items()):
+                jitter = self._jitter.setdefault(key, self._rng() * self.settings.jitter_seconds)
+                if now - last >= period + jitter:
+                    self._reconciled[key] = now  # not again until this refresh ran
+                    self.refresh_queue.add(key)
+
+    def _load_settings(self) -> None:
+        key = ResourceKey("", "ConfigMap", self.namespace, SETTINGS_CONFIGMAP)
+        found = self.management.cache.get(key)
+        self.settings = ControllerSettings.from_config_map((found or {}).get("data"))
+        for problem in self.settings.problems:
+            log.warning("%s: %s", SETTINGS_CONFIGMAP, problem)
+
+    def _register_clusters(self) -> None:
+        secrets = [
+            s
+            for s in self.management.cache.of_kind("", "Secret")
+            if (s.get("metadata") or {}).get("namespace") == self.namespace
+        ]
+        for problem in self.clusters.register_secrets(secrets):
+            log.warning("%s", problem)
+        for connection in self.clusters.connections:
+            self._subscribe(connection)
+
+    # --- refresh -------------------------------------------------------------------
+
+    def _application(self, key: str) -> tuple[dict[str, Any] | None, Application | None, str]:
+        namespace, _, name = key.partition("/")
+        obj = self.management.cache.get(ResourceKey("argoproj.io", "Application", namespace, name))
+        if obj is None:
+            return None, None, ""
+        try:
+            return obj, Application.from_dict(obj), ""
+        except SpecError as error:
+            return obj, None, str(error)
+
+    async def reconcile(self, key: str) -> None:
+        """Refresh one application: compare, write status, maybe start an automated sync."""
+        self._reconciled[key] = time.monotonic()
+        obj, app, invalid = self._application(key)
+        if obj is None:
+            self.comparer.forget(key)
+            self._reconciled.pop(key, None)
+            return
+        now = self.clock()
+        if app is None:
+            await self._write_fields(obj, _invalid_spec(invalid, now))
+            return
+        if app.metadata.is_deleting:
+            await self._finalize(key, obj, app)
+            return
+        if app.metadata.annotations.get(keys.SKIP_RECONCILE) == "true":
+            return
+        project = resolve_project(self.management.cache, self.namespace, app.spec.project_name)
+        problem = project_problem(app, project)
+        connection = None
+        if not problem and project is not None:
+            try:
+                connection = self.clusters.resolve(
+                    app.spec.destination.server, app.spec.destination.name
+                )
+            except UnknownDestination as error:
+                problem = f"application destination {error}"
+        if problem or project is None or connection is None:
+            fields = failure_status(
+                app, ConditionType.INVALID_SPEC_ERROR.value, problem, self.namespace, now
+            )
+            await self._write_fields(obj, fields)
+            return
+        refresh = app.refresh_requested
+        try:
+            comparison = await self.comparer.compare(
+                app,
+                connection,
+                self.settings,
+                refresh_repositories=bool(refresh) or self._repositories_due(app),
+                hard=refresh == "hard",
+            )
+        except ComparisonFailed as failure:
+            fields = failure_status(app, failure.condition, failure.message, self.namespace, now)
+            await self._write_fields(obj, fields)
+            await self._clear_refresh(app)
+            return
+        await self._write_fields(obj, comparison_status(app, comparison, self.namespace, now))
+        await self._clear_refresh(app)
+        state = app.status.operation_state
+        if app.operation is not None or (state is not None and not state.is_completed):
+            self.operation_queue.add(key)
+            return
+        decision = decide_auto_sync(app, comparison, self.settings, now)
+        if decision.operation is not None:
+            await self._patch(
+                obj, [{"op": "add", "path": "/operation", "value": decision.operation.to_dict()}]
+            )
+            self.operation_queue.add(key)
+        elif decision.retry_after is not None:
+            self.refresh_queue.add_after(key, decision.retry_after)
+
+    def _repositories_due(self, app: Application) -> bool:
+        """Whether to fetch the app's repositories before comparing.
+
+        Yes when its sources changed since the last comparison, or when a repository
+        was last fetched longer than a reconciliation period ago (webhooks clear that
+        mark, see :meth:`note_push`).
+        """
+        sources = repr([s.to_dict() for s in app.sources])
+        changed = self._compared_sources.get(app.qualified_name) != sources
+        self._compared_sources[app.qualified_name] = sources
+        now = time.monotonic()
+        period = self.settings.reconciliation_seconds or float("inf")
+        due = False
+        for source in app.sources:
+            if source.is_helm_repository:
+                continue
+            last = self._repo_refreshed.get(source.repo_url)
+            if changed or last is None or now - last >= period:
+                self._repo_refreshed[source.repo_url] = now
+                due = True
+        return due
+
+    def note_push(self, repo_url: str) -> None:
+        """A webhook said ``repo_url`` changed: fetch it on the next refresh of its apps."""
+        self._repo_refreshed.pop(repo_url, None)
+        self._enqueue_all(
+            lambda app: any(
+                (s or {}).get("repoURL") == repo_url
+                for s in [
+                    app.get("spec", {}).get("source"),
+                    *app.get("spec", {}).get("sources", []),
+                ]
+            )
+        )
+
+    async def _clear_refresh(self, app: Application) -> None:
+        if not app.refresh_requested:
+            return
+        escaped = keys.REFRESH.replace("~", "~0").replace("/", "~1")
+        with contextlib.suppress(Invalid, NotFound, Conflict):
+            await self.client.patch(
+                *APPLICATION,
+                app.name,
+                app.namespace,
+                [{"op": "remove", "path": f"/metadata/annotations/{escaped}"}],
+                patch_type="json",
+            )
+
+    # --- operations ----------------------------------------------------------------
+
+    async def operate(self, key: str) -> None:
+        """Run the requested or unfinished operation of one application."""
+        obj, app, _ = self._application(key)
+        if obj is None or app is None or app.metadata.is_deleting:
+            return
+        state = app.status.operation_state
+        now = self.clock()
+        if state is None or state.is_completed:
+            if app.operation is None:
+                return
+            retry_count = 0
+            if (
+                state is not None
+                and state.phase is OperationPhase.FAILED
+                and state.operation == app.operation
+            ):
+                delay = self.operations.retry_delay(state)
+                if delay is None:
+                    return
+                waited = (now - (state.finished_at or now)).total_seconds()
+                if waited < delay:
+                    self.operation_queue.add_after(key, delay - waited)
+                    return
+                retry_count = state.retry_count + 1
+            state = new_operation_state(app.operation, now, retry_count)
+            await self._write_fields(obj, {"operationState": state.to_dict()})
+        project = resolve_project(self.management.cache, self.namespace, app.spec.project_name)
+        problem = project_problem(app, project)
+        try:
+            connection = self.clusters.resolve(
+                app.spec.destination.server, app.spec.destination.name
+            )
+        except UnknownDestination as error:
+            problem = problem or f"application destination {error}"
+            connection = None
+        if problem or project is None or connection is None:
+            failed = state.__class__(
+                operation=state.operation,
+                phase=OperationPhase.ERROR,
+                started_at=state.started_at,
+                message=problem,
+                finished_at=now,
+                retry_count=state.retry_count,
+            )
+            await self.operations.finish(app, failed)
+            return
+        terminate = self._terminate.setdefault(key, asyncio.Event())
+        if state.phase is OperationPhase.TERMINATING:
+            terminate.set()
+        try:
+            final = await self.operations.run(
+                app, project, connection, self.settings, state, terminate
+            )
+        finally:
+            self._terminate.pop(key, None)
+        delay = self.operations.retry_delay(final)
+        if delay is not None:
+            self.operation_queue.add_after(key, delay)
+        self.refresh_queue.add(key)
+
+    # --- deletion ------------------------------------------------------------------
+
+    async def _finalize(self, key: str, obj: Mapping[str, Any], app: Application) -> None:
+        """Cascade a deletion held by the resources finalizer, then release the app."""
+        finalizers = list(app.metadata.finalizers)
+        ours = [
+            f
+            for f in finalizers
+            if f in (keys.RESOURCES_FINALIZER, keys.RESOURCES_FINALIZER_BACKGROUND)
+        ]
+        if not ours:
+            return
+        try:
+            connection = self.clusters.resolve(
+                app.spec.destination.server, app.spec.destination.name
+            )
+        except UnknownDestination:
+            connection = None
+        if connection is not None:
+            policy = "Background" if keys.RESOURCES_FINALIZER_BACKGROUND in ours else "Foreground"
+            remaining = 0
+            for live in connection.cache.objects_of(tracking_name(app, self.namespace)):
+                if SyncOptions.of_object(live).delete is DeleteOption.DISABLED:
+                    continue
+                remaining += 1
+                metadata = live.get("metadata") or {}
+                if metadata.get("deletionTimestamp"):
+                    continue
+                with contextlib.suppress(NotFound):
+                    await connection.client.delete(
+                        str(live.get("apiVersion")),
+                        str(live.get("kind")),
+                        metadata["name"],
+                        metadata.get("namespace"),
+                        propagation_policy=policy,  # type: ignore[arg-type]
+                        uid=metadata.get("uid"),
+                    )
+            if remaining:
+                self.refresh_queue.add_after(key, 1.0)
+                return
+        kept = [f for f in finalizers if f not in ours]
+        await self._patch(
+            obj,
+            [
+                {
+                    "op": "test",
+                    "path": "/metadata/resourceVersion",
+                    "value": obj["metadata"]["resourceVersion"],
+                },
+                {"op": "replace", "path": "/metadata/finalizers", "value": kept},
+            ],
+        )
+        self.comparer.forget(key)
+
+    # --- writing -------------------------------------------------------------------
+
+    async def _write_status(
+        self, app: Application, fields: Mapping[str, Any], clear_operation: bool
+    ) -> None:
+        obj = self.management.cache.get(
+            ResourceKey("argoproj.io", "Application", app.namespace, app.name)
+        )
+        if obj is None:
+            return
+        ops = status_patch(obj, fields, clear_operation=clear_operation)
+        await self._patch(obj, ops)
+
+    async def _write_fields(self, obj: Mapping[str, Any], fields: Mapping[str, Any]) -> None:
+        if not needs_write(obj.get("status") or {}, fields):
+            return
+        await self._patch(obj, status_patch(obj, fields))
+
+    async def _patch(self, obj: Mapping[str, Any], ops: list[dict[str, Any]]) -> None:
+        if not ops:
+            return
+        metadata = obj.get("metadata") or {}
+        try:
+            await self.client.patch(
+                *APPLICATION, metadata["name"], metadata.get("namespace"), ops, patch_type="json"
+            )
+        except NotFound:
+            return
+        except (Invalid, Conflict) as error:
+            # Our cached copy was stale (a removed field, a moved resourceVersion): read
+            # the object again and let the next reconcile write against it.
+            log.info("%s; will retry on the next reconcile", error)
+            self.refresh_queue.add_after(
+                app_key(metadata.get("namespace", ""), metadata["name"]), 0.2
+            )
+        except KubeError:
+            raise
+
+
+def _invalid_spec(message: str, now: datetime) -> dict[str, Any]:
+    return {
+        "sync": {"status": "Unknown"},
+        "conditions": [
+            {
+                "type": ConditionType.INVALID_SPEC_ERROR.value,
+                "message": message,
+                "lastTransitionTime": format_time(now),
+            }
+        ],
+    }

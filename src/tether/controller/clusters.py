@@ -1,0 +1,143 @@
+"""Destination clusters: a client and a live cache for each.
+
+The management cluster itself is the destination ``in-cluster`` at
+``https://kubernetes.default.svc``, as in Argo CD. Other clusters come from Argo CD
+cluster Secrets (``argocd.argoproj.io/secret-type: cluster`` with ``name``, ``server``
+and ``config``); each gets its own connection and cache, opened on first use.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tether.kube import ClusterConfig, KubeClient, kubeconfig_from_dict
+from tether.live import CHILD_KINDS, ClusterCache, TrackingMethod
+from tether.model import keys
+
+IN_CLUSTER_SERVER = "https://kubernetes.default.svc"
+IN_CLUSTER_NAME = "in-cluster"
+
+
+class UnknownDestination(LookupError):
+    """No registered cluster matches an application's destination."""
+
+
+@dataclass
+class ClusterConnection:
+    """One destination cluster: how it is named, its client and its live cache."""
+
+    name: str
+    server: str
+    client: KubeClient
+    cache: ClusterCache
+
+    def watch_kinds_of(self, objects: Iterable[Mapping[str, Any]]) -> None:
+        """Make sure the cache watches the kinds of ``objects`` (and their children)."""
+        kinds = {(str(o.get("apiVersion", "")), str(o.get("kind", ""))) for o in objects}
+        self.cache.watch_kinds(sorted(kinds | set(CHILD_KINDS)))
+
+
+def _secret_data(secret: Mapping[str, Any]) -> dict[str, str]:
+    data = {k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
+    return data | {str(k): str(v) for k, v in (secret.get("stringData") or {}).items()}
+
+
+def cluster_config_from_secret(secret: Mapping[str, Any]) -> tuple[str, str, ClusterConfig]:
+    """``(name, server, config)`` of an Argo CD cluster Secret.
+
+    ``config`` holds ``bearerToken`` and ``tlsClientConfig`` (``caData``, ``certData``,
+    ``keyData``, ``insecure``). Secret values never appear in errors.
+    """
+    data = _secret_data(secret)
+    server = data.get("server", "").rstrip("/")
+    name = data.get("name") or server
+    try:
+        config = json.loads(data.get("config") or "{}")
+    except json.JSONDecodeError as error:
+        raise ValueError(f"failed to read cluster secret {name}: config is not JSON") from error
+    tls = config.get("tlsClientConfig") or {}
+    cluster: dict[str, Any] = {"server": server}
+    if tls.get("caData"):
+        cluster["certificate-authority-data"] = tls["caData"]
+    if tls.get("insecure"):
+        cluster["insecure-skip-tls-verify"] = True
+    user: dict[str, Any] = {}
+    if config.get("bearerToken"):
+        user["token"] = config["bearerToken"]
+    if tls.get("certData"):
+        user["client-certificate-data"] = tls["certData"]
+        user["client-key-data"] = tls.get("keyData", "")
+    kubeconfig = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": name,
+        "clusters": [{"name": name, "cluster": cluster}],
+        "users": [{"name": name, "user": user}],
+        "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
+    }
+    return name, server, kubeconfig_from_dict(kubeconfig)
+
+
+class ClusterRegistry:
+    """The destination clusters the controller may deploy to."""
+
+    def __init__(self, management: KubeClient, *, tracking: TrackingMethod) -> None:
+        self._tracking = tracking
+        self._connections: dict[str, ClusterConnection] = {
+            IN_CLUSTER_SERVER: ClusterConnection(
+                IN_CLUSTER_NAME,
+                IN_CLUSTER_SERVER,
+                management,
+                ClusterCache(management, tracking=tracking),
+            )
+        }
+        self._names = {IN_CLUSTER_NAME: IN_CLUSTER_SERVER}
+
+    @property
+    def connections(self) -> list[ClusterConnection]:
+        """Every registered cluster."""
+        return list(self._connections.values())
+
+    def register_secrets(self, secrets: Iterable[Mapping[str, Any]]) -> list[str]:
+        """Add clusters from cluster Secrets; returns one message per unusable Secret."""
+        problems = []
+        for secret in secrets:
+            labels = (secret.get("metadata") or {}).get("labels") or {}
+            if labels.get(keys.SECRET_TYPE_LABEL) != keys.SECRET_TYPE_CLUSTER:
+                continue
+            try:
+                name, server, config = cluster_config_from_secret(secret)
+            except (ValueError, KeyError) as error:
+                problems.append(str(error))
+                continue
+            if server in self._connections:
+                continue
+            client = KubeClient(config)
+            self._connections[server] = ClusterConnection(
+                name, server, client, ClusterCache(client, tracking=self._tracking)
+            )
+            self._names[name] = server
+        return problems
+
+    def resolve(self, server: str, name: str) -> ClusterConnection:
+        """The cluster an application's destination names (by server URL, else by name)."""
+        if server:
+            found = self._connections.get(server.rstrip("/"))
+        else:
+            found = self._connections.get(self._names.get(name, ""))
+        if found is None:
+            raise UnknownDestination(
+                f"there are no clusters with this {'URL' if server else 'name'}: {server or name}"
+            )
+        return found
+
+    async def close(self) -> None:
+        """Stop every cache and close the clients of non-management clusters."""
+        for connection in self._connections.values():
+            await connection.cache.close()
+            if connection.server != IN_CLUSTER_SERVER:
+                await connection.client.close()

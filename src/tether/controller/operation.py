@@ -1,0 +1,197 @@
+"""Running an Application's operation and recording its outcome.
+
+A sync is requested by writing the Application's top-level ``operation`` (the CLI, the
+API and automated sync all do this, as in Argo CD). :class:`OperationRunner` turns the
+request into ``status.operationState`` (phase Running), runs the sync engine with a
+``save`` that writes the state after every step, and at the end records the outcome:
+a history entry for a successful sync, a retry (``syncPolicy.retry``) for a failed one,
+and the request removed. A controller restarted in the middle finds the Running state
+and resumes it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from tether.controller.clusters import ClusterConnection
+from tether.controller.comparison import AppComparer, ComparisonFailed, tracking_name
+from tether.controller.settings import ControllerSettings
+from tether.health import assess_health
+from tether.model import OperationPhase, ResourceKey
+from tether.model.application import Application
+from tether.model.operation import Operation, OperationState, SyncOperationResult
+from tether.model.project import AppProject
+from tether.model.status import RevisionHistory
+from tether.model.syncoptions import SyncOptions
+from tether.sync import Destination, SyncContext, name_hooks, plan_sync, run_sync, sync_id_of
+
+log = logging.getLogger(__name__)
+
+#: Writes ``status`` fields of an Application (``None`` removes a field); also removes
+#: the top-level ``operation`` when ``clear_operation``.
+StatusWriter = Callable[[Application, Mapping[str, Any], bool], Awaitable[None]]
+
+
+def new_operation_state(
+    operation: Operation, now: datetime, retry_count: int = 0
+) -> OperationState:
+    """The state of an operation that starts now."""
+    return OperationState(
+        operation=operation, phase=OperationPhase.RUNNING, started_at=now, retry_count=retry_count
+    )
+
+
+class OperationRunner:
+    """Runs sync operations for the application controller."""
+
+    def __init__(
+        self,
+        comparer: AppComparer,
+        write_status: StatusWriter,
+        *,
+        control_namespace: str,
+        clock: Callable[[], datetime],
+        poll_interval: float = 0.5,
+    ) -> None:
+        self.comparer = comparer
+        self.write_status = write_status
+        self.control_namespace = control_namespace
+        self.clock = clock
+        self.poll_interval = poll_interval
+
+    async def run(
+        self,
+        app: Application,
+        project: AppProject,
+        connection: ClusterConnection,
+        settings: ControllerSettings,
+        state: OperationState,
+        terminate: Any,
+    ) -> OperationState:
+        """Run (or resume) ``state`` for ``app``; returns the final state, already written."""
+        sync = state.operation.sync
+        if sync is None:
+            final = dataclasses.replace(
+                state,
+                phase=OperationPhase.ERROR,
+                message="only sync operations are supported",
+                finished_at=self.clock(),
+            )
+            await self.finish(app, final)
+            return final
+        revisions = sync.revisions or ((sync.revision,) if sync.revision else ())
+        try:
+            comparison = await self.comparer.compare(
+                app, connection, settings, revisions=revisions, refresh_repositories=False
+            )
+        except ComparisonFailed as error:
+            final = dataclasses.replace(
+                state,
+                phase=OperationPhase.ERROR,
+                message=f"ComparisonError: {error.message}",
+                finished_at=self.clock(),
+            )
+            await self.finish(app, final)
+            return final
+        automated = app.spec.sync_policy.automated if app.spec.sync_policy else None
+        allow_empty = bool(automated and automated.allow_empty)
+        if comparison.is_empty and sync.prune and not allow_empty and comparison.prune_candidates:
+            # Never turn a render that yields nothing into the deletion of everything.
+            final = dataclasses.replace(
+                state,
+                phase=OperationPhase.FAILED,
+                message="refusing to sync: the desired state is empty and pruning would "
+                "delete every resource (allowEmpty is off)",
+                finished_at=self.clock(),
+            )
+            await self.finish(app, final)
+            return final
+        options = app.sync_options.overridden_by(SyncOptions.parse(sync.sync_options))
+        desired = name_hooks(list(comparison.desired), sync_id_of(state))
+        selected = (
+            {
+                key
+                for key in {ResourceKey.of(o) for o in desired} | set(comparison.live)
+                if sync.selects(key)
+            }
+            if sync.resources
+            else None
+        )
+        plan = plan_sync(
+            desired,
+            comparison.live,
+            options=options,
+            prune=sync.prune,
+            prune_candidates=comparison.prune_candidates,
+            selected=selected,
+            out_of_sync=comparison.out_of_sync,
+        )
+        state = dataclasses.replace(
+            state,
+            sync_result=dataclasses.replace(
+                state.sync_result or SyncOperationResult(),
+                revision=comparison.revisions[0] if len(comparison.revisions) == 1 else "",
+                revisions=comparison.revisions if len(comparison.revisions) > 1 else (),
+            ),
+        )
+
+        async def save(current: OperationState) -> None:
+            await self.write_status(app, {"operationState": current.to_dict()}, False)
+
+        destination = app.spec.destination
+        context = SyncContext(
+            client=connection.client,
+            app_name=tracking_name(app, self.control_namespace),
+            project=project,
+            destination=Destination(connection.server, connection.name, destination.namespace),
+            save=save,
+            assess=lambda obj: assess_health(
+                obj, overrides=settings.health_overrides, policy=settings.health_policy
+            ),
+            create_namespace=options.create_namespace,
+            managed_namespace_metadata=app.spec.sync_policy.managed_namespace_metadata
+            if app.spec.sync_policy
+            else None,
+            poll_interval=self.poll_interval,
+            terminate=terminate,
+        )
+        final = await run_sync(context, plan, state)
+        await self.finish(app, final, comparison.revisions)
+        return final
+
+    @staticmethod
+    def retry_delay(final: OperationState) -> float | None:
+        """Seconds until a failed operation is retried, or ``None`` when it is not."""
+        retry = final.operation.retry
+        if final.phase is not OperationPhase.FAILED or retry is None:
+            return None
+        if final.message == "Operation terminated" or not retry.allows_retry(final.retry_count):
+            return None
+        return retry.delay_seconds(final.retry_count)
+
+    async def finish(
+        self, app: Application, final: OperationState, revisions: tuple[str, ...] = ()
+    ) -> None:
+        """Record the outcome: history on success; the request is removed unless it is retried."""
+        changes: dict[str, Any] = {"operationState": final.to_dict()}
+        sync = final.operation.sync
+        if final.phase is OperationPhase.SUCCEEDED and sync is not None and not sync.dry_run:
+            history = list(app.status.history)
+            entry = RevisionHistory(
+                id=max((h.id for h in history), default=-1) + 1,
+                deployed_at=final.finished_at or self.clock(),
+                deploy_started_at=final.started_at,
+                revision=revisions[0] if len(revisions) == 1 else "",
+                revisions=revisions if len(revisions) > 1 else (),
+                source=None if app.is_multi_source else app.spec.source,
+                sources=app.spec.sources if app.is_multi_source else (),
+                initiated_by=final.operation.initiated_by,
+            )
+            history.append(entry)
+            limit = app.spec.history_limit
+            changes["history"] = [h.to_dict() for h in history[-limit:]] if limit > 0 else None
+        await self.write_status(app, changes, self.retry_delay(final) is None)

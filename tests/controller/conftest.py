@@ -1,0 +1,123 @@
+"""Controller tests: a local cluster, a loopback Git server, and a controller in-process."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import sys
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "source"))
+
+from gitfixtures import git_repo, git_server, git_server_session  # noqa: F401
+from gitserver import RemoteRepo
+
+from tether.controller import ApplicationController, install
+from tether.kube import KubeClient, NotFound, load_kubeconfig
+from tether.source import GitCache
+
+NAMESPACE = "argocd"
+_apps = itertools.count()
+
+
+@dataclass
+class Harness:
+    """The pieces of a controller test, and helpers to wait on them."""
+
+    client: KubeClient
+    controller: ApplicationController
+    repo: RemoteRepo
+    namespace: str = NAMESPACE
+
+    @staticmethod
+    def sync_status(app: dict[str, Any]) -> str:
+        return str(((app.get("status") or {}).get("sync") or {}).get("status", ""))
+
+    @staticmethod
+    def health_status(app: dict[str, Any]) -> str:
+        return str(((app.get("status") or {}).get("health") or {}).get("status", ""))
+
+    def synced_and_healthy(self, app: dict[str, Any]) -> bool:
+        return self.sync_status(app) == "Synced" and self.health_status(app) == "Healthy"
+
+    async def refresh(self, name: str) -> None:
+        """Ask for a normal refresh, as ``argocd app get --refresh`` does."""
+        await self.client.patch(
+            "argoproj.io/v1alpha1",
+            "Application",
+            name,
+            self.namespace,
+            {"metadata": {"annotations": {"argocd.argoproj.io/refresh": "normal"}}},
+        )
+
+    async def app(self, name: str) -> dict[str, Any]:
+        return await self.client.get("argoproj.io/v1alpha1", "Application", name, NAMESPACE)
+
+    async def wait_app(
+        self, name: str, predicate: Callable[[dict[str, Any]], bool], seconds: float = 30
+    ) -> dict[str, Any]:
+        """Wait (bounded) until the Application satisfies ``predicate``."""
+        last: dict[str, Any] = {}
+        try:
+            async with asyncio.timeout(seconds):
+                while True:
+                    try:
+                        last = await self.app(name)
+                    except NotFound:
+                        last = {}
+                    if last and predicate(last):
+                        return last
+                    await asyncio.sleep(0.05)
+        except TimeoutError:
+            raise AssertionError(
+                f"application {name} never matched; last: {last.get('status')}"
+            ) from None
+
+    async def wait_object(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str,
+        predicate: Callable[[dict[str, Any] | None], bool],
+        seconds: float = 30,
+    ) -> dict[str, Any] | None:
+        """Wait (bounded) until the live object (``None`` when absent) satisfies ``predicate``."""
+        found: dict[str, Any] | None = None
+        async with asyncio.timeout(seconds):
+            while True:
+                try:
+                    found = await self.client.get(api_version, kind, name, namespace)
+                except NotFound:
+                    found = None
+                if predicate(found):
+                    return found
+                await asyncio.sleep(0.05)
+
+    def new_app_name(self) -> str:
+        return f"app-{next(_apps)}"
+
+
+@pytest.fixture
+async def harness(
+    local_cluster: Any,
+    git_repo: RemoteRepo,  # noqa: F811
+    tmp_path: Path,
+) -> AsyncIterator[Harness]:
+    async with KubeClient(load_kubeconfig(local_cluster.kubeconfig)) as client:
+        async with asyncio.timeout(30):
+            await install(client, NAMESPACE)
+        controller = ApplicationController(
+            client, GitCache(tmp_path / "git"), namespace=NAMESPACE, poll_interval=0.05
+        )
+        async with asyncio.timeout(30):
+            await controller.start()
+        try:
+            yield Harness(client, controller, git_repo)
+        finally:
+            await controller.close()
