@@ -396,3 +396,34 @@ async def test_system_namespaces_may_not_be_deleted(cluster: Cluster, name: str)
         403,
         f'namespaces "{name}" is forbidden: this namespace may not be deleted',
     )
+
+
+async def test_pods_on_a_node_are_deleted_gracefully(cluster: Cluster) -> None:
+    pods = rtype(cluster, "", "pods")
+    body = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p"},
+        "spec": {
+            "nodeName": "node-1",
+            "terminationGracePeriodSeconds": 20,
+            "containers": [{"name": "c", "image": "i"}],
+        },
+    }
+    await cluster.store.create(pods, "default", body)
+    marked = await cluster.store.delete(pods, "default", "p")
+    assert not marked.gone
+    assert marked.entry.metadata["deletionGracePeriodSeconds"] == 20
+    shorter = await cluster.store.delete(
+        pods, "default", "p", DeleteOptions(grace_period_seconds=5)
+    )
+    assert shorter.entry.metadata["deletionGracePeriodSeconds"] == 5
+    forced = await cluster.store.delete(pods, "default", "p", DeleteOptions(grace_period_seconds=0))
+    assert forced.gone
+    unbound = {
+        **body,
+        "metadata": {"name": "q"},
+        "spec": {"containers": body["spec"]["containers"]},
+    }
+    await cluster.store.create(pods, "default", unbound)
+    assert (await cluster.store.delete(pods, "default", "q")).gone

@@ -15,7 +15,7 @@ import base64
 import copy
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tether.localcluster import defaults, names
@@ -26,9 +26,29 @@ from tether.localcluster.resources import ResourceType
 _IMMUTABLE_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds")
 
 
-def now() -> str:
-    """The current time as Kubernetes writes timestamps (RFC 3339, seconds, UTC)."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def now(offset_seconds: int = 0) -> str:
+    """The current time (plus an offset) as Kubernetes writes timestamps (RFC 3339, UTC)."""
+    moment = datetime.now(UTC) + timedelta(seconds=offset_seconds)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def grace_period(rtype: ResourceType, obj: Mapping[str, Any], requested: int | None) -> int:
+    """How long a deleted object lingers for a graceful stop: only pods on a node do.
+
+    As kube-apiserver's pod strategy: a pod not bound to a node, or already finished, goes
+    at once; otherwise it waits ``gracePeriodSeconds`` (default: its
+    ``terminationGracePeriodSeconds``, else 30) for the kubelet to stop it.
+    """
+    if rtype.key != ("", "pods"):
+        return 0
+    spec = obj.get("spec") or {}
+    phase = (obj.get("status") or {}).get("phase")
+    if not spec.get("nodeName") or phase in ("Succeeded", "Failed"):
+        return 0
+    if requested is not None:
+        return max(requested, 0)
+    default = spec.get("terminationGracePeriodSeconds")
+    return int(default) if isinstance(default, int) else 30
 
 
 def check_type(rtype: ResourceType, obj: Mapping[str, Any], version: str) -> None:

@@ -434,7 +434,11 @@ class Store:
         admission.carry_over(rtype, obj, old)
         obj["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
         warnings = self._admit(rtype, obj, old, options)
-        if "deletionTimestamp" in old["metadata"] and not _finalizers(rtype, obj):
+        if (
+            "deletionTimestamp" in old["metadata"]
+            and not old["metadata"].get("deletionGracePeriodSeconds")
+            and not _finalizers(rtype, obj)
+        ):
             if options.dry_run:
                 return Written(encode(obj, current.rv), False, warnings)
             entry = await self._commit(rtype, ns, name, obj, "DELETED")
@@ -532,7 +536,8 @@ class Store:
         if extra and extra not in finalizers:
             finalizers = [f for f in finalizers if f not in ("foregroundDeletion", "orphan")]
             finalizers.append(extra)
-        pending = bool(finalizers) or bool(_finalizers(rtype, current.obj))
+        grace = admission.grace_period(rtype, current.obj, options.grace_period_seconds)
+        pending = bool(finalizers) or bool(_finalizers(rtype, current.obj)) or grace > 0
         ns = meta.get("namespace", "")
         if not pending:
             if options.dry_run:
@@ -543,9 +548,12 @@ class Store:
         new_meta = obj["metadata"]
         if finalizers:
             new_meta["finalizers"] = finalizers
-        if "deletionTimestamp" not in new_meta:
-            new_meta["deletionTimestamp"] = admission.now()
-            new_meta["deletionGracePeriodSeconds"] = 0
+        if "deletionTimestamp" not in new_meta or grace < new_meta.get(
+            "deletionGracePeriodSeconds", 0
+        ):
+            # A shorter grace period may replace a longer one, never the reverse.
+            new_meta["deletionTimestamp"] = admission.now(grace)
+            new_meta["deletionGracePeriodSeconds"] = grace
         if rtype.key == NAMESPACES:
             obj.setdefault("status", {})["phase"] = "Terminating"
         if _same(obj, current.obj):
