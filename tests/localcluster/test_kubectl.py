@@ -373,3 +373,10 @@ def test_events_are_written_listed_and_printed(kubectl: Kubectl) -> None:
         "get", "events", "--field-selector", "involvedObject.name=web-0", "-o", "name"
     ).stdout
     assert selected.strip() == "event/web.1"
+
+
+def test_logs_of_a_pod_that_has_not_started(kubectl: Kubectl) -> None:
+    kubectl.run("run", "p", "--image=nginx")
+    logs = kubectl.run("logs", "p", check=False)
+    assert logs.returncode == 1
+    assert 'container "p" in pod "p" is waiting to start: ContainerCreating' in logs.stderr

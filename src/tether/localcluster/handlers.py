@@ -138,6 +138,8 @@ class Handlers:
         assert path.name is not None
         if verb == "get":
             entry = await self.store.get(rtype, path.namespace, path.name)
+            if path.subresource == "log":
+                return pod_log(entry.obj, req.query.get("container"))
             return self._object(req, rtype, path.version, entry)
         if verb == "update":
             return await self._update(req, rtype, path)
@@ -511,6 +513,31 @@ class Handlers:
         return json_response(
             200, scale_of(rtype, written.entry.obj), _warning_headers(written.warnings)
         )
+
+
+def pod_log(pod: Mapping[str, Any], container: str | None) -> Response:
+    """``pods/<name>/log``: empty for a started container, kube-apiserver's 400 otherwise.
+
+    No process writes output in the local cluster, so a running or finished container
+    has an empty log.
+    """
+    name = pod["metadata"]["name"]
+    containers = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]
+    if container is None:
+        if len(containers) != 1:
+            raise bad_request(
+                f"a container name must be specified for pod {name}, choose one of: "
+                f"[{' '.join(str(c) for c in containers)}]"
+            )
+        container = str(containers[0])
+    elif container not in containers:
+        raise bad_request(f"container {container} is not valid for pod {name}")
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    state = next((s.get("state") or {} for s in statuses if s.get("name") == container), {})
+    if "running" in state or "terminated" in state:
+        return Response(200, b"", "text/plain")
+    reason = (state.get("waiting") or {}).get("reason") or "ContainerCreating"
+    raise bad_request(f'container "{container}" in pod "{name}" is waiting to start: {reason}')
 
 
 async def _single(chunk: bytes) -> AsyncIterator[bytes]:
