@@ -314,3 +314,16 @@ async def test_empty_repository_has_no_head(
     assert result.refs.head_sha == ""
     with pytest.raises(RevisionNotFound, match="unable to resolve 'HEAD'"):
         await git_cache.resolve(empty.url_git, "HEAD", refresh=False)
+
+
+async def test_lock_files_left_by_a_killed_fetch_are_cleared(
+    git_cache: GitCache, git_repo: RemoteRepo, tmp_path: Path
+) -> None:
+    await git_cache.refresh(git_repo.url_git)
+    (mirror,) = (tmp_path / "cache" / "mirrors").iterdir()
+    (mirror / "refs" / "heads" / "main.lock").write_text("stale\n")
+    (mirror / "packed-refs.lock").write_text("stale\n")
+    sha = git_repo.push({"after": "crash"}, "pushed while the fetcher was dead")
+
+    assert (await git_cache.resolve(git_repo.url_git, "main")).sha == sha
+    assert not list(mirror.rglob("*.lock"))

@@ -13,7 +13,9 @@ folder and offers everything above it needs:
   checkout;
 - :meth:`GitCache.state` reports the last fetch and the last error of a repository.
 
-All Git work runs in worker threads, bounded by the fetch timeout. A failed refresh
+A cache folder belongs to one process (lock files left in it by a killed fetch are
+removed before the next one). All Git work runs in worker threads, bounded by the fetch
+timeout. A failed refresh
 leaves the mirror as it was, records the error in :meth:`GitCache.state` and raises it;
 ``resolve(..., refresh=False)`` keeps answering from the last fetched state.
 """

@@ -104,6 +104,7 @@ class Mirror:
         """Bring the mirror up to date with the remote; fetch only if refs changed."""
         with self.write_lock:
             repo = self.open()
+            self._remove_stale_locks()
             remote_state = remote.list_refs(repo)
             local_state = self.local_snapshot()
             if dict(remote_state.refs) == dict(local_state.refs) and (
@@ -114,6 +115,16 @@ class Mirror:
             if remote_state.head:
                 repo.set_head(remote_state.head)
             return UpdateOutcome(True, self.local_snapshot())
+
+    def _remove_stale_locks(self) -> None:
+        """Delete lock files a killed fetch left behind.
+
+        Holding :attr:`write_lock` means no fetch of this process is running, and a
+        cache folder belongs to one process, so any lock file now is stale; left alone
+        it would make every later fetch fail to update that ref.
+        """
+        for lock in (*self.path.glob("*.lock"), *(self.path / "refs").rglob("*.lock")):
+            lock.unlink(missing_ok=True)
 
     def has_commit(self, sha: str) -> bool:
         """Whether the mirror holds commit ``sha`` (a full object id)."""
