@@ -273,6 +273,19 @@ class Schema:
         return (key,) if key else ()
 
     @cached_property
+    def list_key_defaults(self) -> Mapping[str, JSON]:
+        """Defaults of a map list's key fields, used to identify items that omit them."""
+        items = self.items()
+        if items is None:
+            return {}
+        defaults: dict[str, JSON] = {}
+        for key in self.list_map_keys:
+            declared = items.properties.get(key)
+            if isinstance(declared, Mapping) and "default" in declared:
+                defaults[key] = declared["default"]
+        return defaults
+
+    @cached_property
     def map_type(self) -> MapType:
         """Whether an object is merged field by field or replaced whole."""
         declared = self.raw.get("x-kubernetes-map-type")

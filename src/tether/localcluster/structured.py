@@ -35,8 +35,9 @@ from tether.localcluster.schema import ListType, MapType, Schema
 
 __all__ = ["Comparison", "StructureError", "compare", "fields_of", "merge", "remove"]
 
-# Key fields that the API server defaults before it identifies a list item, so an item
-# applied without them is the same item as the stored, defaulted one.
+# Key fields of built-in kinds that the API server defaults before it identifies a list
+# item (the bundled schemas do not carry these defaults; CRD schemas carry their own), so
+# an item applied without them is the same item as the stored, defaulted one.
 _KEY_DEFAULTS: Final[Mapping[str, Any]] = {"protocol": "TCP"}
 
 
@@ -77,12 +78,20 @@ def _items(schema: Schema | None) -> Schema | None:
     return schema.items() if schema is not None else None
 
 
+def _key_defaults(schema: Schema | None) -> Mapping[str, Any]:
+    if schema is None:
+        return {}
+    declared = schema.list_key_defaults
+    known = {k: _KEY_DEFAULTS[k] for k in schema.list_map_keys if k in _KEY_DEFAULTS}
+    return {**known, **declared} if known else declared
+
+
 def _element(item: Any, list_type: ListType, schema: Schema | None) -> str:
     if list_type is ListType.SET or not isinstance(item, dict):
         return value_element(item)
     keys = schema.list_map_keys if schema is not None else ()
     if any(k not in item for k in keys):
-        item = {**{k: _KEY_DEFAULTS[k] for k in keys if k in _KEY_DEFAULTS}, **item}
+        item = {**_key_defaults(schema), **item}
     return key_element(item, keys)
 
 
@@ -126,7 +135,7 @@ def _collect_value(value: Any, schema: Schema | None, node: Node, path: tuple[st
         keys = schema.list_map_keys if schema is not None else ()
         for n, item in enumerate(value):
             if list_type is ListType.MAP and isinstance(item, dict):
-                missing = [k for k in keys if k not in item and k not in _KEY_DEFAULTS]
+                missing = [k for k in keys if k not in item and k not in _key_defaults(schema)]
                 if missing:
                     omitted = f'omits key field "{missing[0]}"'
                     raise StructureError(
@@ -286,14 +295,21 @@ def merge(live: Any, config: Any, schema: Schema | None) -> Any:
 
 
 def _without_nulls(value: Any) -> Any:
-    """``value`` without null object fields (shared when it has none)."""
+    """``value`` without null object fields; ``value`` itself when it has none."""
     if isinstance(value, dict):
-        if any(v is None or isinstance(v, dict | list) for v in value.values()):
-            cleaned = {k: _without_nulls(v) for k, v in value.items() if v is not None}
-            return cleaned if cleaned != value else value
-        return value
-    if isinstance(value, list) and any(isinstance(v, dict | list) for v in value):
-        return [_without_nulls(v) for v in value]
+        cleaned: dict[str, Any] = {}
+        changed = False
+        for key, item in value.items():
+            if item is None:
+                changed = True
+                continue
+            new = _without_nulls(item) if isinstance(item, dict | list) else item
+            changed = changed or new is not item
+            cleaned[key] = new
+        return cleaned if changed else value
+    if isinstance(value, list):
+        items = [_without_nulls(item) if isinstance(item, dict | list) else item for item in value]
+        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
     return value
 
 

@@ -414,3 +414,21 @@ def test_an_accepted_apply_always_leaves_its_configuration_in_place(
         assert_applied(live, body, schema)
         assert_applied(live["metadata"], config["metadata"], schema.field("metadata"))
         assert all(entry["fieldsV1"] for entry in live["metadata"].get("managedFields", []))
+
+
+def test_crd_list_key_defaults_identify_items_that_omit_them() -> None:
+    crd = yaml.load(
+        (CASES.parent / "customresourcedefinition-widgets.yaml").read_text(),
+        Loader=yaml.CSafeLoader,
+    )
+    registry = SchemaRegistry()
+    registry.register_crd(crd)
+    schema = registry.lookup("example.com/v1", "Widget")
+    config = {
+        "apiVersion": "example.com/v1",
+        "kind": "Widget",
+        "metadata": {"name": "w"},
+        "spec": {"ports": [{"port": 53}]},
+    }
+    live = server_side_apply(None, config, manager="a", schema=schema, now=NOW)
+    assert owners(live)['.spec.ports[port=53,protocol="UDP"].port'] == ["a"]
