@@ -427,3 +427,65 @@ async def test_pods_on_a_node_are_deleted_gracefully(cluster: Cluster) -> None:
     }
     await cluster.store.create(pods, "default", unbound)
     assert (await cluster.store.delete(pods, "default", "q")).gone
+
+
+def two_version_crd() -> dict[str, Any]:
+    def version(name: str, storage: bool, sizes: list[str]) -> dict[str, Any]:
+        return {
+            "name": name,
+            "served": True,
+            "storage": storage,
+            "schema": {
+                "openAPIV3Schema": {
+                    "type": "object",
+                    "properties": {
+                        "spec": {
+                            "type": "object",
+                            "properties": {"size": {"type": "string", "enum": sizes}},
+                        }
+                    },
+                }
+            },
+        }
+
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "boxes.example.com"},
+        "spec": {
+            "group": "example.com",
+            "scope": "Namespaced",
+            "names": {"plural": "boxes", "kind": "Box"},
+            "versions": [
+                version("v1", True, ["small"]),
+                version("v1beta1", False, ["small", "legacy"]),
+            ],
+        },
+    }
+
+
+async def test_custom_resources_validate_at_the_version_written(cluster: Cluster) -> None:
+    crds = rtype(cluster, "apiextensions.k8s.io", "customresourcedefinitions")
+    await cluster.store.create(crds, None, two_version_crd())
+    boxes = rtype(cluster, "example.com", "boxes")  # served as soon as the create returns
+    assert boxes.versions == ("v1", "v1beta1")
+    legacy = {
+        "apiVersion": "example.com/v1beta1",
+        "kind": "Box",
+        "metadata": {"name": "old"},
+        "spec": {"size": "legacy"},
+    }
+    stored = (await cluster.store.create(boxes, "default", legacy, version="v1beta1")).entry
+    assert stored.obj["apiVersion"] == "example.com/v1"  # the storage version
+    with pytest.raises(APIError) as refused:
+        await cluster.store.create(
+            boxes,
+            "default",
+            {
+                "apiVersion": "example.com/v1",
+                "kind": "Box",
+                "metadata": {"name": "new"},
+                "spec": {"size": "legacy"},
+            },
+        )
+    assert refused.value.code == 422

@@ -360,12 +360,13 @@ class Store:
             from tether.localcluster.errors import already_exists
 
             raise already_exists(rtype.ref, name)
-        obj["apiVersion"] = rtype.api_version()
         admission.prepare(rtype, obj, None)
         admission.keep_status(rtype, obj, None)
         admission.validate(rtype, obj, name)
         admission.stamp_new(rtype, obj)
         warnings = self._admit(rtype, obj, None, options)
+        # Admitted at the version the client wrote; stored at the storage version.
+        obj["apiVersion"] = rtype.api_version()
         if options.dry_run:
             return Written(encode(obj, 0), True, warnings)
         entry = await self._commit(rtype, ns, name, obj, "ADDED")
@@ -428,12 +429,12 @@ class Store:
             obj = admission.status_only(obj, old)
         else:
             admission.keep_status(rtype, obj, old)
-        obj["apiVersion"] = rtype.api_version()
         admission.prepare(rtype, obj, old)
         admission.validate(rtype, obj, name)
         admission.carry_over(rtype, obj, old)
         obj["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
         warnings = self._admit(rtype, obj, old, options)
+        obj["apiVersion"] = rtype.api_version()
         if (
             "deletionTimestamp" in old["metadata"]
             and not old["metadata"].get("deletionGracePeriodSeconds")
@@ -458,6 +459,7 @@ class Store:
         options: WriteOptions,
     ) -> Written:
         """Store ``obj``, computed from ``current`` by a patch or apply, as its new state."""
+        admission.check_type(rtype, obj, rtype.version)
         meta = admission.metadata_of(obj)
         meta["name"] = current.metadata["name"]
         if rtype.namespaced:

@@ -43,7 +43,10 @@ class SchemaAdmission:
         options: WriteOptions,
     ) -> list[str]:
         """Check ``obj``; change it in place (defaults, pruning); return warnings."""
-        schema = self._schemas.lookup(rtype.api_version(), rtype.kind)
+        # The schema of the version the client wrote (served versions may differ).
+        written = obj.get("apiVersion")
+        version = written if isinstance(written, str) else rtype.api_version()
+        schema = self._schemas.lookup(version, rtype.kind)
         if schema is None:
             return []
         if rtype.custom:
