@@ -327,3 +327,17 @@ async def test_lock_files_left_by_a_killed_fetch_are_cleared(
 
     assert (await git_cache.resolve(git_repo.url_git, "main")).sha == sha
     assert not list(mirror.rglob("*.lock"))
+
+
+async def test_a_broken_mirror_is_fetched_afresh(
+    git_cache: GitCache, git_repo: RemoteRepo, tmp_path: Path
+) -> None:
+    await git_cache.refresh(git_repo.url_git)
+    (mirror,) = (tmp_path / "cache" / "mirrors").iterdir()
+    (mirror / "HEAD").write_text("garbage\n")
+
+    result = await git_cache.refresh(git_repo.url_git)
+
+    assert result.fetched
+    assert (await git_cache.resolve(git_repo.url_git, "main")).sha == git_repo.head()
+    assert (mirror.parent / f"{mirror.name}.broken").is_dir()

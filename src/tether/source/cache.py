@@ -13,9 +13,11 @@ folder and offers everything above it needs:
   checkout;
 - :meth:`GitCache.state` reports the last fetch and the last error of a repository.
 
-A cache folder belongs to one process (lock files left in it by a killed fetch are
-removed before the next one). All Git work runs in worker threads, bounded by the fetch
-timeout. A failed refresh
+A cache folder belongs to one process. Lock files a killed fetch left behind are
+removed before the next fetch, and a mirror libgit2 can no longer read is set aside and
+fetched afresh: a mirror is only a cache of its remote.
+
+All Git work runs in worker threads, bounded by the fetch timeout. A failed refresh
 leaves the mirror as it was, records the error in :meth:`GitCache.state` and raises it;
 ``resolve(..., refresh=False)`` keeps answering from the last fetched state.
 """

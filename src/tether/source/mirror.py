@@ -13,6 +13,7 @@ fetches only when they differ from the mirror's, so an unchanged repository cost
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -103,7 +104,7 @@ class Mirror:
     def update(self, remote: RemoteAccess) -> UpdateOutcome:
         """Bring the mirror up to date with the remote; fetch only if refs changed."""
         with self.write_lock:
-            repo = self.open()
+            repo = self._open_or_recreate()
             self._remove_stale_locks()
             remote_state = remote.list_refs(repo)
             local_state = self.local_snapshot()
@@ -115,6 +116,21 @@ class Mirror:
             if remote_state.head:
                 repo.set_head(remote_state.head)
             return UpdateOutcome(True, self.local_snapshot())
+
+    def _open_or_recreate(self) -> pygit2.Repository:
+        """Open the mirror; one that libgit2 cannot open is set aside and started afresh.
+
+        A mirror is only a cache of the remote: refetching everything is always correct.
+        The broken folder is kept next to it (``<name>.broken``) for inspection.
+        """
+        try:
+            self.local_snapshot()  # opens the repository and reads every ref
+            return self.open()
+        except pygit2.GitError:
+            broken = self.path.with_name(self.path.name + ".broken")
+            shutil.rmtree(broken, ignore_errors=True)
+            self.path.rename(broken)
+            return self.open()
 
     def _remove_stale_locks(self) -> None:
         """Delete lock files a killed fetch left behind.
