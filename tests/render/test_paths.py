@@ -84,3 +84,22 @@ def test_symlinks_inside_the_repository_are_followed(tree: Path) -> None:
     check_tree(tree, tree, subject="apps/web")
     resolved = resolve_in_repo(tree, tree / "apps", "shared-dir/values.yaml", subject="apps")
     assert resolved == tree / "shared" / "values.yaml"
+
+
+def test_dot_dot_after_a_symlink_is_resolved_from_its_target(tree: Path) -> None:
+    # apps/web/up -> the repository root; "up/.." is then the root's parent, outside,
+    # although "apps/web/up/.." reads as apps/web to a lexical check.
+    os.symlink(tree, tree / "apps" / "web" / "up")
+    os.symlink("up/../outside.yaml", tree / "apps" / "web" / "values.yaml")
+    with pytest.raises(PathEscapeError, match="leaves the repository"):
+        resolve_in_repo(tree, tree / "apps" / "web", "values.yaml", subject="apps/web")
+    with pytest.raises(PathEscapeError, match="leaves the repository"):
+        check_tree(tree, tree, subject="apps/web")
+
+
+def test_dot_dot_through_an_inner_symlink_stays_inside(tree: Path) -> None:
+    os.symlink("../../shared", tree / "apps" / "web" / "lib")
+    os.symlink("lib/../shared/values.yaml", tree / "apps" / "web" / "values.yaml")
+    resolved = resolve_in_repo(tree, tree / "apps" / "web", "values.yaml", subject="apps/web")
+    assert resolved == tree / "shared" / "values.yaml"
+    assert resolved.resolve() == (tree / "apps/web/values.yaml").resolve()

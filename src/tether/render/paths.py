@@ -19,7 +19,6 @@ only the final one.
 from __future__ import annotations
 
 import os
-import posixpath
 from pathlib import Path
 
 from tether.render.errors import PathEscapeError
@@ -56,17 +55,28 @@ def resolve_in_repo(root: Path, base: Path, name: str, *, subject: str) -> Path:
 def follow_symlinks(root: Path, path: Path, *, subject: str, named: str) -> Path:
     """``path`` (lexically inside ``root``) with every symlink in it followed.
 
-    Each hop's target must stay inside ``root``; more than :data:`MAX_SYMLINK_HOPS`
-    hops is a loop. Components that do not exist are kept as they are.
+    Resolution works as the kernel's does, one component at a time: a symlink's target
+    is spliced into the components still to resolve, and ``..`` moves to the parent of
+    what has been resolved so far (so ``link/..`` is the parent of the link's *target*,
+    not of the link). Every step must stay inside ``root``, and more than
+    :data:`MAX_SYMLINK_HOPS` hops is a loop. Components that do not exist are kept.
     """
     hops = 0
     resolved = root
     pending = list(path.relative_to(root).parts)
+    via = ""  # the last symlink followed, to explain an escape through it
     while pending:
         part = pending.pop(0)
+        if part in ("", "."):
+            continue
         if part == "..":
             if resolved == root:
-                raise PathEscapeError(subject, named, "resolves outside the repository")
+                reason = (
+                    f"is a symlink ({via}) that leaves the repository"
+                    if via
+                    else "resolves outside the repository"
+                )
+                raise PathEscapeError(subject, named, reason)
             resolved = resolved.parent
             continue
         candidate = resolved / part
@@ -78,20 +88,20 @@ def follow_symlinks(root: Path, path: Path, *, subject: str, named: str) -> Path
         hops += 1
         if hops > MAX_SYMLINK_HOPS:
             raise PathEscapeError(subject, named, "is a symlink loop")
-        # Restart from the link's target: absolute targets must point into the
-        # repository itself, relative ones are taken from the link's folder.
-        target_path = posixpath.normpath(
-            target if target.startswith("/") else posixpath.join(resolved.as_posix(), target)
-        )
-        if not _inside(root, target_path):
-            raise PathEscapeError(
-                subject,
-                named,
-                f"is a symlink ({candidate.relative_to(root)} -> {target}) "
-                "that leaves the repository",
-            )
-        pending[:0] = list(Path(target_path).relative_to(root).parts)
-        resolved = root
+        via = f"{candidate.relative_to(root)} -> {target}"
+        if target.startswith("/"):
+            # An absolute target must name the repository's own path; what follows is
+            # resolved from the root, ``..`` included.
+            parts = Path(target).parts
+            if parts[: len(root.parts)] != root.parts:
+                raise PathEscapeError(
+                    subject, named, f"is a symlink ({via}) that leaves the repository"
+                )
+            pending[:0] = list(parts[len(root.parts) :])
+            resolved = root
+        else:
+            # A relative target continues from the link's own (resolved) folder.
+            pending[:0] = target.split("/")
     return resolved
 
 
@@ -113,8 +123,3 @@ def repo_relative(root: Path, path: Path) -> str:
     """``path`` relative to ``root`` in POSIX form (``.`` for the root itself)."""
     relative = path.relative_to(root).as_posix()
     return relative or "."
-
-
-def _inside(root: Path, target: str) -> bool:
-    root_text = root.as_posix().rstrip("/")
-    return target == root_text or target.startswith(root_text + "/")
