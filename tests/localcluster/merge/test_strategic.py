@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import copy
+import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from tether.localcluster.strategic import (
     json_merge_patch,
     strategic_merge_patch,
 )
+from tether.tools import find_tool
 
 CASES = Path(__file__).resolve().parents[3] / "testdata" / "localcluster" / "merge" / "strategic"
 
@@ -173,3 +176,117 @@ def test_applying_a_patch_twice_changes_nothing_more(
     schema = registry.lookup("v1", "Pod")
     once = strategic_merge_patch(original, patch, schema)
     assert strategic_merge_patch(once, patch, schema) == once
+
+
+# -- the real implementation as an oracle ---------------------------------------------
+#
+# `kubectl patch --local` applies a strategic merge patch with upstream's own code (on
+# typed objects, so empty values vanish as `omitempty` drops them); each case and a
+# sample of generated ones must come out the same.
+
+KUBECTL = find_tool("kubectl")
+
+
+def kubectl_patch(
+    kind_api: tuple[str, str],
+    original: dict[str, Any],
+    patch: dict[str, Any],
+    tmp: Path,
+    patch_type: str = "strategic",
+) -> Any:
+    api_version, kind = kind_api
+    document = {**original, "apiVersion": api_version, "kind": kind}
+    document["metadata"] = {**original.get("metadata", {}), "name": "oracle"}
+    source = tmp / "object.json"
+    source.write_text(json.dumps(document))
+    result = subprocess.run(
+        [
+            str(KUBECTL),
+            "patch",
+            "--local",
+            "-f",
+            str(source),
+            "--type",
+            patch_type,
+            "-p",
+            json.dumps(patch),
+            "-o",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return json.loads(result.stdout)
+
+
+def without_empty(value: Any) -> Any:
+    if isinstance(value, dict):
+        kept = {k: without_empty(v) for k, v in value.items()}
+        return {k: v for k, v in kept.items() if v not in ({}, [], None)}
+    if isinstance(value, list):
+        return [without_empty(v) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("path", sorted(CASES.glob("*.yaml")), ids=lambda p: p.stem)
+def test_fixture_matches_kubectl(path: Path, registry: SchemaRegistry, tmp_path: Path) -> None:
+    case = load(path)
+    schema = registry.lookup(case["apiVersion"], case["kind"])
+    # Without a schema the patch is a JSON merge patch: kubectl's merge type is the oracle.
+    patch_type = "strategic" if schema is not None else "merge"
+    expected = kubectl_patch(
+        (case["apiVersion"], case["kind"]), case["original"], case["patch"], tmp_path, patch_type
+    )
+    document = {**case["original"], "apiVersion": case["apiVersion"], "kind": case["kind"]}
+    document["metadata"] = {**case["original"].get("metadata", {}), "name": "oracle"}
+    assert strategic_merge_patch(document, case["patch"], schema) == expected
+
+
+_typed_pod = st.fixed_dictionaries(
+    {
+        "spec": st.fixed_dictionaries(
+            {
+                "containers": st.lists(
+                    _container, min_size=1, max_size=3, unique_by=lambda c: c["name"]
+                )
+            },
+            optional={
+                "nodeSelector": st.dictionaries(_names, st.sampled_from(["1", "2"]), max_size=3),
+                "priority": st.integers(0, 3),
+            },
+        )
+    },
+    optional={
+        "metadata": st.fixed_dictionaries(
+            {},
+            optional={
+                "labels": st.dictionaries(_names, st.sampled_from(["1", "2"]), max_size=3),
+                "finalizers": st.lists(
+                    st.sampled_from(["f/a", "f/b", "f/c"]), max_size=3, unique=True
+                ),
+            },
+        )
+    },
+)
+
+
+@settings(max_examples=25, deadline=None)
+@given(original=_typed_pod, modified=_typed_pod)
+def test_generated_patches_match_kubectl(
+    original: dict[str, Any],
+    modified: dict[str, Any],
+    registry: SchemaRegistry,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    schema = registry.lookup("v1", "Pod")
+    # Two-way patches carry every directive: $setElementOrder, $deleteFromPrimitiveList,
+    # $patch: delete, $retainKeys; the target itself is a plain patch of the original.
+    for patch in (create_two_way_merge_patch(original, modified, schema), modified):
+        expected = kubectl_patch(("v1", "Pod"), original, patch, tmp_path_factory.mktemp("oracle"))
+        document = {**original, "apiVersion": "v1", "kind": "Pod"}
+        document["metadata"] = {**original.get("metadata", {}), "name": "oracle"}
+        assert without_empty(strategic_merge_patch(document, patch, schema)) == without_empty(
+            expected
+        )
