@@ -18,7 +18,13 @@ Directives refine this:
 
 Merged lists keep upstream's order: the patch's items in patch order, the original's
 other items interleaved at their original relative positions. Without a schema (custom
-resources) the patch is a plain JSON merge patch.
+resources) the patch is a plain JSON merge patch. The tests hold every case to the
+result of ``kubectl patch --local``, which runs upstream's implementation.
+
+Two deliberate differences, both where upstream would store or refuse something odd:
+``$patch: merge`` in an object is accepted as the no-op it names (upstream refuses
+it), and a value the patch adds where the original has none arrives without
+directives or nulls (upstream stores it as sent).
 """
 
 from __future__ import annotations
