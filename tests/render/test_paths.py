@@ -103,3 +103,10 @@ def test_dot_dot_through_an_inner_symlink_stays_inside(tree: Path) -> None:
     resolved = resolve_in_repo(tree, tree / "apps" / "web", "values.yaml", subject="apps/web")
     assert resolved == tree / "shared" / "values.yaml"
     assert resolved.resolve() == (tree / "apps/web/values.yaml").resolve()
+
+
+def test_a_named_path_through_a_symlink_to_the_root_cannot_climb_out(tree: Path) -> None:
+    # What kustomize would open for "up/../../x" from apps/web is outside the repository.
+    os.symlink(tree, tree / "apps" / "web" / "up")
+    with pytest.raises(PathEscapeError, match="leaves the repository"):
+        resolve_in_repo(tree, tree / "apps" / "web", "up/../../outside.yaml", subject="apps/web")

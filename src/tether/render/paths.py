@@ -30,30 +30,21 @@ MAX_SYMLINK_HOPS = 40
 def resolve_in_repo(root: Path, base: Path, name: str, *, subject: str) -> Path:
     """The real path of ``name`` (relative to ``base``, or to ``root`` if absolute).
 
-    ``root`` is the repository's real path, ``base`` a folder inside it. Raises
-    :class:`PathEscapeError` if the path, lexically or through symlinks, leaves ``root``.
-    The result need not exist.
+    ``root`` is the repository's real path, ``base`` a real folder inside it. ``name``
+    is resolved the way a tool given it would resolve it (see :func:`follow_symlinks`),
+    so what is checked is what a tool reads. Raises :class:`PathEscapeError` if any step
+    leaves ``root``. The result need not exist.
     """
     if name.startswith("file:"):
         raise PathEscapeError(subject, name, "is a file:// URL; name a path in the repository")
     if "\0" in name:
         raise PathEscapeError(subject, name, "contains a NUL byte")
-    start = "/" if name.startswith("/") else "/" + base.relative_to(root).as_posix()
-    parts = [p for p in start.split("/") if p]
-    for part in name.split("/"):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if not parts:
-                raise PathEscapeError(subject, name, "resolves outside the repository")
-            parts.pop()
-        else:
-            parts.append(part)
-    return follow_symlinks(root, root.joinpath(*parts), subject=subject, named=name)
+    start = () if name.startswith("/") else base.relative_to(root).parts
+    return _resolve(root, [*start, *name.split("/")], subject=subject, named=name)
 
 
 def follow_symlinks(root: Path, path: Path, *, subject: str, named: str) -> Path:
-    """``path`` (lexically inside ``root``) with every symlink in it followed.
+    """``path`` (inside ``root``) with every symlink in it followed.
 
     Resolution works as the kernel's does, one component at a time: a symlink's target
     is spliced into the components still to resolve, and ``..`` moves to the parent of
@@ -61,9 +52,13 @@ def follow_symlinks(root: Path, path: Path, *, subject: str, named: str) -> Path
     not of the link). Every step must stay inside ``root``, and more than
     :data:`MAX_SYMLINK_HOPS` hops is a loop. Components that do not exist are kept.
     """
+    return _resolve(root, list(path.relative_to(root).parts), subject=subject, named=named)
+
+
+def _resolve(root: Path, pending: list[str], *, subject: str, named: str) -> Path:
+    """Resolve the components ``pending`` from ``root`` (see :func:`follow_symlinks`)."""
     hops = 0
     resolved = root
-    pending = list(path.relative_to(root).parts)
     via = ""  # the last symlink followed, to explain an escape through it
     while pending:
         part = pending.pop(0)
