@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
+
 from tether.localcluster import defaults, names
 from tether.localcluster.errors import APIError, Cause, bad_request, invalid
 from tether.localcluster.resources import ResourceType
@@ -73,8 +75,6 @@ def check_type(rtype: ResourceType, obj: Mapping[str, Any], version: str) -> Non
 
 
 def _short(obj: Mapping[str, Any]) -> str:
-    import orjson
-
     text = orjson.dumps(obj).decode()
     return text if len(text) <= 200 else text[:200] + "..."
 

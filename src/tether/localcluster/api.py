@@ -33,7 +33,7 @@ from tether.localcluster.errors import (
     too_large,
     unauthorized,
 )
-from tether.localcluster.handlers import JSON_TYPE, Handlers, Request, Response, Stream
+from tether.localcluster.handlers import Handlers, Request, Response, Stream
 from tether.localcluster.routes import parse_resource_path
 
 log = logging.getLogger(__name__)
@@ -198,6 +198,3 @@ async def _lifespan(receive: Receive, send: Send) -> None:
         elif message["type"] == "lifespan.shutdown":
             await send({"type": "lifespan.shutdown.complete"})
             return
-
-
-__all__ = ["JSON_TYPE", "APIApp"]

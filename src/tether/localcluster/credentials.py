@@ -10,6 +10,7 @@ tether use it unchanged.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import ipaddress
 import os
@@ -169,8 +170,6 @@ def _issue_serving_cert(creds: Credentials, host: str, now: dt.datetime) -> None
 
 def write_kubeconfig(path: Path, creds: Credentials, server: str) -> None:
     """Write a kubeconfig for ``server`` (``https://host:port``) with context ``tether-local``."""
-    import base64
-
     config = {
         "apiVersion": "v1",
         "kind": "Config",

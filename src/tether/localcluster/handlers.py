@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from tether.localcluster import reviews, tables
-from tether.localcluster.body import decode, decode_object
+from tether.localcluster.body import decode_object
 from tether.localcluster.errors import (
     APIError,
     bad_request,
@@ -33,6 +33,8 @@ from tether.localcluster.resources import ResourceType
 from tether.localcluster.routes import ResourcePath
 from tether.localcluster.schema import SchemaRegistry
 from tether.localcluster.selectors import (
+    FieldSelector,
+    LabelSelector,
     format_match,
     parse_field_selector,
     parse_label_selector,
@@ -81,7 +83,10 @@ class Stream:
     headers: tuple[tuple[str, str], ...] = field(default=())
 
 
-ApplyHandler = Callable[[ResourceType, Entry | None, str | None, str, bytes, WriteOptions], "Any"]
+#: Server-side apply: (type, current object, namespace, name, body, options) -> result.
+ApplyHandler = Callable[
+    [ResourceType, Entry | None, str | None, str, bytes, WriteOptions], Awaitable[Written]
+]
 
 
 def json_response(status: int, obj: Any, headers: tuple[tuple[str, str], ...] = ()) -> Response:
@@ -240,7 +245,12 @@ class Handlers:
         return Response(200, head[:-1] + b',"items":[' + items + b"]}")
 
     def _watch(
-        self, req: Request, rtype: ResourceType, path: ResourcePath, labels: Any, fields: Any
+        self,
+        req: Request,
+        rtype: ResourceType,
+        path: ResourcePath,
+        labels: LabelSelector,
+        fields: FieldSelector,
     ) -> Stream:
         initial = req.flag("sendInitialEvents")
         try:
@@ -586,8 +596,3 @@ def scale_of(rtype: ResourceType, obj: Mapping[str, Any]) -> dict[str, Any]:
         "spec": {"replicas": _path_value(obj, rtype.scale.spec_replicas) or 0},
         "status": status,
     }
-
-
-def decode_any(req: Request) -> Any:
-    """The request body decoded by its content type."""
-    return decode(req.body, req.headers.get("content-type", JSON_TYPE))

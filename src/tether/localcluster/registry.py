@@ -9,6 +9,7 @@ discovery documents know when to rebuild.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 
 from tether.localcluster.resources import BUILTIN, ResourceType
@@ -96,8 +97,6 @@ class Registry:
 
 def _version_priority(version: str) -> tuple[int, int, int]:
     """Kubernetes version ordering: GA before beta before alpha, higher numbers first."""
-    import re
-
     match = re.fullmatch(r"v(\d+)(?:(alpha|beta)(\d+))?", version)
     if match is None:
         return (3, 0, 0)

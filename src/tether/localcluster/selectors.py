@@ -10,7 +10,7 @@ per kind, as a real server); anything else is a ``400 BadRequest``.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -212,6 +212,3 @@ def parse_field_selector(text: str | None, resource: tuple[str, str]) -> FieldSe
             raise APIError(400, "BadRequest", f"field label not supported: {path}")
         clauses.append((path, op != "!=", value))
     return FieldSelector(tuple(clauses))
-
-
-Matcher = Callable[[Mapping[str, Any]], bool]

@@ -34,12 +34,14 @@ from tether.localcluster import admission
 from tether.localcluster.errors import (
     APIError,
     Cause,
+    already_exists,
     bad_request,
     conflict,
     forbidden,
     gone,
     invalid,
     not_found,
+    stale,
 )
 from tether.localcluster.registry import Registry
 from tether.localcluster.resources import ResourceType
@@ -357,8 +359,6 @@ class Store:
         if rtype.namespaced:
             self._check_namespace(rtype, ns, name)
         if (ns, name) in self._objects.get(rtype.key, {}):
-            from tether.localcluster.errors import already_exists
-
             raise already_exists(rtype.ref, name)
         admission.prepare(rtype, obj, None)
         admission.keep_status(rtype, obj, None)
@@ -409,8 +409,6 @@ class Store:
         ns = old["metadata"].get("namespace", "")
         rv = obj["metadata"].get("resourceVersion")
         if rv and rv != old["metadata"]["resourceVersion"]:
-            from tether.localcluster.errors import stale
-
             raise stale(rtype.ref, name)
         if not rv and rtype.custom and not managed:
             raise invalid(
