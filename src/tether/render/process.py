@@ -38,6 +38,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import cast
 
 from tether.render.errors import STDERR_LIMIT, ToolError, ToolTimeoutError
 
@@ -275,8 +276,9 @@ class _Collector(asyncio.SubprocessProtocol):
         self._pid: int | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.SubprocessTransport)
-        self._pid = transport.get_pid()
+        # uvloop's process transport has the SubprocessTransport methods without being an
+        # instance of the class, so the method is looked up rather than the type checked.
+        self._pid = cast(asyncio.SubprocessTransport, transport).get_pid()
 
     def pipe_data_received(self, fd: int, data: bytes) -> None:
         if fd == 1:
