@@ -193,3 +193,41 @@ def test_chart_from_a_helm_repository(tmp_path: Path, chart_repository: ServerSt
     assert config["data"]["tier"] == "from-cli"
     (deployment,) = [d for d in documents(done.stdout) if d["kind"] == "Deployment"]
     assert deployment["metadata"]["namespace"] == "web"
+
+
+def test_plugins_and_age_keys_from_the_command_line(tmp_path: Path, repo: Path) -> None:
+    data = Path(__file__).resolve().parents[2] / "testdata" / "render"
+    (repo / "apps/cue").mkdir()
+    (repo / "apps/cue/main.cue").write_text("package main\n")
+    (repo / "apps/secret").mkdir()
+    (repo / "apps/secret/secret.yaml").write_text((data / "sops/secret-encrypted.yaml").read_text())
+    app = application(
+        tmp_path,
+        {
+            "sources": [
+                {
+                    "repoURL": "https://git.example.com/r.git",
+                    "path": "apps/cue",
+                    "plugin": {"name": "by-file-name"},
+                },
+                {"repoURL": "https://git.example.com/r.git", "path": "apps/secret"},
+            ]
+        },
+    )
+    done = tether(
+        "--file",
+        app,
+        "--local",
+        repo,
+        "--plugins",
+        data / "plugin/plugins",
+        "--age-key",
+        data / "sops/age-key.txt",
+    )
+    assert done.returncode == 0, done.stderr
+    objects = documents(done.stdout)
+    assert [o["metadata"]["name"] for o in objects] == ["by-file-name", "database"]
+    assert objects[1]["stringData"]["password"] == "correct-horse-battery-staple"
+    missing = tether("--file", app, "--local", repo, "--plugins", tmp_path / "nope")
+    assert missing.returncode == 2
+    assert missing.stderr.startswith(f"error: failed to read {tmp_path / 'nope'}: ")

@@ -12,7 +12,10 @@ as a ``---``-separated YAML stream (in render order, which is stable for a given
   (checked out through :mod:`tether.source` into a temporary folder) instead of the
   folder's working tree; its commit SHA becomes ``ARGOCD_APP_REVISION``;
 - ``--kube-version`` and ``--api-versions`` stand in for the destination cluster's;
-- a source with ``chart`` is fetched from its Helm repository into a temporary cache.
+- a source with ``chart`` is fetched from its Helm repository into a temporary cache;
+- ``--plugins DIR`` reads ``ConfigManagementPlugin`` declarations for ``plugin`` sources,
+  ``--age-key FILE`` decrypts SOPS documents, ``--kustomize-build-options`` is
+  ``kustomize.buildOptions``.
 
 Errors are one line on stderr (``error: failed to render <path>: <cause>``) and exit
 code 2.
@@ -24,16 +27,21 @@ import asyncio
 import contextlib
 import tempfile
 from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pyrage import x25519
 
 from tether.model import ApplicationSource, SpecError
 from tether.render.errors import RenderError
 from tether.render.objects import thaw
+from tether.render.plugin import PluginRenderer, load_plugin_folder
 from tether.render.renderer import Renderer
 from tether.render.request import RenderRequest, SourceCheckout
+from tether.render.settings import RenderSettings
+from tether.render.sops import parse_identities
 from tether.render.yamlio import dump_documents, load_file
 from tether.source import GitCache, SourceError
 
@@ -126,15 +134,52 @@ async def checkouts(
         yield tuple(result)
 
 
+@dataclass(frozen=True, slots=True)
+class Tooling:
+    """Operator configuration for an offline render (all optional)."""
+
+    plugins: Path | None = None
+    age_key: Path | None = None
+    kustomize_build_options: str = ""
+
+    def settings(self) -> RenderSettings:
+        """The render settings these options make."""
+        identities: tuple[x25519.Identity, ...] = ()
+        if self.age_key is not None:
+            try:
+                text = self.age_key.read_text()
+            except OSError as error:
+                raise ManifestsError(
+                    f"failed to read {self.age_key}: {error.strerror or error}"
+                ) from error
+            identities = parse_identities(text, source=str(self.age_key))
+        return RenderSettings(
+            kustomize_build_options=self.kustomize_build_options, sops_identities=identities
+        )
+
+    def plugin_renderer(self) -> PluginRenderer | None:
+        """The plugins of ``--plugins``, if given."""
+        if self.plugins is None:
+            return None
+        try:
+            return PluginRenderer(load_plugin_folder(self.plugins))
+        except OSError as error:
+            raise ManifestsError(
+                f"failed to read {self.plugins}: {error.strerror or error}"
+            ) from error
+
+
 async def render_manifests(
     file: Path,
     local: Sequence[str],
     revision: str,
     kube_version: str,
     api_versions: Sequence[str],
+    tooling: Tooling = Tooling(),
 ) -> str:
     """The YAML stream of the Application in ``file`` rendered from local folders."""
     application, sources = read_application(file)
+    settings, plugins = tooling.settings(), tooling.plugin_renderer()
     folders = map_folders(sources, local)
     metadata = application.get("metadata") or {}
     destination = (application.get("spec") or {}).get("destination") or {}
@@ -156,7 +201,8 @@ async def render_manifests(
             kube_version=kube_version,
             api_versions=tuple(api_versions),
         )
-        result = await Renderer(charts=charts).render(request)
+        renderer = Renderer(settings=settings, charts=charts, plugins=plugins)
+        result = await renderer.render(request)
     if not result.objects:
         return ""
     return dump_documents(thaw(obj) for obj in result.objects)
@@ -179,11 +225,22 @@ def manifests_command(
         list[str] | None,
         typer.Option("--api-versions", help="An API version the destination serves (repeat)."),
     ] = None,
+    plugins: Annotated[
+        Path | None,
+        typer.Option("--plugins", help="A folder of ConfigManagementPlugin declarations."),
+    ] = None,
+    age_key: Annotated[
+        Path | None, typer.Option("--age-key", help="An age key file for SOPS documents.")
+    ] = None,
+    kustomize_build_options: Annotated[
+        str, typer.Option("--kustomize-build-options", help="kustomize.buildOptions.")
+    ] = "",
 ) -> None:
     """Render an Application offline from local folders and print its objects as YAML."""
+    tooling = Tooling(plugins, age_key, kustomize_build_options)
     try:
         output = asyncio.run(
-            render_manifests(file, local or [], revision, kube_version, api_versions or [])
+            render_manifests(file, local or [], revision, kube_version, api_versions or [], tooling)
         )
     except (ManifestsError, RenderError, SourceError) as error:
         message = " ".join(str(error).split())
