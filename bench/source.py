@@ -41,7 +41,7 @@ from gitserver import GIT, GIT_ENV, GitServer, RemoteRepo, git  # noqa: E402
 from tether.source import GitCache  # noqa: E402
 
 FILES = 2000
-RUNS = 5
+RUNS = 9
 RESULTS = ROOT / "bench" / "results" / "source.json"
 
 
