@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -361,3 +362,44 @@ async def test_file_system_errors_are_render_errors(renderer: Renderer, repo: Pa
     source = {"repoURL": "r", "path": "x" * 300}  # longer than a file name may be
     with pytest.raises(RenderError, match="file system error: File name too long"):
         await renderer.render(request(repo, source))
+
+
+async def test_concurrent_identical_renders_run_the_tool_once(
+    counted: Renderer, runner: CountingRunner, repo: Path
+) -> None:
+    results = await asyncio.gather(
+        *(counted.render(request(repo, SOURCES["helm"])) for _ in range(3))
+    )
+    assert runner.renders == 1
+    assert [r.from_cache for r in results].count(False) == 1
+    assert all(r.objects == results[0].objects for r in results)
+
+
+class GaugedRunner(CountingRunner):
+    """Counts how many commands run at the same time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.active = 0
+        self.peak = 0
+
+    async def __call__(self, argv: Sequence[str], **kwargs: Any) -> ProcessResult:
+        self.active += 1
+        self.peak = max(self.peak, self.active)
+        try:
+            return await super().__call__(argv, **kwargs)
+        finally:
+            self.active -= 1
+
+
+async def test_parallelism_limit_bounds_concurrent_tools(repo: Path) -> None:
+    gauged = GaugedRunner()
+    renderer = Renderer(
+        settings=RenderSettings(parallelism_limit=1), toolchain=Toolchain(runner=gauged)
+    )
+    await renderer.toolchain.version("helm")
+    await renderer.toolchain.version("kustomize")
+    releases = [{**SOURCES["helm"], "helm": {"releaseName": f"r{i}"}} for i in range(3)]
+    await asyncio.gather(*(renderer.render(request(repo, source)) for source in releases))
+    assert gauged.renders == 3
+    assert gauged.peak == 1

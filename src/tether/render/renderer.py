@@ -15,6 +15,11 @@ For each source of the request, in order:
    (:mod:`tether.render.detect`), its renderer runs, and the objects are frozen and
    stored.
 
+Concurrent requests for the same render share one execution
+(:class:`~tether.render.flight.SingleFlight`), and at most
+``settings.parallelism_limit`` tools run at once (Argo CD's ``--parallelismlimit``;
+0 means no limit).
+
 Objects of all sources are concatenated in source order. An object that appears more
 than once (same group, kind, namespace and name) is kept once, in its first position
 with its last content, and reported as a :class:`RepeatedResourceWarning`, as Argo CD
@@ -24,6 +29,7 @@ does. Any failure raises a :class:`RenderError` addressed to the source's path.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -36,6 +42,7 @@ from tether.render.cache import RenderCache, cache_key
 from tether.render.detect import Tool, detect_tool
 from tether.render.directory import JsonnetEvaluator, render_directory
 from tether.render.errors import MissingPathError, RenderError
+from tether.render.flight import SingleFlight
 from tether.render.helm import HelmContext, render_helm
 from tether.render.jsonnet import render_jsonnet
 from tether.render.kustomize import KustomizeBuild, render_kustomize
@@ -80,6 +87,9 @@ class Renderer:
         self._charts = charts
         self._plugins = plugins
         self._checked: dict[tuple[Path, str], None] = {}
+        self._flights: SingleFlight[RenderedSource] = SingleFlight()
+        limit = self.settings.parallelism_limit
+        self._slots = asyncio.Semaphore(limit) if limit > 0 else None
 
     async def render(self, request: RenderRequest) -> RenderResult:
         """Render every source of ``request``; raise :class:`RenderError` on any failure."""
@@ -179,20 +189,28 @@ class Renderer:
                 return replace(cached, index=index, from_cache=True)
         if not render_misses:
             return None
-        if chart_dir is not None:
-            root, app_dir, tool = None, chart_dir, Tool.HELM
-        else:
-            root, app_dir, tool = await asyncio.to_thread(self._locate, checkout, subject)
-        objects = await self._run(request, checkout, root, app_dir, tool, refs, subject)
-        size = len(orjson.dumps(objects))
-        frozen: tuple[FrozenObject, ...] = tuple(freeze(obj) for obj in objects)
-        keys = tuple(_identity(obj, request.destination_namespace) for obj in frozen)
-        result = RenderedSource(
-            index=index, tool=tool, objects=frozen, cache_key=key or "", keys=keys
-        )
-        if key is not None:
-            self.cache.put(key, result, size)
-        return result
+
+        async def work() -> RenderedSource:
+            if chart_dir is not None:
+                root, app_dir, tool = None, chart_dir, Tool.HELM
+            else:
+                root, app_dir, tool = await asyncio.to_thread(self._locate, checkout, subject)
+            async with self._slots or contextlib.nullcontext():
+                objects = await self._run(request, checkout, root, app_dir, tool, refs, subject)
+            size = len(orjson.dumps(objects))
+            frozen: tuple[FrozenObject, ...] = tuple(freeze(obj) for obj in objects)
+            keys = tuple(_identity(obj, request.destination_namespace) for obj in frozen)
+            result = RenderedSource(
+                index=index, tool=tool, objects=frozen, cache_key=key or "", keys=keys
+            )
+            if key is not None:
+                self.cache.put(key, result, size)
+            return result
+
+        if key is None:
+            return await work()
+        result, shared = await self._flights.run(key, work)
+        return replace(result, index=index, from_cache=True) if shared else result
 
     @staticmethod
     def _locate(checkout: SourceCheckout, subject: str) -> tuple[Path, Path, Tool]:

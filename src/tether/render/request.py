@@ -83,7 +83,11 @@ class RepeatedResourceWarning:
 
 @dataclass(frozen=True, slots=True)
 class RenderedSource:
-    """The render of one source: its tool, its objects, and whether it came from cache."""
+    """The render of one source: its tool, its objects, and whether it came from cache.
+
+    ``from_cache`` means this request ran nothing: the render was in the cache, or was
+    shared with a concurrent request for the same render.
+    """
 
     index: int
     tool: Tool

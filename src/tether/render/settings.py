@@ -34,6 +34,8 @@ class RenderSettings:
     #: Largest combined size of the YAML and JSON files of one directory source
     #: (Argo CD's ``reposerver.max.combined.directory.manifests.size``, 10M by default).
     max_directory_bytes: int = 10 * 1024 * 1024
+    #: Renders whose tools may run at the same time per renderer (0: no limit).
+    parallelism_limit: int = 0
     #: age identities that decrypt SOPS documents of directory sources (secret: never
     #: shown; see :func:`tether.render.sops.parse_identities`).
     sops_identities: tuple[x25519.Identity, ...] = field(default=(), repr=False)
