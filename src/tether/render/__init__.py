@@ -27,6 +27,10 @@ Using it::
     result.warnings  # RepeatedResourceWarning values
     if not result.objects and not allow_empty: ...  # the caller decides
 
+    # manifest-generate-paths: a new commit that touched nothing the app depends on
+    if not needs_render(annotation, [source.path], changed_files):
+        result = await renderer.carry_forward(request_at_old_commit, request)
+
 Rules it keeps (Argo CD's unless noted):
 
 - ``valueFiles``, ``fileParameters``, kustomize ``components`` and Jsonnet ``libs`` are
@@ -54,5 +58,6 @@ and result values), :mod:`~.detect`, :mod:`~.directory`, :mod:`~.kustomize`,
 :mod:`~.helm`, :mod:`~.jsonnet`, :mod:`~.plugin`, :mod:`~.sops`, :mod:`~.chartrepo`
 (one per tool or input), :mod:`~.paths` and :mod:`~.yamlio` (the safety checks),
 :mod:`~.process`, :mod:`~.toolchain` and :mod:`~.scratch` (running tools),
-:mod:`~.cache` and :mod:`~.genpaths` (not rendering twice), :mod:`~.errors`.
+:mod:`~.cache`, :mod:`~.flight` and :mod:`~.genpaths` (not rendering twice),
+:mod:`~.errors`.
 """
