@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from tether.localcluster.errors import APIError
+from tether.localcluster.options import DeleteOptions, WriteOptions
 from tether.localcluster.resources import ResourceType
 from tether.localcluster.selectors import parse_field_selector, parse_label_selector
 from tether.localcluster.server import Cluster
-from tether.localcluster.store import DeleteOptions, WriteOptions
 
 WAIT_SECONDS = 5.0
 

@@ -267,3 +267,34 @@ def status_only(new: Mapping[str, Any], old: Mapping[str, Any]) -> dict[str, Any
     if rv:
         result["metadata"]["resourceVersion"] = rv
     return result
+
+
+def holding_finalizers(rtype: ResourceType, obj: Mapping[str, Any]) -> list[str]:
+    """What still holds an object being deleted (a namespace's spec finalizers too)."""
+    held = list(obj["metadata"].get("finalizers") or [])
+    if rtype.key == ("", "namespaces"):
+        held += (obj.get("spec") or {}).get("finalizers") or []
+    return held
+
+
+def unchanged(new: Mapping[str, Any], old: Mapping[str, Any]) -> bool:
+    """Equal but for managedFields timestamps: such a write changes nothing."""
+    if new.keys() != old.keys():
+        return False
+    for key, value in new.items():
+        if key != "metadata" and value != old[key]:
+            return False
+    new_meta, old_meta = new["metadata"], old["metadata"]
+    keys = (set(new_meta) | set(old_meta)) - {"managedFields", "resourceVersion"}
+    if any(new_meta.get(k) != old_meta.get(k) for k in keys):
+        return False
+    same: bool = _strip_times(new_meta.get("managedFields")) == _strip_times(
+        old_meta.get("managedFields")
+    )
+    return same
+
+
+def _strip_times(fields: Any) -> Any:
+    if not isinstance(fields, list):
+        return fields
+    return [{k: v for k, v in f.items() if k != "time"} for f in fields if isinstance(f, dict)]

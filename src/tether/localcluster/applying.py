@@ -26,9 +26,10 @@ from tether.localcluster.fieldmanager import (
     record_update,
     server_side_apply,
 )
+from tether.localcluster.options import WriteOptions, Written
 from tether.localcluster.resources import ResourceType
 from tether.localcluster.schema import Schema, SchemaRegistry
-from tether.localcluster.store import Store, WriteOptions, Written
+from tether.localcluster.store import Store
 from tether.localcluster.watch import Entry
 
 #: The manager of writes that name none (in-process controllers name themselves).

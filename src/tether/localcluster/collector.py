@@ -21,8 +21,9 @@ from typing import Any
 
 from tether.localcluster.errors import APIError
 from tether.localcluster.loop import WorkQueue
+from tether.localcluster.options import DeleteOptions, WriteOptions
 from tether.localcluster.registry import Registry
-from tether.localcluster.store import NAMESPACES, DeleteOptions, Store, WriteOptions
+from tether.localcluster.store import NAMESPACES, Store
 from tether.localcluster.watch import Entry, Event
 
 ObjectKey = tuple[tuple[str, str], str, str]

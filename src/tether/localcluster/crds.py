@@ -24,10 +24,11 @@ from typing import Any
 from tether.localcluster.admission import now
 from tether.localcluster.errors import APIError, Cause, invalid
 from tether.localcluster.loop import WorkQueue
+from tether.localcluster.options import DeleteOptions, WriteOptions
 from tether.localcluster.registry import Registry
 from tether.localcluster.resources import PrinterColumn, ResourceType, ScalePaths
 from tether.localcluster.schema import SchemaError, SchemaRegistry
-from tether.localcluster.store import DeleteOptions, Store, WriteOptions
+from tether.localcluster.store import Store
 from tether.localcluster.watch import Event
 
 log = logging.getLogger(__name__)

@@ -27,6 +27,7 @@ from tether.localcluster.errors import (
     not_found,
     route_not_found,
 )
+from tether.localcluster.options import DeleteOptions, WriteOptions, Written
 from tether.localcluster.patching import PatchType, apply_patch, patch_type
 from tether.localcluster.registry import Registry
 from tether.localcluster.resources import ResourceType
@@ -39,7 +40,7 @@ from tether.localcluster.selectors import (
     parse_field_selector,
     parse_label_selector,
 )
-from tether.localcluster.store import DeleteOptions, Store, WriteOptions, Written, parse_rv
+from tether.localcluster.store import Store, parse_rv
 from tether.localcluster.watch import Entry, Event, WatchClosed
 
 JSON_TYPE = "application/json"

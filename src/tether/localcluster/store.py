@@ -20,17 +20,16 @@ import builtins
 import contextlib
 import copy
 import logging
-import os
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from tether.localcluster import admission
+from tether.localcluster.commit import GroupCommit
 from tether.localcluster.errors import (
     APIError,
     Cause,
@@ -43,6 +42,7 @@ from tether.localcluster.errors import (
     not_found,
     stale,
 )
+from tether.localcluster.options import Deleted, DeleteOptions, Listed, WriteOptions, Written
 from tether.localcluster.registry import Registry
 from tether.localcluster.resources import ResourceType
 from tether.localcluster.selectors import FieldSelector, LabelSelector
@@ -57,73 +57,33 @@ INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease"
 #: Namespaces kube-apiserver's lifecycle admission never lets go.
 IMMORTAL_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
 
+#: The options of a write or delete that asks for nothing special.
+DEFAULT_WRITE = WriteOptions()
+DEFAULT_DELETE = DeleteOptions()
+
+__all__ = [
+    "DEFAULT_DELETE",
+    "DEFAULT_WRITE",
+    "INITIAL_NAMESPACES",
+    "NAMESPACES",
+    "Admitter",
+    "DeleteOptions",
+    "Deleted",
+    "Listed",
+    "Store",
+    "WriteOptions",
+    "Written",
+    "encode",
+    "parse_rv",
+    "storage_key",
+]
+
 #: A hook run on every admitted write before it is stored: it may change the object
 #: or raise APIError. Arguments: resource type, new object, old object (or None),
 #: the write's options.
 Admitter = Callable[
     [ResourceType, dict[str, Any], "dict[str, Any] | None", "WriteOptions"], list[str]
 ]
-
-
-@dataclass(frozen=True)
-class WriteOptions:
-    """Options every write accepts (query parameters on the wire)."""
-
-    dry_run: bool = False
-    field_manager: str | None = None
-    #: ``Strict``, ``Warn`` or ``Ignore`` (the server's default is ``Warn``).
-    field_validation: str = "Warn"
-    #: For server-side apply: take ownership of conflicting fields.
-    force: bool = False
-    #: The subresource written (``status``, ``scale``) or ``""`` for the object itself.
-    subresource: str = ""
-    #: Set by server-side apply, whose managedFields are already computed.
-    applied: bool = False
-
-
-@dataclass(frozen=True)
-class DeleteOptions:
-    """How to delete (``DeleteOptions`` on the wire)."""
-
-    propagation: str | None = None
-    uid: str | None = None
-    resource_version: str | None = None
-    grace_period_seconds: int | None = None
-    dry_run: bool = False
-
-
-@dataclass(frozen=True)
-class Written:
-    """The result of a write: the stored (or would-be stored) object and any warnings."""
-
-    entry: Entry
-    created: bool = False
-    warnings: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Deleted:
-    """The result of a delete: the object, and whether it is gone or only marked."""
-
-    entry: Entry
-    gone: bool
-
-
-@dataclass(frozen=True)
-class Listed:
-    """A page of a list."""
-
-    entries: list[Entry]
-    resource_version: int
-    continue_token: str = ""
-    remaining: int | None = None
-
-
-@dataclass
-class _Pending:
-    rows: list[Row] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
-    waiters: list[asyncio.Future[None]] = field(default_factory=list)
 
 
 def storage_key(rkey: tuple[str, str], namespace: str, name: str) -> str:
@@ -159,9 +119,8 @@ class Store:
         self.committed_rv = 0
         #: Events at or below this resourceVersion are no longer retained.
         self._compacted_rv = 0
-        self._pending = _Pending()
-        self._writer: asyncio.Task[None] | None = None
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="tether-store")
+        self._group = GroupCommit(self._storage, self._executor, self._publish)
         self._admitters: list[Admitter] = []
         self._listeners: list[Callable[[Event], None]] = []
         self._closed = False
@@ -204,8 +163,7 @@ class Store:
         if self._closed:
             return
         self._closed = True
-        if self._writer is not None:
-            await self._writer
+        await self._group.drain()
         self._hub.close_all()
         await asyncio.get_running_loop().run_in_executor(self._executor, self._storage.close)
         self._executor.shutdown(wait=True)
@@ -347,7 +305,7 @@ class Store:
         rtype: ResourceType,
         namespace: str | None,
         obj: dict[str, Any],
-        options: WriteOptions = WriteOptions(),
+        options: WriteOptions = DEFAULT_WRITE,
         *,
         version: str | None = None,
     ) -> Written:
@@ -378,7 +336,7 @@ class Store:
         namespace: str | None,
         name: str,
         obj: dict[str, Any],
-        options: WriteOptions = WriteOptions(),
+        options: WriteOptions = DEFAULT_WRITE,
         *,
         version: str | None = None,
     ) -> Written:
@@ -436,13 +394,13 @@ class Store:
         if (
             "deletionTimestamp" in old["metadata"]
             and not old["metadata"].get("deletionGracePeriodSeconds")
-            and not _finalizers(rtype, obj)
+            and not admission.holding_finalizers(rtype, obj)
         ):
             if options.dry_run:
                 return Written(encode(obj, current.rv), False, warnings)
             entry = await self._commit(rtype, ns, name, obj, "DELETED")
             return Written(entry, False, warnings)
-        if _same(obj, old):
+        if admission.unchanged(obj, old):
             return Written(current, False, warnings)
         if options.dry_run:
             return Written(encode(obj, current.rv), False, warnings)
@@ -493,7 +451,7 @@ class Store:
         rtype: ResourceType,
         namespace: str | None,
         name: str,
-        options: DeleteOptions = DeleteOptions(),
+        options: DeleteOptions = DEFAULT_DELETE,
     ) -> Deleted:
         """Delete the object, or mark it for deletion while finalizers remain."""
         current = await self.get(rtype, namespace, name)
@@ -537,7 +495,9 @@ class Store:
             finalizers = [f for f in finalizers if f not in ("foregroundDeletion", "orphan")]
             finalizers.append(extra)
         grace = admission.grace_period(rtype, current.obj, options.grace_period_seconds)
-        pending = bool(finalizers) or bool(_finalizers(rtype, current.obj)) or grace > 0
+        pending = (
+            bool(finalizers) or bool(admission.holding_finalizers(rtype, current.obj)) or grace > 0
+        )
         ns = meta.get("namespace", "")
         if not pending:
             if options.dry_run:
@@ -556,7 +516,7 @@ class Store:
             new_meta["deletionGracePeriodSeconds"] = grace
         if rtype.key == NAMESPACES:
             obj.setdefault("status", {})["phase"] = "Terminating"
-        if _same(obj, current.obj):
+        if admission.unchanged(obj, current.obj):
             return Deleted(current, False)
         if options.dry_run:
             return Deleted(encode(obj, current.rv), False)
@@ -569,7 +529,7 @@ class Store:
         namespace: str | None,
         labels: LabelSelector | None = None,
         fields: FieldSelector | None = None,
-        options: DeleteOptions = DeleteOptions(),
+        options: DeleteOptions = DEFAULT_DELETE,
     ) -> builtins.list[Entry]:
         """Delete every selected object; returns them as deleted (or marked)."""
         listed = self.list(rtype, namespace, labels, fields)
@@ -626,78 +586,29 @@ class Store:
         else:
             self._put(rtype.key, namespace, name, entry)
         key = storage_key(rtype.key, namespace, name)
-        self._pending.rows.append(Row(key, rv, kind, entry.raw, kind == "DELETED"))
-        self._pending.events.append(Event(kind, rv, rtype.key, namespace, name, entry))
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.waiters.append(future)
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.get_running_loop().create_task(self._write_batches())
-        return _after(future, entry)
+        durable = self._group.add(
+            Row(key, rv, kind, entry.raw, kind == "DELETED"),
+            Event(kind, rv, rtype.key, namespace, name, entry),
+        )
+        return _after(durable, entry)
 
-    async def _write_batches(self) -> None:
-        loop = asyncio.get_running_loop()
-        while self._pending.rows:
-            batch, self._pending = self._pending, _Pending()
+    def _publish(self, event: Event) -> None:
+        """A committed event: log it, tell the listeners, then the watches."""
+        self._log.append(event)
+        if len(self._log) == self._log.maxlen:
+            self._compacted_rv = self._log[0].rv - 1
+        self.committed_rv = event.rv
+        for listener in self._listeners:
             try:
-                await loop.run_in_executor(self._executor, self._storage.write, batch.rows)
-            except Exception as error:
-                # The cache is ahead of the disk and cannot be trusted: stop serving.
-                # A restart reloads exactly what was acknowledged.
-                log.critical("failed to persist writes, stopping: %s", error)
-                for waiter in batch.waiters:
-                    if not waiter.done():
-                        waiter.set_exception(APIError(500, "InternalError", str(error)))
-                os._exit(70)
-            for event in batch.events:
-                self._log.append(event)
-                if len(self._log) == self._log.maxlen:
-                    self._compacted_rv = self._log[0].rv - 1
-                self.committed_rv = event.rv
-                for listener in self._listeners:
-                    try:
-                        listener(event)
-                    except Exception:
-                        log.exception("event listener failed on %s %s", event.type, event.name)
-                self._hub.publish(event)
-            for waiter in batch.waiters:
-                if not waiter.done():
-                    waiter.set_result(None)
-
-
-def _finalizers(rtype: ResourceType, obj: dict[str, Any]) -> list[str]:
-    """What still holds an object being deleted (a namespace's spec finalizers too)."""
-    held = list(obj["metadata"].get("finalizers") or [])
-    if rtype.key == NAMESPACES:
-        held += (obj.get("spec") or {}).get("finalizers") or []
-    return held
+                listener(event)
+            except Exception:
+                log.exception("event listener failed on %s %s", event.type, event.name)
+        self._hub.publish(event)
 
 
 async def _after(future: asyncio.Future[None], entry: Entry) -> Entry:
     await future
     return entry
-
-
-def _same(new: dict[str, Any], old: dict[str, Any]) -> bool:
-    """Equal but for managedFields timestamps: such a write changes nothing."""
-    if new.keys() != old.keys():
-        return False
-    for key, value in new.items():
-        if key != "metadata" and value != old[key]:
-            return False
-    new_meta, old_meta = new["metadata"], old["metadata"]
-    keys = (set(new_meta) | set(old_meta)) - {"managedFields", "resourceVersion"}
-    if any(new_meta.get(k) != old_meta.get(k) for k in keys):
-        return False
-    same: bool = _strip_times(new_meta.get("managedFields")) == _strip_times(
-        old_meta.get("managedFields")
-    )
-    return same
-
-
-def _strip_times(fields: Any) -> Any:
-    if not isinstance(fields, list):
-        return fields
-    return [{k: v for k, v in f.items() if k != "time"} for f in fields if isinstance(f, dict)]
 
 
 def parse_rv(text: str) -> int:

@@ -16,9 +16,9 @@ from __future__ import annotations
 from typing import Any
 
 from tether.localcluster.errors import Cause, bad_request, invalid
+from tether.localcluster.options import WriteOptions
 from tether.localcluster.resources import ResourceType
 from tether.localcluster.schema import SchemaRegistry
-from tether.localcluster.store import WriteOptions
 from tether.localcluster.validation import (
     CauseType,
     FieldValidation,
