@@ -25,8 +25,9 @@ How it is built
   survive restarts and watches resume from where they were.
 - Admission (:mod:`~tether.localcluster.admission`, plus admitters registered on the
   store) runs in kube-apiserver's order: type and namespace checks, ``generateName``,
-  kind-specific preparation (Secret ``stringData``, Namespace phase and finalizers),
-  the status-subresource rule, name and label rules (:mod:`~tether.localcluster.names`),
+  kind-specific preparation (Secret ``stringData``, Namespace phase and finalizers,
+  the built-in defaults of :mod:`~tether.localcluster.defaults`), the
+  status-subresource rule, name and label rules (:mod:`~tether.localcluster.names`),
   schema validation, defaulting and pruning (:mod:`~tether.localcluster.validating`
   over the schema engineer's :mod:`~tether.localcluster.validation`), then managedFields
   (:mod:`~tether.localcluster.applying` over :mod:`~tether.localcluster.fieldmanager`).
@@ -45,8 +46,10 @@ How it is built
   and aggregated form (:mod:`~tether.localcluster.discovery`), OpenAPI from
   :mod:`~tether.localcluster.openapi`, Tables for ``kubectl get``
   (:mod:`~tether.localcluster.tables`), patches of all four types
-  (:mod:`~tether.localcluster.patching`), and request bodies decoded with size and
-  depth limits (:mod:`~tether.localcluster.body`).
+  (:mod:`~tether.localcluster.patching`), request bodies decoded with size and depth
+  limits (:mod:`~tether.localcluster.body`; the protobuf bodies of kubectl's typed
+  ``create`` by :mod:`~tether.localcluster.protobuf`), and the access reviews of the
+  single user (:mod:`~tether.localcluster.reviews`).
 - :mod:`~tether.localcluster.server` wires it together: :class:`Cluster` for use in a
   process, :func:`serve` for the HTTPS server with the credentials of
   :mod:`~tether.localcluster.credentials` (CA, serving certificate, token, kubeconfig
