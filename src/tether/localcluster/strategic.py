@@ -8,12 +8,13 @@ Directives refine this:
 
 - ``$patch: replace`` in an object or as a list item replaces the object or list;
   ``$patch: delete`` in an object deletes it (an empty object remains, as upstream) and
-  as a list item deletes the item with the same merge key; ``$patch: merge`` is the
-  default;
+  as a list item deletes the item with the same merge key; merging is the default, and
+  upstream refuses an explicit ``$patch: merge``, so this does too;
 - ``$retainKeys: [...]`` drops every key of the original object not listed (the
   ``retainKeys`` strategy, used where fields are mutually exclusive, like volume sources);
 - ``$deleteFromPrimitiveList/<field>: [...]`` removes values from a primitive list;
-- ``$setElementOrder/<field>: [...]`` orders the merged list;
+- ``$setElementOrder/<field>: [...]`` orders the merged list (the patch's own items
+  must appear in it, in the same order);
 - ``null`` deletes a field.
 
 Merged lists keep upstream's order: the patch's items in patch order, the original's
@@ -21,10 +22,8 @@ other items interleaved at their original relative positions. Without a schema (
 resources) the patch is a plain JSON merge patch. The tests hold every case to the
 result of ``kubectl patch --local``, which runs upstream's implementation.
 
-Two deliberate differences, both where upstream would store or refuse something odd:
-``$patch: merge`` in an object is accepted as the no-op it names (upstream refuses
-it), and a value the patch adds where the original has none arrives without
-directives or nulls (upstream stores it as sent).
+One deliberate difference: a value the patch adds where the original has none is
+itself merged into nothing, so its directives apply instead of being stored.
 """
 
 from __future__ import annotations
@@ -87,13 +86,14 @@ def _merge_map(
     original: dict[str, Any], patch: dict[str, Any], schema: Schema | None
 ) -> dict[str, Any]:
     """Merge ``patch`` into ``original`` in place (both are private copies)."""
-    directive = patch.pop(DIRECTIVE, None)
-    if directive == "replace":
-        return _merge_map({}, patch, schema)
-    if directive == "delete":
-        return {}
-    if directive not in (None, "merge"):
-        raise PatchError(f"unknown patch type: {directive!r} in map")
+    directive = patch.get(DIRECTIVE)
+    if directive is not None:
+        if directive == "replace":
+            del patch[DIRECTIVE]
+            return _merge_map({}, patch, schema)
+        if directive == "delete":
+            return {}
+        raise PatchError(f"unknown patch type: {_go(directive)} in map: {_go(patch)}")
 
     retain = patch.pop(RETAIN_KEYS, None)
     if retain is not None:
@@ -171,6 +171,8 @@ def _merge_list(
     merge_key = schema.patch_merge_key
     element = schema.items()
     if not any(isinstance(item, dict) for item in (*original, *patch)):
+        if order is not None:
+            _check_order(patch, order, None)
         merged = list(original)
         for value in patch:
             if value not in merged:
@@ -179,6 +181,8 @@ def _merge_list(
 
     if any(isinstance(i, dict) and i.get(DIRECTIVE) == "replace" for i in patch):
         return _fresh_list(patch, schema)
+    if any(isinstance(i, dict) and i.get(DIRECTIVE) == "merge" for i in patch):
+        raise PatchError("merging lists cannot yet be specified in the patch")
     if merge_key is None:
         raise PatchError("cannot merge lists without a merge key")
 
@@ -190,12 +194,9 @@ def _merge_list(
         if not isinstance(item, dict):
             raise PatchError(f"list item {item!r} is not an object with merge key {merge_key!r}")
         key = _key_of(item, merge_key)
-        directive = item.get(DIRECTIVE)
-        if directive == "delete":
+        if item.get(DIRECTIVE) == "delete":
             deleted.add(key)
             continue
-        if directive not in (None, "merge"):
-            raise PatchError(f"unknown patch type: {directive!r} in list item")
         patch_items.append(item)
         position = positions.get(key)
         if position is None:
@@ -205,9 +206,41 @@ def _merge_list(
             merged[position] = _merge_map(merged[position], item, element)
     if deleted:
         merged = [item for item in merged if _key_of(item, merge_key) not in deleted]
+    if order is not None:
+        _check_order(patch_items, order, merge_key)
     return _normalize_order(
         merged, order if order is not None else patch_items, original, merge_key
     )
+
+
+def _check_order(items: list[Any], order: list[Any], merge_key: str | None) -> None:
+    """The patch's items must appear in ``$setElementOrder``, in the same order."""
+
+    def identity(item: Any) -> Any:
+        if merge_key is not None and isinstance(item, dict):
+            return _hashable(item.get(merge_key))
+        return _hashable(item)
+
+    positions = {identity(item): n for n, item in enumerate(order)}
+    found = [positions.get(identity(item)) for item in items]
+    if any(n is None for n in found) or found != sorted(found, key=lambda n: n or 0):
+        raise PatchError(
+            f"The order in patch list:\n{_go(items)}\n"
+            f" doesn't match $setElementOrder list:\n{_go(order)}"
+        )
+
+
+def _go(value: Any) -> str:
+    """A value printed as Go's ``%v`` prints it, as upstream's error messages do."""
+    if isinstance(value, dict):
+        return "map[" + " ".join(f"{k}:{_go(v)}" for k, v in sorted(value.items())) + "]"
+    if isinstance(value, list):
+        return "[" + " ".join(_go(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "<nil>"
+    return str(value)
 
 
 def _key_of(item: Any, merge_key: str) -> Any:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -49,19 +50,48 @@ def test_strategic_merge_patch_matches_the_documented_result(
         ({"spec": {"$retainKeys": "containers"}}, "$retainKeys must be a list"),
         ({"spec": {"$setElementOrder/containers": {"name": "a"}}}, "must be a list"),
         ({"spec": {"$unknown": 1}}, "unknown patch directive"),
+        (
+            {"spec": {"nodeSelector": {"$patch": "merge"}}},
+            "unknown patch type: merge in map: map[$patch:merge]",
+        ),
+        (
+            {"spec": {"containers": [{"name": "a", "$patch": "merge"}]}},
+            "merging lists cannot yet be specified",
+        ),
+        (
+            {
+                "spec": {
+                    "containers": [{"name": "b"}, {"name": "a"}],
+                    "$setElementOrder/containers": [{"name": "a"}, {"name": "b"}],
+                }
+            },
+            "The order in patch list:\n[map[name:b] map[name:a]]\n"
+            " doesn't match $setElementOrder list:\n[map[name:a] map[name:b]]",
+        ),
+        (
+            {"metadata": {"finalizers": ["x"], "$setElementOrder/finalizers": ["y"]}},
+            "The order in patch list:\n[x]\n doesn't match $setElementOrder list:\n[y]",
+        ),
         (["not", "an", "object"], "must be a JSON object"),
     ],
 )
 def test_malformed_patch_is_refused(patch: Any, message: str, registry: SchemaRegistry) -> None:
     pod = {"spec": {"containers": [{"name": "a", "image": "a"}]}}
-    with pytest.raises(PatchError, match=message.replace("$", r"\$")):
+    with pytest.raises(PatchError, match=re.escape(message)):
         strategic_merge_patch(pod, patch, registry.lookup("v1", "Pod"))
 
 
 def test_new_fields_arrive_without_directives_or_nulls(registry: SchemaRegistry) -> None:
-    patch = {"spec": {"nodeSelector": {"$patch": "merge", "zone": "a", "gone": None}}}
+    patch = {
+        "spec": {
+            "volumes": [{"name": "v", "emptyDir": {}}, {"name": "w", "$patch": "delete"}],
+            "nodeSelector": {"zone": "a", "gone": None},
+        }
+    }
     result = strategic_merge_patch({"spec": {}}, patch, registry.lookup("v1", "Pod"))
-    assert result == {"spec": {"nodeSelector": {"zone": "a"}}}
+    assert result == {
+        "spec": {"volumes": [{"name": "v", "emptyDir": {}}], "nodeSelector": {"zone": "a"}}
+    }
 
 
 def test_json_merge_patch_follows_rfc_7386() -> None:
