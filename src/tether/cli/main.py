@@ -9,7 +9,9 @@ from rich.table import Table
 from tether import __version__
 from tether.cli.admin_cmd import app as admin_app
 from tether.cli.app_cmd import app as app_app
+from tether.cli.controller_cmd import controller_command
 from tether.cli.localcluster_cmd import app as localcluster_app
+from tether.cli.up_cmd import up_command
 from tether.tools import ToolNotFoundError, find_tool
 
 app = typer.Typer(
@@ -22,6 +24,8 @@ app = typer.Typer(
 app.add_typer(admin_app)
 app.add_typer(app_app)
 app.add_typer(localcluster_app)
+app.command("up")(up_command)
+app.command("controller")(controller_command)
 
 
 def _print_version(value: bool) -> None:

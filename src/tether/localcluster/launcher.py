@@ -8,6 +8,8 @@ for crash tests), and start it again on the same folder and port.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import signal
 import subprocess
@@ -16,12 +18,23 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+_PR_SET_PDEATHSIG = 1
+
 #: The line the server prints on stdout once it accepts requests.
 READY_LINE = "tether local cluster ready at"
 
 
 class LaunchError(RuntimeError):
     """The server did not start; the message carries the end of its log."""
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the parent dies, even by ``kill -9`` (Linux)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass  # not Linux: the parent's clean shutdown still stops the server
 
 
 def _tether_command() -> list[str]:
@@ -69,6 +82,8 @@ class LocalClusterProcess:
             *self.extra_args,
         ]
         with (self.data_dir / "server.log").open("a") as log:
+            # Its own session: a Ctrl-C meant for the parent must not stop the server
+            # before the parent has shut down what uses it; the parent stops it last.
             self.process = subprocess.Popen(
                 command,
                 stdout=subprocess.PIPE,
@@ -76,6 +91,8 @@ class LocalClusterProcess:
                 stdin=subprocess.DEVNULL,
                 text=True,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
         self.base_url = self._await_ready()
         self.port = int(self.base_url.rsplit(":", 1)[1])

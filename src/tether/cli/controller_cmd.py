@@ -1,0 +1,67 @@
+"""``tether controller``: the application controller alone, against a kubeconfig."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tether.cli.runtime import configure_logging, run_until_signalled
+from tether.controller import ApplicationController, install
+from tether.kube import ConfigError, KubeClient, KubeError, load_kubeconfig
+from tether.source import GitCache
+
+
+def controller_command(
+    kubeconfig: Annotated[
+        Path | None, typer.Option("--kubeconfig", help="Kubeconfig of the management cluster.")
+    ] = None,
+    context: Annotated[str | None, typer.Option("--context", help="Kubeconfig context.")] = None,
+    namespace: Annotated[
+        str, typer.Option("--namespace", "-n", help="Control namespace (Applications live here).")
+    ] = "argocd",
+    data_dir: Annotated[
+        Path, typer.Option("--data-dir", help="Where Git mirrors and caches are kept.")
+    ] = Path(".tether-controller"),
+    status_workers: Annotated[int, typer.Option(help="Concurrent refreshes.")] = 20,
+    operation_workers: Annotated[int, typer.Option(help="Concurrent sync operations.")] = 10,
+    skip_install: Annotated[
+        bool, typer.Option("--skip-install", help="Do not install the CRDs and default project.")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")] = False,
+) -> None:
+    """Run the application controller until interrupted (SIGINT or SIGTERM)."""
+    configure_logging(verbose)
+    try:
+        config = load_kubeconfig(kubeconfig, context)
+    except ConfigError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
+
+    async def main(stop: asyncio.Event) -> None:
+        async with KubeClient(config) as client:
+            if not skip_install:
+                async with asyncio.timeout(60):
+                    await install(client, namespace)
+            controller = ApplicationController(
+                client,
+                GitCache(data_dir.resolve() / "git"),
+                namespace=namespace,
+                status_workers=status_workers,
+                operation_workers=operation_workers,
+            )
+            async with asyncio.timeout(60):
+                await controller.start()
+            typer.echo(f"tether controller running against {config.server} (namespace {namespace})")
+            try:
+                await stop.wait()
+            finally:
+                await controller.close()
+
+    try:
+        run_until_signalled(main)
+    except (KubeError, TimeoutError) as error:
+        typer.echo(f"failed to run the controller: {error or 'timed out'}", err=True)
+        raise typer.Exit(2) from None

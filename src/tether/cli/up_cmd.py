@@ -1,0 +1,115 @@
+"""``tether up``: a local cluster, the controller (and the server) in one process tree."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tether.cli import demo as demo_setup
+from tether.cli.runtime import configure_logging, run_until_signalled
+from tether.controller import ApplicationController, install
+from tether.kube import ConfigError, KubeClient, KubeError, load_kubeconfig
+from tether.localcluster.launcher import LaunchError, LocalClusterProcess
+from tether.source import GitCache
+
+NAMESPACE = "argocd"
+
+
+def up_command(
+    data_dir: Annotated[
+        Path, typer.Option("--data-dir", help="Where tether keeps everything it runs.")
+    ] = Path(".tether"),
+    port: Annotated[int, typer.Option("--port", help="Port of the API and UI.")] = 8080,
+    kubeconfig: Annotated[
+        Path | None,
+        typer.Option("--kubeconfig", help="Use this cluster instead of starting a local one."),
+    ] = None,
+    context: Annotated[str | None, typer.Option("--context", help="Kubeconfig context.")] = None,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Create the demo repository and its applications.")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")] = False,
+) -> None:
+    """Start everything and keep it running until interrupted (Ctrl-C stops it all)."""
+    configure_logging(verbose)
+    console = Console()
+    data_dir = data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    cluster: LocalClusterProcess | None = None
+    try:
+        if kubeconfig is None:
+            cluster = LocalClusterProcess(
+                data_dir / "cluster",
+                extra_args=("--kubeconfig", str(data_dir / "kubeconfig")),
+            )
+            console.print(f"starting the local cluster in {cluster.data_dir} ...")
+            cluster.start()
+            kubeconfig = data_dir / "kubeconfig"
+        config = load_kubeconfig(kubeconfig, context)
+    except (LaunchError, ConfigError) as error:
+        if cluster is not None:
+            cluster.stop()
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
+
+    async def main(stop: asyncio.Event) -> None:
+        async with KubeClient(config) as client:
+            async with asyncio.timeout(60):
+                await install(client, NAMESPACE)
+            controller = ApplicationController(
+                client, GitCache(data_dir / "git"), namespace=NAMESPACE
+            )
+            async with asyncio.timeout(60):
+                await controller.start()
+            try:
+                summary = Table(box=None, show_header=False)
+                summary.add_row("cluster", config.server)
+                summary.add_row("kubeconfig", str(kubeconfig))
+                summary.add_row("namespace", NAMESPACE)
+                if demo:
+                    prepared = demo_setup.prepare_repository(data_dir)
+                    await demo_setup.install_demo(client, prepared, NAMESPACE)
+                    console.print("demo installed; waiting for the applications to settle ...")
+                    settle = asyncio.ensure_future(demo_setup.wait_settled(client, NAMESPACE, 60))
+                    stopped = asyncio.ensure_future(stop.wait())
+                    await asyncio.wait({settle, stopped}, return_when=asyncio.FIRST_COMPLETED)
+                    if stop.is_set():
+                        settle.cancel()
+                        return
+                    stopped.cancel()
+                    apps = settle.result()
+                    summary.add_row("demo repository", str(prepared.work_tree))
+                    summary.add_row("clone URL", prepared.repo_url)
+                    for app in apps:
+                        status = app.get("status") or {}
+                        summary.add_row(
+                            f"app {app['metadata']['name']}",
+                            f"{(status.get('sync') or {}).get('status', '?')} / "
+                            f"{(status.get('health') or {}).get('status', '?')}",
+                        )
+                console.print(summary)
+                console.print("the web UI and API are not part of this build yet")
+                if demo:
+                    console.print(
+                        "try: commit a change under apps/ in the demo repository and push; "
+                        f"kubectl --kubeconfig {kubeconfig} -n settings edit configmap "
+                        "feature-flags and watch self-heal revert it"
+                    )
+                console.print("tether is running; press Ctrl-C to stop")
+                await stop.wait()
+            finally:
+                await controller.close()
+
+    try:
+        run_until_signalled(main)
+    except (KubeError, TimeoutError, demo_setup.DemoError) as error:
+        typer.echo(f"failed to run tether up: {error or 'timed out'}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        if cluster is not None:
+            cluster.stop()
