@@ -36,7 +36,7 @@ from tether.model.status import ConditionType
 from tether.model.syncoptions import DeleteOption, SyncOptions
 from tether.model.wire import format_time
 from tether.render.renderer import Renderer
-from tether.source import GitCache
+from tether.source import GitCache, same_repository
 
 log = logging.getLogger(__name__)
 
@@ -311,16 +311,16 @@ class ApplicationController:
 
     def note_push(self, repo_url: str) -> None:
         """A webhook said ``repo_url`` changed: fetch it on the next refresh of its apps."""
-        self._repo_refreshed.pop(repo_url, None)
-        self._enqueue_all(
-            lambda app: any(
-                (s or {}).get("repoURL") == repo_url
-                for s in [
-                    app.get("spec", {}).get("source"),
-                    *app.get("spec", {}).get("sources", []),
-                ]
-            )
-        )
+        for known in list(self._repo_refreshed):
+            if same_repository(known, repo_url):
+                del self._repo_refreshed[known]
+
+        def uses_repository(app: Mapping[str, Any]) -> bool:
+            spec = app.get("spec") or {}
+            sources = [spec.get("source") or {}, *(spec.get("sources") or [])]
+            return any(same_repository(str(s.get("repoURL", "")), repo_url) for s in sources)
+
+        self._enqueue_all(uses_repository)
 
     async def _clear_refresh(self, app: Application) -> None:
         if not app.refresh_requested:
