@@ -37,6 +37,12 @@ def cm(name: str = "new", **extra: object) -> bytes:
     ).encode()
 
 
+def cm_meta(**meta: object) -> bytes:
+    return json.dumps(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "new", **meta}}
+    ).encode()
+
+
 def nested(depth: int) -> bytes:
     return (
         b'{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"deep"},"data":'
@@ -161,6 +167,36 @@ CASES = [
         422,
         "Invalid",
         'metadata.labels: Invalid value: "not valid!"',
+    ),
+    Case(
+        "annotations-too-large",
+        "POST",
+        CMS,
+        cm_meta(annotations={"big": "x" * (256 * 1024 + 1)}),
+        JSON,
+        422,
+        "Invalid",
+        "metadata.annotations: Too long: must have at most 262144 bytes",
+    ),
+    Case(
+        "incomplete-owner-reference",
+        "POST",
+        CMS,
+        cm_meta(ownerReferences=[{"apiVersion": "v1", "kind": "Pod", "name": "p"}]),
+        JSON,
+        422,
+        "Invalid",
+        'metadata.ownerReferences.uid: Invalid value: "": uid must not be empty',
+    ),
+    Case(
+        "bad-finalizer",
+        "POST",
+        CMS,
+        cm_meta(finalizers=["not a name"]),
+        JSON,
+        422,
+        "Invalid",
+        'metadata.finalizers[0]: Invalid value: "not a name"',
     ),
     Case(
         "huge-body",

@@ -176,12 +176,9 @@ def validate(rtype: ResourceType, obj: Mapping[str, Any], name: str) -> None:
     if annotations is not None and not isinstance(annotations, dict):
         causes.append(Cause("metadata.annotations", "Invalid value: must be an object"))
     elif annotations:
-        for key, value in annotations.items():
-            causes += names.check_qualified_name("metadata.annotations", key)
-            if not isinstance(value, str):
-                causes.append(
-                    Cause("metadata.annotations", f"Invalid value: {value!r}: must be a string")
-                )
+        causes += names.check_annotations(annotations)
+    causes += names.check_owner_references(meta.get("ownerReferences"))
+    causes += names.check_finalizers(meta.get("finalizers"))
     if rtype.key == ("apiextensions.k8s.io", "customresourcedefinitions"):
         causes += _crd_name_causes(obj, name)
     if causes:

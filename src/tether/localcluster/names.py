@@ -139,3 +139,73 @@ def check_qualified_name(field: str, key: str) -> list[Cause]:
     elif not _QUALIFIED_NAME_RE.fullmatch(name):
         causes.append(_invalid(field, key, _QUALIFIED_NAME_MSG))
     return causes
+
+
+#: kube-apiserver's limit on the total size of an object's annotations.
+MAX_ANNOTATIONS_BYTES = 256 * 1024
+
+
+def check_annotations(annotations: Mapping[str, Any]) -> list[Cause]:
+    """Problems with annotation keys, value types and the total size."""
+    field = "metadata.annotations"
+    causes: list[Cause] = []
+    total = 0
+    for key, value in annotations.items():
+        causes.extend(check_qualified_name(field, key))
+        if not isinstance(value, str):
+            causes.append(Cause(field, f"Invalid value: {value!r}: must be a string"))
+            continue
+        total += len(key) + len(value.encode())
+    if total > MAX_ANNOTATIONS_BYTES:
+        causes.append(
+            Cause(
+                field,
+                f"Too long: must have at most {MAX_ANNOTATIONS_BYTES} bytes",
+                "FieldValueTooLong",
+            )
+        )
+    return causes
+
+
+def check_owner_references(refs: Any) -> list[Cause]:
+    """Problems with ``metadata.ownerReferences``: every reference complete, one controller."""
+    field = "metadata.ownerReferences"
+    if refs is None:
+        return []
+    if not isinstance(refs, list) or not all(isinstance(r, Mapping) for r in refs):
+        return [Cause(field, "Invalid value: must be a list of objects")]
+    causes: list[Cause] = []
+    for ref in refs:
+        for key, what in (
+            ("apiVersion", "version"),
+            ("kind", "kind"),
+            ("name", "name"),
+            ("uid", "uid"),
+        ):
+            if not ref.get(key):
+                causes.append(
+                    Cause(f"{field}.{key}", f'Invalid value: "": {what} must not be empty')
+                )
+    controllers = [r for r in refs if r.get("controller") is True]
+    if len(controllers) > 1:
+        owners = ", ".join(f"{r.get('kind')}/{r.get('name')}" for r in controllers)
+        causes.append(
+            Cause(
+                field,
+                f"Invalid value: only one reference can have Controller set "
+                f'to true. Found "true" in references for {owners}',
+            )
+        )
+    return causes
+
+
+def check_finalizers(finalizers: Any) -> list[Cause]:
+    """Problems with ``metadata.finalizers``: qualified names."""
+    if finalizers is None:
+        return []
+    if not isinstance(finalizers, list) or not all(isinstance(f, str) for f in finalizers):
+        return [Cause("metadata.finalizers", "Invalid value: must be a list of strings")]
+    causes: list[Cause] = []
+    for index, finalizer in enumerate(finalizers):
+        causes.extend(check_qualified_name(f"metadata.finalizers[{index}]", finalizer))
+    return causes
