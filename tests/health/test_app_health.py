@@ -14,10 +14,8 @@ from tether.health import (
     ManagedResource,
     ResourceHealth,
     assess_app_health,
-    hook_types,
-    is_hook,
 )
-from tether.model import Health, HealthStatus, HookType, ResourceKey
+from tether.model import Health, HealthStatus, ResourceKey
 
 TESTDATA = Path(__file__).resolve().parents[2] / "testdata" / "health"
 H, S, P, M, D, U = (
@@ -160,14 +158,3 @@ def test_a_child_application_that_is_missing_or_unknown_does_not_count() -> None
     missing_child["status"]["health"] = {"status": "Missing"}
     child = ManagedResource(ResourceKey.of(missing_child), target=missing_child, live=missing_child)
     assert status_of(child, live("deployment-healthy.yaml"), policy=policy) == H
-
-
-def test_hook_types_read_argo_cd_first_then_helm() -> None:
-    both = obj(
-        "job-healthy.yaml", **{"argocd.argoproj.io/hook": "PostSync", "helm.sh/hook": "pre-install"}
-    )
-    assert hook_types(both) == [HookType.POST_SYNC]
-    helm = obj("job-healthy.yaml", **{"helm.sh/hook": "pre-install, post-upgrade"})
-    assert hook_types(helm) == [HookType.PRE_SYNC, HookType.POST_SYNC]
-    assert is_hook(helm)
-    assert not is_hook(obj("job-healthy.yaml", **{"argocd.argoproj.io/hook": "Skip"}))

@@ -73,8 +73,6 @@ from tether.health.app_health import (
     ManagedResource,
     ResourceHealth,
     assess_app_health,
-    hook_types,
-    is_hook,
 )
 from tether.health.assessment import HOOK_FINALIZER, assess_health, split_api_version
 from tether.health.customizations import BUNDLED_DIRECTORY, HealthOverrides, load_overrides
@@ -105,8 +103,6 @@ __all__ = [
     "assess_app_health",
     "assess_health",
     "default_sandbox",
-    "hook_types",
-    "is_hook",
     "load_overrides",
     "split_api_version",
 ]

@@ -33,18 +33,11 @@ from tether.health.assessment import assess_health
 from tether.health.builtin import APPLICATION_GROUP_KIND
 from tether.health.customizations import HealthOverrides
 from tether.health.policy import DEFAULT_POLICY, HealthPolicy
-from tether.model import Health, HealthStatus, HookType, ResourceKey, keys
+from tether.model import Health, HealthStatus, ResourceKey, keys
+from tether.model.hooks import is_hook, is_skipped
 
 #: Set to ``"true"`` on a resource whose health must not affect its application's.
-IGNORE_HEALTHCHECK = "argocd.argoproj.io/ignore-healthcheck"
-
-_HOOK_TYPES = {hook.value: hook for hook in HookType}
-_HELM_HOOK_TYPES = {
-    "pre-install": HookType.PRE_SYNC,
-    "pre-upgrade": HookType.PRE_SYNC,
-    "post-install": HookType.POST_SYNC,
-    "post-upgrade": HookType.POST_SYNC,
-}
+IGNORE_HEALTHCHECK = keys.IGNORE_HEALTHCHECK
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,39 +78,12 @@ def _annotation(obj: Mapping[str, Any], key: str) -> str | None:
     return None if value is None else str(value)
 
 
-def _csv(value: str | None) -> list[str]:
-    return [part.strip() for part in (value or "").split(",") if part.strip()]
-
-
-def hook_types(obj: Mapping[str, Any]) -> list[HookType]:
-    """The hook types an object declares; Helm's apply only without Argo CD's."""
-    found = [_HOOK_TYPES[name] for name in _csv(_annotation(obj, keys.HOOK)) if name in _HOOK_TYPES]
-    if not found:
-        helm = _csv(_annotation(obj, keys.HELM_HOOK))
-        found = [_HELM_HOOK_TYPES[name] for name in helm if name in _HELM_HOOK_TYPES]
-    return found
-
-
-def is_skipped(obj: Mapping[str, Any]) -> bool:
-    """Whether the object is annotated as a ``Skip`` hook and nothing else."""
-    types = hook_types(obj)
-    return HookType.SKIP in types and len(types) == 1
-
-
-def is_hook(obj: Mapping[str, Any]) -> bool:
-    """Whether the object is a hook (Argo CD's annotation, or a Helm hook but not a CRD)."""
-    if _annotation(obj, keys.HOOK) is not None:
-        return not is_skipped(obj)
-    helm = _annotation(obj, keys.HELM_HOOK)
-    return helm is not None and helm != "crd-install"
-
-
 def _left_out(resource: ManagedResource) -> bool:
+    """Hooks and skipped objects are not among an application's resources."""
     if resource.target is not None and is_skipped(resource.target):
         return True
-    # Argo CD also leaves out objects whose hook annotation names no known type; those
-    # are hooks too, so the one test covers both.
-    return resource.live is not None and is_hook(resource.live)
+    live = resource.live
+    return live is not None and (is_hook(live) or is_skipped(live))
 
 
 def assess_app_health(

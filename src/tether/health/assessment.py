@@ -11,11 +11,11 @@ from tether.health.customizations import HealthOverrides
 from tether.health.errors import FieldTypeError
 from tether.health.namespace import PENDING_DELETION
 from tether.health.policy import DEFAULT_POLICY, HealthPolicy
-from tether.model import Health, HealthStatus
+from tether.model import Health, HealthStatus, keys
 
 #: Argo CD holds hook objects with this finalizer until their result is recorded; such
 #: an object is still judged while it is being deleted.
-HOOK_FINALIZER = "argocd.argoproj.io/hook-finalizer"
+HOOK_FINALIZER = keys.HOOK_FINALIZER
 
 
 def split_api_version(api_version: str) -> tuple[str, str]:

@@ -21,10 +21,10 @@ import json
 from tether.health import fields
 from tether.health.errors import FieldTypeError
 from tether.health.fields import Object
-from tether.model import Health, HealthStatus
+from tether.model import Health, HealthStatus, keys
 
 #: Where ``autoscaling/v1`` objects carry the v2 conditions.
-CONDITIONS_ANNOTATION = "autoscaling.alpha.kubernetes.io/conditions"
+CONDITIONS_ANNOTATION = keys.HPA_CONDITIONS
 
 _WAITING = Health(HealthStatus.PROGRESSING, "Waiting to Autoscale")
 

@@ -45,9 +45,16 @@ SECRET_TYPE_REPOSITORY: Final = "repository"
 SECRET_TYPE_REPO_CREDS: Final = "repo-creds"
 SECRET_TYPE_CLUSTER: Final = "cluster"
 
+#: ``"true"`` on a resource whose health must not affect its application's.
+IGNORE_HEALTHCHECK: Final = "argocd.argoproj.io/ignore-healthcheck"
+#: Argo CD's finalizer on hooks, held until the hook's outcome is recorded.
+HOOK_FINALIZER: Final = "argocd.argoproj.io/hook-finalizer"
+
 # --- Kubernetes keys tether reads --------------------------------------------------
 LAST_APPLIED: Final = "kubectl.kubernetes.io/last-applied-configuration"
 DEPLOYMENT_REVISION: Final = "deployment.kubernetes.io/revision"
+#: autoscaling/v1 HorizontalPodAutoscalers carry their v2 conditions in this annotation.
+HPA_CONDITIONS: Final = "autoscaling.alpha.kubernetes.io/conditions"
 
 # --- tether extensions -------------------------------------------------------------
 #: ``<app>[,<app>...]`` (same namespace, or ``ns/app``): sync waits for these apps.
