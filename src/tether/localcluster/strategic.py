@@ -97,8 +97,11 @@ def _merge_map(
 
     retain = patch.pop(RETAIN_KEYS, None)
     if retain is not None:
-        if not isinstance(retain, list):
-            raise PatchError(f"{RETAIN_KEYS} must be a list, not {type(retain).__name__}")
+        # Upstream accepts only a list naming every field the patch sets (not nulls).
+        if not isinstance(retain, list) or any(
+            k not in retain for k, v in patch.items() if v is not None and not k.startswith("$")
+        ):
+            raise PatchError("invalid patch format of retainKeys")
         kept = set(retain)
         for key in [k for k in original if k not in kept]:
             del original[key]
@@ -368,7 +371,10 @@ def _diff_list(
         if previous is None:
             items.append(copy.deepcopy(item))
         elif previous != item:
-            items.append({merge_key: item[merge_key], **_diff_map(previous, item, schema.items())})
+            nested = {merge_key: item[merge_key], **_diff_map(previous, item, schema.items())}
+            if "retainKeys" in schema.patch_strategies:
+                nested[RETAIN_KEYS] = sorted(k for k, v in item.items() if v is not None)
+            items.append(nested)
     items.extend(
         {merge_key: item[merge_key], DIRECTIVE: "delete"}
         for item in old

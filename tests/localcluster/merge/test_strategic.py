@@ -47,7 +47,11 @@ def test_strategic_merge_patch_matches_the_documented_result(
         ({"spec": {"containers": [{"image": "x"}]}}, "does not contain declared merge key: name"),
         ({"spec": {"containers": [{"name": "a", "$patch": "explode"}]}}, "unknown patch type"),
         ({"spec": {"$patch": "explode"}}, "unknown patch type"),
-        ({"spec": {"$retainKeys": "containers"}}, "$retainKeys must be a list"),
+        ({"spec": {"$retainKeys": "containers"}}, "invalid patch format of retainKeys"),
+        (
+            {"spec": {"$retainKeys": ["hostname"], "subdomain": "x"}},
+            "invalid patch format of retainKeys",
+        ),
         ({"spec": {"$setElementOrder/containers": {"name": "a"}}}, "must be a list"),
         ({"spec": {"$unknown": 1}}, "unknown patch directive"),
         (
@@ -285,6 +289,17 @@ _typed_pod = st.fixed_dictionaries(
             optional={
                 "nodeSelector": st.dictionaries(_names, st.sampled_from(["1", "2"]), max_size=3),
                 "priority": st.integers(0, 3),
+                # Volume sources are a retainKeys union: switching one exercises it.
+                "volumes": st.lists(
+                    st.one_of(
+                        st.fixed_dictionaries({"name": _names, "emptyDir": st.just({})}),
+                        st.fixed_dictionaries(
+                            {"name": _names, "configMap": st.fixed_dictionaries({"name": _names})}
+                        ),
+                    ),
+                    max_size=3,
+                    unique_by=lambda v: v["name"],
+                ),
             },
         )
     },
@@ -320,3 +335,44 @@ def test_generated_patches_match_kubectl(
         assert without_empty(strategic_merge_patch(document, patch, schema)) == without_empty(
             expected
         )
+
+
+def test_two_way_patch_switching_a_retain_keys_union_round_trips(
+    registry: SchemaRegistry, tmp_path: Path
+) -> None:
+    schema = registry.lookup("apps/v1", "Deployment")
+    original = {"spec": {"strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1}}}}
+    modified = {"spec": {"strategy": {"type": "Recreate"}}}
+    patch = create_two_way_merge_patch(original, modified, schema)
+    assert patch == {
+        "spec": {"strategy": {"rollingUpdate": None, "type": "Recreate", "$retainKeys": ["type"]}}
+    }
+    assert strategic_merge_patch(original, patch, schema) == modified
+    assert (
+        kubectl_patch(("apps/v1", "Deployment"), original, patch, tmp_path)["spec"]
+        == modified["spec"]
+    )
+
+
+def test_two_way_patch_switching_a_volume_source_retains_only_the_new_one(
+    registry: SchemaRegistry, tmp_path: Path
+) -> None:
+    schema = registry.lookup("v1", "Pod")
+    original = {"spec": {"containers": [{"name": "a"}], "volumes": [{"name": "v", "emptyDir": {}}]}}
+    modified = {
+        "spec": {
+            "containers": [{"name": "a"}],
+            "volumes": [{"name": "v", "configMap": {"name": "c"}}],
+        }
+    }
+    patch = create_two_way_merge_patch(original, modified, schema)
+    assert patch["spec"]["volumes"] == [
+        {
+            "name": "v",
+            "emptyDir": None,
+            "configMap": {"name": "c"},
+            "$retainKeys": ["configMap", "name"],
+        }
+    ]
+    assert strategic_merge_patch(original, patch, schema) == modified
+    assert kubectl_patch(("v1", "Pod"), original, patch, tmp_path)["spec"] == modified["spec"]
