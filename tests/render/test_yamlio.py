@@ -53,6 +53,26 @@ def test_deep_nesting_is_refused(text: str) -> None:
         load_documents(text, name="deep.yaml")
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["[" * 1_000_000 + "]" * 1_000_000, "- " * 500_000 + "x\n", "[\n" * 100_000],
+    ids=["flow", "compact-block", "flow-over-lines"],
+)
+def test_nesting_that_would_crash_the_composer_is_refused_first(text: str) -> None:
+    # libyaml's composer recurses per level and crashes the process near 30,000 levels.
+    with pytest.raises(ManifestLimitError, match="nesting is deeper than 100 levels"):
+        load_documents(text, name="deep.yaml")
+
+
+def test_aliases_that_nest_deeper_once_expanded_are_refused() -> None:
+    # Each anchor nests the previous one 60 levels down: no level of text is deep, but
+    # the expanded document is 60 * 10 levels deep.
+    lines = ["a0: &a0 " + "[" * 60 + "1" + "]" * 60]
+    lines += [f"a{i}: &a{i} " + "[" * 60 + f"*a{i - 1}" + "]" * 60 for i in range(1, 10)]
+    with pytest.raises(ManifestLimitError, match="nesting is deeper than 100 levels"):
+        load_documents("\n".join(lines) + "\n", name="deep.yaml")
+
+
 def test_deep_json_is_refused() -> None:
     with pytest.raises(ManifestLimitError, match="nesting is deeper"):
         load_json("[" * 150 + "]" * 150, name="deep.json")

@@ -5,11 +5,13 @@ What the repository controls cannot make tether spend unbounded memory or time:
 
 - the input is refused past :attr:`YamlLimits.max_bytes` before it is parsed (a file
   is refused by its size, without being read);
-- YAML aliases are checked on the node graph *before* Python objects are built: a
-  document whose aliases would expand to more than :attr:`YamlLimits.max_alias_nodes`
-  extra nodes (the "billion laughs" shape) or that refers to itself is refused, never
-  expanded;
-- nesting deeper than :attr:`YamlLimits.max_depth` is refused.
+- the node graph is checked *before* Python objects are built: nesting deeper than
+  :attr:`YamlLimits.max_depth` collections (aliases expanded), aliases that would add
+  more than :attr:`YamlLimits.max_alias_nodes` nodes (the "billion laughs" shape) and
+  aliases inside their own anchor are refused, never expanded;
+- a stream that could nest deeply enough to crash libyaml's recursive composer (tens
+  of thousands of levels) is measured on the parser's event stream first, and refused
+  there, before a node is composed.
 
 Empty documents (``---`` followed by nothing, comments only) are skipped, as
 ``kubectl`` and Argo CD skip them. Errors are :class:`~tether.render.errors.ManifestError`
@@ -22,6 +24,7 @@ values that name the file, the 1-based document number and the line.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +32,13 @@ from typing import Any
 
 import orjson
 import yaml
+from yaml.events import (
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from tether.render.errors import ManifestError, ManifestLimitError
@@ -75,6 +85,8 @@ def load_documents(
 ) -> list[Any]:
     """The non-empty documents of the YAML stream ``data``; ``name`` goes in errors."""
     _check_size(len(data), name, limits)
+    if _may_nest_deeply(data):
+        _scan(data, name, limits)
     return list(_iter_yaml(data, name, limits))
 
 
@@ -169,6 +181,68 @@ def _kind_of(value: Any) -> str:
     return type(value).__name__
 
 
+#: Nesting the libyaml composer survives with a wide margin (it crashes near 30,000).
+_SAFE_COMPOSE_DEPTH = 5000
+_LONG_LINE = re.compile(r"[^\n]{2000}")
+_DEEP_INDENT = re.compile(r"^ {1000}", re.MULTILINE)
+
+
+def _may_nest_deeply(data: str | bytes) -> bool:
+    """Whether ``data`` could nest deeper than the composer safely recurses.
+
+    A cheap, sound upper bound (C-speed counts and searches): flow nesting needs one
+    ``[`` or ``{`` per level; block nesting needs either more indentation per level (at
+    most two levels per column) or indicators on one line (at most one per two
+    characters). Only streams over the bound pay for :func:`_scan`.
+    """
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    flow = text.count("[") + text.count("{")
+    return (
+        flow > _SAFE_COMPOSE_DEPTH // 2
+        or _LONG_LINE.search(text) is not None
+        or _DEEP_INDENT.search(text) is not None
+    )
+
+
+def _scan(data: str | bytes, name: str, limits: YamlLimits) -> None:
+    """Check nesting on the parser's events, before anything is composed.
+
+    libyaml's composer recurses once per level of nesting, and tens of thousands of
+    ``[`` crash the process; its event parser is a state machine. Errors name the
+    document and line like parse errors do.
+    """
+    depth = 0
+    number = 0
+    try:
+        for event in yaml.parse(data, Loader=_Loader):
+            kind = type(event)
+            if kind is SequenceStartEvent or kind is MappingStartEvent:
+                depth += 1
+                if depth > limits.max_depth:
+                    mark = event.start_mark
+                    raise ManifestLimitError(
+                        name,
+                        f"nesting is deeper than {limits.max_depth} levels",
+                        document=number,
+                        line=mark.line + 1 if mark is not None else None,
+                    )
+            elif kind is SequenceEndEvent or kind is MappingEndEvent:
+                depth -= 1
+            elif kind is DocumentStartEvent:
+                number += 1
+    except yaml.MarkedYAMLError as error:
+        raise _parse_error(error, name, max(number, 1)) from error
+    except yaml.YAMLError as error:
+        raise ManifestError(name, f"invalid YAML: {error}", document=number or None) from error
+
+
+def _parse_error(error: yaml.MarkedYAMLError, name: str, number: int) -> ManifestError:
+    mark = error.problem_mark or error.context_mark
+    line = mark.line + 1 if mark is not None else None
+    problem = error.problem or error.context or "invalid YAML"
+    return ManifestError(name, f"invalid YAML: {problem}", document=number, line=line)
+
+
 def _iter_yaml(data: str | bytes, name: str, limits: YamlLimits) -> Iterator[Any]:
     loader = _Loader(data)
     number = 0
@@ -180,12 +254,7 @@ def _iter_yaml(data: str | bytes, name: str, limits: YamlLimits) -> Iterator[Any
                     return
                 node = loader.get_node()
             except yaml.MarkedYAMLError as error:
-                mark = error.problem_mark or error.context_mark
-                line = mark.line + 1 if mark is not None else None
-                problem = error.problem or error.context or "invalid YAML"
-                raise ManifestError(
-                    name, f"invalid YAML: {problem}", document=number, line=line
-                ) from error
+                raise _parse_error(error, name, number) from error
             except yaml.YAMLError as error:
                 raise ManifestError(name, f"invalid YAML: {error}", document=number) from error
             if node is None:
@@ -194,11 +263,7 @@ def _iter_yaml(data: str | bytes, name: str, limits: YamlLimits) -> Iterator[Any
             try:
                 document = loader.construct_document(node)
             except yaml.MarkedYAMLError as error:
-                mark = error.problem_mark or error.context_mark
-                line = mark.line + 1 if mark is not None else None
-                raise ManifestError(
-                    name, f"invalid YAML: {error.problem}", document=number, line=line
-                ) from error
+                raise _parse_error(error, name, number) from error
             if document is not None:
                 yield document
     finally:
@@ -206,28 +271,38 @@ def _iter_yaml(data: str | bytes, name: str, limits: YamlLimits) -> Iterator[Any
 
 
 def _check_graph(root: Node, name: str, number: int, limits: YamlLimits) -> None:
-    """Refuse a document whose alias expansion, recursion or depth exceeds ``limits``.
+    """Refuse a document whose nesting, alias expansion or recursion exceeds ``limits``.
 
-    Aliases make the node graph a DAG whose shared nodes are counted once per
-    reference; the expanded size is computed bottom-up with each node's size memoised,
-    so even a graph that expands to 10^9 nodes is measured in time linear in its
-    written size. A cycle (an alias inside its own anchor) is refused outright.
+    Aliases make the node graph a DAG whose shared collections count once per
+    reference; the expanded size and depth are computed bottom-up with each collection's
+    figures memoised, so even a graph that expands to 10^9 nodes is measured in time
+    linear in its written size. Only collections are visited (a scalar is one node and
+    no nesting). A cycle (an alias inside its own anchor) is refused outright.
     """
+    if isinstance(root, ScalarNode):
+        return
     size: dict[int, int] = {}
     depth: dict[int, int] = {}
     on_path: set[int] = set()
     written = 0
-    # Iterative post-order walk: (node, children visited?)
+    # Iterative post-order walk over collections: (node, children visited?)
     stack: list[tuple[Node, bool]] = [(root, False)]
     while stack:
         node, done = stack.pop()
         key = id(node)
+        children = _children(node)
         if done:
             on_path.discard(key)
-            children = _children(node)
-            size[key] = 1 + sum(size[id(child)] for child in children)
-            depth[key] = 1 + max((depth[id(child)] for child in children), default=0)
-            if depth[key] > limits.max_depth:
+            total, deepest = 1, 0
+            for child in children:
+                if isinstance(child, ScalarNode):
+                    total += 1
+                else:
+                    total += size[id(child)]
+                    deepest = max(deepest, depth[id(child)])
+            size[key] = total
+            depth[key] = deepest + 1
+            if deepest + 1 > limits.max_depth:
                 raise ManifestLimitError(
                     name,
                     f"nesting is deeper than {limits.max_depth} levels",
@@ -244,10 +319,14 @@ def _check_graph(root: Node, name: str, number: int, limits: YamlLimits) -> None
                 document=number,
                 line=node.start_mark.line + 1,
             )
-        written += 1
         on_path.add(key)
         stack.append((node, True))
-        stack.extend((child, False) for child in _children(node) if id(child) not in size)
+        written += 1
+        for child in children:
+            if isinstance(child, ScalarNode):
+                written += 1
+            elif id(child) not in size:
+                stack.append((child, False))
     expanded = size[id(root)]
     if expanded - written > limits.max_alias_nodes:
         raise ManifestLimitError(
@@ -262,10 +341,8 @@ def _check_graph(root: Node, name: str, number: int, limits: YamlLimits) -> None
 def _children(node: Node) -> list[Node]:
     if isinstance(node, SequenceNode):
         return list(node.value)
-    if isinstance(node, MappingNode):
-        return [item for pair in node.value for item in pair]
-    assert isinstance(node, ScalarNode)
-    return []
+    assert isinstance(node, MappingNode)
+    return [item for pair in node.value for item in pair]
 
 
 def _check_depth(value: Any, name: str, limits: YamlLimits) -> None:
