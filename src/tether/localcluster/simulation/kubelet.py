@@ -1,0 +1,166 @@
+"""The simulated scheduler and kubelet of ``local-node``.
+
+A Pod without ``spec.nodeName`` is bound to ``local-node`` (unless its
+``nodeSelector`` rules the node out: it stays ``Pending`` with the scheduler's
+``Unschedulable`` condition). The kubelet then posts the first status (``startTime``,
+``hostIP``, containers in ``ContainerCreating``), gives the Pod an address from
+10.244.0.0/16 unique among live Pods, and from then on writes the status
+:func:`~tether.localcluster.simulation.pods.running_status` computes, waking up again
+when it next changes. Pods bound to another node are left alone, as their kubelet
+would own them; finished Pods are never touched again.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from tether.localcluster.loop import WorkQueue
+from tether.localcluster.simulation.context import KUBELET, Context, condition
+from tether.localcluster.simulation.node import NODE_NAME, POD_CIDR, node_object
+from tether.localcluster.simulation.pods import creating_status, running_status, start_time
+from tether.localcluster.watch import Event
+
+PodKey = tuple[str, str]
+TERMINAL = ("Succeeded", "Failed")
+SCHEDULER = "kube-scheduler"
+UNSCHEDULABLE = (
+    "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. "
+    "preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling."
+)
+
+
+class PodAddresses:
+    """Pod IPs from the node's Pod CIDR, handed out in turn, unique among live Pods."""
+
+    def __init__(self, cidr: str = POD_CIDR) -> None:
+        """Allocate from ``cidr`` (its network address and the gateway ``.1`` excluded)."""
+        network = ipaddress.ip_network(cidr)
+        self._base = int(network.network_address)
+        self._size = network.num_addresses
+        self._next = 2
+        self._owners: dict[str, PodKey] = {}
+        self._ips: dict[PodKey, str] = {}
+
+    def hold(self, pod: PodKey, ip: str) -> None:
+        """Record that ``pod`` (already) has ``ip``."""
+        self._owners[ip] = pod
+        self._ips[pod] = ip
+
+    def allocate(self, pod: PodKey) -> str:
+        """A free address for ``pod``."""
+        for _ in range(self._size - 3):
+            offset = self._next
+            self._next = self._next + 1 if self._next + 1 < self._size - 1 else 2
+            ip = str(ipaddress.ip_address(self._base + offset))
+            if ip not in self._owners:
+                self.hold(pod, ip)
+                return ip
+        raise RuntimeError(
+            f"failed to allocate an address for pod {pod[0]}/{pod[1]}: {POD_CIDR} is full"
+        )
+
+    def release(self, pod: PodKey) -> None:
+        """Free ``pod``'s address."""
+        ip = self._ips.pop(pod, None)
+        if ip is not None and self._owners.get(ip) == pod:
+            del self._owners[ip]
+
+
+def _fits(spec: dict[str, Any]) -> bool:
+    """Whether the node's labels satisfy the Pod's ``nodeSelector``."""
+    wanted = spec.get("nodeSelector") or {}
+    labels = node_object("")["metadata"]["labels"]
+    return all(labels.get(k) == v for k, v in wanted.items())
+
+
+class Kubelet:
+    """Schedules Pods to ``local-node`` and runs them there."""
+
+    def __init__(self, context: Context) -> None:
+        """Run the Pods of ``context``'s store."""
+        self._context = context
+        self._addresses = PodAddresses()
+        self.queue: WorkQueue[PodKey] = WorkQueue("simulated-kubelet", self._reconcile)
+
+    def start(self) -> None:
+        """Take up every unfinished Pod where its stored status left it."""
+        for entry in self._context.store.objects_of(self._context.kinds.pods.key):
+            key = (entry.metadata.get("namespace", ""), entry.metadata["name"])
+            status = entry.obj.get("status") or {}
+            if status.get("phase") in TERMINAL:
+                continue
+            if status.get("podIP"):
+                self._addresses.hold(key, status["podIP"])
+            self.queue.add(key)
+        self.queue.start()
+
+    def on_event(self, event: Event) -> None:
+        """Mark changed Pods; free the addresses of deleted ones."""
+        if event.resource != self._context.kinds.pods.key:
+            return
+        key = (event.namespace, event.name)
+        if event.type == "DELETED":
+            self._addresses.release(key)
+        else:
+            self.queue.add(key)
+
+    def requeue_all(self) -> None:
+        """Look at every unfinished Pod again (the failure rules changed)."""
+        for entry in self._context.store.objects_of(self._context.kinds.pods.key):
+            if (entry.obj.get("status") or {}).get("phase") not in TERMINAL:
+                self.queue.add((entry.metadata.get("namespace", ""), entry.metadata["name"]))
+
+    async def _reconcile(self, key: PodKey) -> None:
+        context = self._context
+        pods = context.kinds.pods
+        pod = context.get(pods, *key)
+        if pod is None:
+            return
+        spec = pod.obj.get("spec") or {}
+        node = spec.get("nodeName")
+        if not node:
+            if not _fits(spec):
+                await self._unschedulable(key)
+                return
+            pod = await context.update(
+                pods, pod, lambda obj: obj["spec"].__setitem__("nodeName", NODE_NAME), SCHEDULER
+            )
+        elif node != NODE_NAME:
+            return
+        if (pod.obj.get("status") or {}).get("phase") in TERMINAL:
+            self._addresses.release(key)
+            return
+        started = start_time(pod.obj)
+        if started is None:
+            await context.write_status(
+                pods, pod, creating_status(pod.obj, context.timestamp()), KUBELET
+            )
+            return
+        computed = running_status(pod.obj, started, context.now(), context.settings, context.rules)
+        status = computed.status
+        if "podIP" not in status:
+            ip = self._addresses.allocate(key)
+            status["podIP"] = ip
+            status["podIPs"] = [{"ip": ip}]
+        await context.write_status(pods, pod, status, KUBELET)
+        if computed.terminal:
+            self._addresses.release(key)
+        elif computed.next_change is not None:
+            context.timers.at(computed.next_change, self.queue, key)
+
+    async def _unschedulable(self, key: PodKey) -> None:
+        pods = self._context.kinds.pods
+        pod = self._context.get(pods, *key)
+        if pod is None:
+            return
+        status = dict(pod.obj.get("status") or {})
+        status["phase"] = "Pending"
+        cond = condition(
+            "PodScheduled", "False", "Unschedulable", UNSCHEDULABLE, self._context.timestamp()
+        )
+        old = [c for c in status.get("conditions") or [] if c.get("type") == "PodScheduled"]
+        if old and old[0].get("reason") == "Unschedulable":
+            return
+        status["conditions"] = [cond]
+        await self._context.write_status(pods, pod, status, SCHEDULER)
