@@ -489,3 +489,37 @@ async def test_custom_resources_validate_at_the_version_written(cluster: Cluster
             },
         )
     assert refused.value.code == 422
+
+
+async def test_writes_computed_from_a_stale_read_conflict(cluster: Cluster) -> None:
+    cms = rtype(cluster, "", "configmaps")
+    read = (await cluster.store.create(cms, "default", configmap("raced"))).entry
+    first = copy.deepcopy(read.obj)
+    first["data"] = {"k": "first"}
+    await cluster.store.replace_with(cms, read, first, WriteOptions(field_manager="a"))
+    second = copy.deepcopy(read.obj)
+    second["data"] = {"k": "second"}
+    with pytest.raises(APIError) as lost:
+        await cluster.store.replace_with(cms, read, second, WriteOptions(field_manager="b"))
+    assert (lost.value.code, lost.value.reason) == (409, "Conflict")
+    stored = cluster.store.lookup(cms, "default", "raced")
+    assert stored is not None
+    assert stored.obj["data"] == {"k": "first"}
+
+
+async def test_concurrent_updates_with_one_resource_version_one_wins(cluster: Cluster) -> None:
+    cms = rtype(cluster, "", "configmaps")
+    read = (await cluster.store.create(cms, "default", configmap("contended"))).entry
+
+    async def update(value: str) -> bool:
+        body = copy.deepcopy(read.obj)
+        body["data"] = {"k": value}
+        try:
+            await cluster.store.update(cms, "default", "contended", body)
+        except APIError as error:
+            assert error.code == 409
+            return False
+        return True
+
+    results = await asyncio.gather(*(update(str(i)) for i in range(8)))
+    assert results.count(True) == 1

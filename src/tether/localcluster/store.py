@@ -414,10 +414,21 @@ class Store:
         obj: dict[str, Any],
         options: WriteOptions,
     ) -> Written:
-        """Store ``obj``, computed from ``current`` by a patch or apply, as its new state."""
+        """Store ``obj``, computed from ``current`` by a patch or apply, as its new state.
+
+        ``current`` must still be the stored object: if it was changed or deleted since it
+        was read, the write fails with 409 (or 404) and the caller recomputes, exactly as
+        an update with a resourceVersion precondition.
+        """
+        name = current.metadata["name"]
+        stored = self.lookup(rtype, current.metadata.get("namespace"), name)
+        if stored is None:
+            raise not_found(rtype.ref, name)
+        if stored.rv != current.rv:
+            raise stale(rtype.ref, name)
         admission.check_type(rtype, obj, rtype.version)
         meta = admission.metadata_of(obj)
-        meta["name"] = current.metadata["name"]
+        meta["name"] = name
         if rtype.namespaced:
             meta["namespace"] = current.metadata.get("namespace", "")
         return await self._replace(rtype, current, obj, options, managed=True)
