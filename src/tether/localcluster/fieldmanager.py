@@ -108,7 +108,7 @@ class ApplyConflictError(FieldManagerError):
         """The ``details.causes`` of the 409 Status, one per conflicting field."""
         return [
             {
-                "type": "FieldManagerConflict",
+                "reason": "FieldManagerConflict",
                 "message": f"conflict with {c.manager}",
                 "field": c.path,
             }

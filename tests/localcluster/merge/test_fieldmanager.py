@@ -146,9 +146,9 @@ def test_conflict_error_carries_the_status_causes(registry: SchemaRegistry) -> N
             live, deployment(replicas=9, image="nginx:2"), manager="b", schema=schema, now=NOW
         )
     assert raised.value.causes() == [
-        {"type": "FieldManagerConflict", "message": 'conflict with "a"', "field": ".spec.replicas"},
+        {"reason": "FieldManagerConflict", "message": 'conflict with "a"', "field": ".spec.replicas"},
         {
-            "type": "FieldManagerConflict",
+            "reason": "FieldManagerConflict",
             "message": 'conflict with "a"',
             "field": '.spec.template.spec.containers[name="nginx"].image',
         },
