@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -146,7 +147,11 @@ def test_conflict_error_carries_the_status_causes(registry: SchemaRegistry) -> N
             live, deployment(replicas=9, image="nginx:2"), manager="b", schema=schema, now=NOW
         )
     assert raised.value.causes() == [
-        {"reason": "FieldManagerConflict", "message": 'conflict with "a"', "field": ".spec.replicas"},
+        {
+            "reason": "FieldManagerConflict",
+            "message": 'conflict with "a"',
+            "field": ".spec.replicas",
+        },
         {
             "reason": "FieldManagerConflict",
             "message": 'conflict with "a"',
@@ -432,3 +437,65 @@ def test_crd_list_key_defaults_identify_items_that_omit_them() -> None:
     }
     live = server_side_apply(None, config, manager="a", schema=schema, now=NOW)
     assert owners(live)['.spec.ports[port=53,protocol="UDP"].port'] == ["a"]
+
+
+def resolves(obj: Any, path: tuple[str, ...]) -> bool:
+    """True when ``path`` (FieldsV1 elements) names something present in ``obj``."""
+    for element in path:
+        kind, body = element[0], element[2:]
+        if kind == "f":
+            if not isinstance(obj, dict) or body not in obj:
+                return False
+            obj = obj[body]
+        elif kind == "k":
+            wanted = json.loads(body)
+            matches = [
+                item
+                for item in obj
+                if isinstance(item, dict)
+                and all(
+                    item.get(k, "TCP" if k == "protocol" else None) == v for k, v in wanted.items()
+                )
+            ]
+            if not matches:
+                return False
+            obj = matches[0]
+        elif kind == "v":
+            if json.loads(body) not in obj:
+                return False
+        else:
+            return False
+    return True
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "editor"]), st.sampled_from(["Apply", "Update"]), _configs
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_every_owned_field_exists_after_any_sequence_of_writes(
+    steps: list[tuple[str, str, dict[str, Any]]], registry: SchemaRegistry
+) -> None:
+    schema = registry.lookup("apps/v1", "Deployment")
+    live: dict[str, Any] | None = None
+    for manager, operation, config in steps:
+        if operation == "Apply":
+            live = server_side_apply(
+                live, config, manager=manager, schema=schema, now=NOW, force=True
+            )
+        else:
+            # An editor replaces what it sends wholesale (kubectl replace / edit).
+            new = {**(live or {}), **copy.deepcopy(config)}
+            new["metadata"] = {
+                **config["metadata"],
+                "managedFields": (live or {}).get("metadata", {}).get("managedFields"),
+            }
+            live = record_update(live, new, manager=manager, schema=schema, now=NOW)
+        for entry in live["metadata"].get("managedFields", []):
+            for path in FieldSet.from_fields_v1(entry["fieldsV1"]).paths():
+                assert resolves(live, path), f"{entry['manager']} owns missing {format_path(path)}"
