@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
+
+from tether.localcluster.api import APIApp
+from tether.localcluster.discovery import Discovery
+from tether.localcluster.handlers import Handlers
+from tether.localcluster.server import Cluster
 
 from .conftest import RunningCluster, start_cluster
 
@@ -112,3 +120,43 @@ def test_watch_by_name_sees_only_that_object(local_cluster_session: RunningClust
         ("ADDED", "wanted"),
         ("DELETED", "wanted"),
     ]
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Poll ``condition`` for up to five seconds."""
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not met within 5 s")
+
+
+async def test_watch_ends_when_the_client_goes_away(tmp_path: Path) -> None:
+    cluster = Cluster(tmp_path)
+    await cluster.start()
+    app = APIApp(
+        Handlers(cluster.store, cluster.registry, cluster.schemas, cluster.applier.apply),
+        Discovery(cluster.registry),
+        "token",
+        lambda: "127.0.0.1",
+    )
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}{CMS}"
+    server = uvicorn.Server(uvicorn.Config(app, loop="none", lifespan="off", log_level="warning"))
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        await until(lambda: server.started)
+        async with (
+            httpx.AsyncClient(headers={"Authorization": "Bearer token"}) as client,
+            client.stream("GET", url, params={"watch": "1"}) as watch,
+        ):
+            assert watch.status_code == 200
+            assert cluster.store.open_watches() == 1
+        await until(lambda: cluster.store.open_watches() == 0)
+    finally:
+        server.should_exit = True
+        await serving
+        await cluster.close()
+        sock.close()

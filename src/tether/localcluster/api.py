@@ -9,6 +9,7 @@ streamed with chunked transfer, one JSON event per line.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -92,7 +93,7 @@ class APIApp:
             log.exception("failed to serve %s %s", scope.get("method"), scope.get("path"))
             failure = internal(type(error).__name__)
             response = Response(failure.code, orjson.dumps(failure.status()))
-        await _send(send, response)
+        await _send(send, receive, response)
 
     async def _respond(self, scope: Scope, receive: Receive) -> Response | Stream:
         path: str = scope["path"]
@@ -168,7 +169,7 @@ async def _read_body(receive: Receive) -> bytes:
     return b"".join(chunks)
 
 
-async def _send(send: Send, response: Response | Stream) -> None:
+async def _send(send: Send, receive: Receive, response: Response | Stream) -> None:
     headers = [
         (b"content-type", response.content_type.encode()),
         (b"cache-control", b"no-cache, private"),
@@ -180,14 +181,24 @@ async def _send(send: Send, response: Response | Stream) -> None:
         await send({"type": "http.response.body", "body": response.body})
         return
     await send({"type": "http.response.start", "status": 200, "headers": headers})
+    # A server does not learn of a vanished client by writing to it (the ASGI server
+    # drops such writes), so listen for the disconnect and end the stream then.
+    listener = asyncio.get_running_loop().create_task(_on_disconnect(receive, response.stop))
     try:
         async for chunk in response.chunks:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
     except OSError:
         return
     finally:
+        listener.cancel()
         await response.chunks.aclose()  # type: ignore[attr-defined]
-    await send({"type": "http.response.body", "body": b""})
+
+
+async def _on_disconnect(receive: Receive, stop: Callable[[], None]) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    stop()
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

@@ -77,9 +77,11 @@ class Response:
 
 @dataclass(frozen=True)
 class Stream:
-    """A streamed response: the chunks of a watch."""
+    """A streamed response: the chunks of a watch, and how to end it early."""
 
     chunks: AsyncIterator[bytes]
+    #: Ends the stream (the client went away): the chunk iterator then finishes.
+    stop: Callable[[], None] = field(default=lambda: None)
     content_type: str = JSON_TYPE
     headers: tuple[tuple[str, str], ...] = field(default=())
 
@@ -335,7 +337,7 @@ class Handlers:
             finally:
                 watch.close()
 
-        return Stream(chunks())
+        return Stream(chunks(), stop=watch.close)
 
     # -- writes --------------------------------------------------------------------
 

@@ -168,6 +168,10 @@ class Store:
         await asyncio.get_running_loop().run_in_executor(self._executor, self._storage.close)
         self._executor.shutdown(wait=True)
 
+    def open_watches(self) -> int:
+        """How many watches (HTTP and in-process) are open."""
+        return self._hub.count()
+
     def end_watches(self) -> None:
         """End every open watch (the server is shutting down; clients re-watch)."""
         self._hub.close_all()

@@ -175,6 +175,10 @@ class Hub:
                 for watch in list(watchers):
                     watch.push(event)
 
+    def count(self) -> int:
+        """How many watches are open."""
+        return sum(len(w) for w in self._by_resource.values())
+
     def close_all(self) -> None:
         """End every watch (the store is shutting down)."""
         for watchers in list(self._by_resource.values()):
