@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 import pytest
 
 from tether.render.errors import ManifestError, ManifestLimitError
@@ -126,3 +127,38 @@ def test_invalid_json_names_the_line() -> None:
 def test_dump_keeps_key_order_and_writes_blocks() -> None:
     text = dump_documents([{"kind": "ConfigMap", "data": {"z": "1", "a": "two\nlines\n"}}])
     assert text == "---\nkind: ConfigMap\ndata:\n  z: '1'\n  a: |\n    two\n    lines\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("when: 2024-05-01\n", {"when": "2024-05-01"}),
+        ("at: 2001-12-14t21:59:43.10-05:00\n", {"at": "2001-12-14t21:59:43.10-05:00"}),
+        ("at: !!timestamp 2024-01-01\n", {"at": "2024-01-01"}),
+        ("bin: !!binary aGVsbG8=\n", {"bin": "aGVsbG8="}),
+        ("set: !!set {a, b}\n", {"set": {"a": None, "b": None}}),
+        ("80: http\n", {"80": "http"}),
+        ("true: 1\nnull: 2\n1.5: 3\n", {"true": 1, "null": 2, "1.5": 3}),
+        ("big: 123456789012345678901234567890\n", {"big": 1.2345678901234568e29}),
+        ("max: 18446744073709551615\n", {"max": 18446744073709551615}),
+        ("enabled: yes\n", {"enabled": True}),
+        ("m:\n  <<: {a: 1}\n  b: 2\n", {"m": {"a": 1, "b": 2}}),
+    ],
+    ids=[
+        "date",
+        "datetime",
+        "explicit-timestamp",
+        "binary",
+        "set",
+        "int-key",
+        "other-keys",
+        "huge-int",
+        "uint64",
+        "yaml11-bool",
+        "merge-key",
+    ],
+)
+def test_scalars_are_read_as_kubernetes_reads_them(text: str, expected: dict[str, object]) -> None:
+    (document,) = load_documents(text, name="f.yaml")
+    assert document == expected
+    orjson.dumps(document)  # plain JSON data: every key a string, every value serialisable

@@ -13,7 +13,9 @@ What the repository controls cannot make tether spend unbounded memory or time:
   of thousands of levels) is measured on the parser's event stream first, and refused
   there, before a node is composed.
 
-Empty documents (``---`` followed by nothing, comments only) are skipped, as
+Scalars are read as Kubernetes reads them (:mod:`tether.render.kubeyaml`): every
+document is plain JSON data. Empty documents (``---`` followed by nothing, comments
+only) are skipped, as
 ``kubectl`` and Argo CD skip them. Errors are :class:`~tether.render.errors.ManifestError`
 values that name the file, the 1-based document number and the line.
 
@@ -42,25 +44,7 @@ from yaml.events import (
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from tether.render.errors import ManifestError, ManifestLimitError
-
-try:  # libyaml is what makes parsing fast; PyYAML wheels bundle it.
-    from yaml import CSafeDumper as _BaseDumper
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover - only on builds without libyaml
-    from yaml import SafeDumper as _BaseDumper  # type: ignore[assignment]
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
-
-
-class _Dumper(_BaseDumper):
-    """The safe dumper, writing multi-line strings as literal blocks (``|``)."""
-
-
-def _represent_str(dumper: _BaseDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _represent_str)
+from tether.render.kubeyaml import KubeDumper, KubeLoader
 
 MiB = 1024 * 1024
 
@@ -141,7 +125,7 @@ def dump_documents(documents: Iterable[Any]) -> str:
     """``documents`` as a ``---``-separated YAML stream, keys in their given order."""
     return yaml.dump_all(
         documents,
-        Dumper=_Dumper,
+        Dumper=KubeDumper,
         explicit_start=True,
         sort_keys=False,
         default_flow_style=False,
@@ -214,7 +198,7 @@ def _scan(data: str | bytes, name: str, limits: YamlLimits) -> None:
     depth = 0
     number = 0
     try:
-        for event in yaml.parse(data, Loader=_Loader):
+        for event in yaml.parse(data, Loader=KubeLoader):
             kind = type(event)
             if kind is SequenceStartEvent or kind is MappingStartEvent:
                 depth += 1
@@ -244,7 +228,7 @@ def _parse_error(error: yaml.MarkedYAMLError, name: str, number: int) -> Manifes
 
 
 def _iter_yaml(data: str | bytes, name: str, limits: YamlLimits) -> Iterator[Any]:
-    loader = _Loader(data)
+    loader = KubeLoader(data)
     number = 0
     try:
         while True:
