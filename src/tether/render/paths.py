@@ -104,7 +104,9 @@ def check_tree(root: Path, folder: Path, *, subject: str) -> None:
     """Refuse the render if any symlink under ``folder`` leaves ``root`` or loops.
 
     Folders are walked without following symlinks; every symlink found (to a file or a
-    folder) is resolved hop by hop with :func:`follow_symlinks`.
+    folder) is resolved hop by hop with :func:`follow_symlinks`. Git's own ``.git``
+    folder (present in local working trees) is not descended into: Git stores no
+    symlinks there, and nothing renders from it.
     """
     for current, dirs, files in os.walk(folder, followlinks=False):
         here = Path(current)
@@ -112,6 +114,7 @@ def check_tree(root: Path, folder: Path, *, subject: str) -> None:
             path = here / name
             if path.is_symlink():
                 follow_symlinks(root, path, subject=subject, named=str(path.relative_to(root)))
+        dirs[:] = [name for name in dirs if name != ".git"]
 
 
 def repo_relative(root: Path, path: Path) -> str:
