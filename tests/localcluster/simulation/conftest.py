@@ -101,12 +101,24 @@ class SimCluster:
         return [e.obj for e in self.cluster.store.list(self.rtype(kind), namespace).entries]
 
     async def settle(self) -> None:
-        """Wait until no controller has work left (bounded)."""
+        """Wait (bounded) until no controller has work left and every write is committed.
+
+        A reconcile waiting on its write leaves its queue empty, so quiet also means the
+        newest resourceVersion is committed and has not moved for a few polls.
+        """
+        store = self.cluster.store
         async with asyncio.timeout(WAIT_SECONDS):
             quiet = 0
-            while quiet < 3:
+            last = -1
+            while quiet < 4:
                 await asyncio.sleep(0.005)
-                busy = not (self.simulation.idle() and self.cluster.controllers.idle())
+                rv = store.resource_version()
+                busy = (
+                    not (self.simulation.idle() and self.cluster.controllers.idle())
+                    or store.committed_rv != rv
+                    or rv != last
+                )
+                last = rv
                 quiet = 0 if busy else quiet + 1
 
     async def until(self, check: Callable[[], bool], what: str = "") -> None:

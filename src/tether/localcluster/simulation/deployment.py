@@ -50,7 +50,7 @@ from tether.localcluster.simulation.rollout import (
     template_hash,
     timed_out,
 )
-from tether.localcluster.simulation.workloads import active
+from tether.localcluster.simulation.workloads import phase
 from tether.localcluster.watch import Entry, Event
 
 Key = tuple[str, str]
@@ -153,7 +153,8 @@ class DeploymentController:
         pods = self._context.kinds.pods
         for rs in olds:
             owned = self._context.owned(pods, rs.metadata.get("namespace", ""), rs.metadata["uid"])
-            if any(active(p) for p in owned):
+            # A Pod being deleted still runs until the kubelet has stopped it.
+            if any(phase(p) not in ("Succeeded", "Failed") for p in owned):
                 return True
         return False
 

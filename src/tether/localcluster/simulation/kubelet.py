@@ -7,7 +7,9 @@ A Pod without ``spec.nodeName`` is bound to ``local-node`` (unless its
 10.244.0.0/16 unique among live Pods, and from then on writes the status
 :func:`~tether.localcluster.simulation.pods.running_status` computes, waking up again
 when it next changes. Pods bound to another node are left alone, as their kubelet
-would own them; finished Pods are never touched again.
+would own them; finished Pods are never touched again. A Pod deleted while bound to
+the node (the API server gives it a grace period) has its containers stopped (exit
+code 0, the Pod ``Succeeded``) and is then removed with a grace period of zero.
 """
 
 from __future__ import annotations
@@ -15,11 +17,18 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
+from tether.localcluster.errors import APIError
 from tether.localcluster.loop import WorkQueue
 from tether.localcluster.simulation.context import KUBELET, Context, condition
 from tether.localcluster.simulation.node import NODE_NAME, POD_CIDR, node_object
-from tether.localcluster.simulation.pods import creating_status, running_status, start_time
-from tether.localcluster.watch import Event
+from tether.localcluster.simulation.pods import (
+    creating_status,
+    running_status,
+    start_time,
+    stopped_status,
+)
+from tether.localcluster.store import DeleteOptions
+from tether.localcluster.watch import Entry, Event
 
 PodKey = tuple[str, str]
 TERMINAL = ("Succeeded", "Failed")
@@ -114,8 +123,11 @@ class Kubelet:
     async def _reconcile(self, key: PodKey) -> None:
         context = self._context
         pods = context.kinds.pods
-        pod = context.get(pods, *key)
+        pod = context.store.lookup(pods, *key)
         if pod is None:
+            return
+        if "deletionTimestamp" in pod.metadata:
+            await self._terminate(key, pod)
             return
         spec = pod.obj.get("spec") or {}
         node = spec.get("nodeName")
@@ -148,6 +160,30 @@ class Kubelet:
             self._addresses.release(key)
         elif computed.next_change is not None:
             context.timers.at(computed.next_change, self.queue, key)
+
+    async def _terminate(self, key: PodKey, pod: Entry) -> None:
+        """Stop a deleted Pod's containers, then let the API server remove it."""
+        context = self._context
+        self._addresses.release(key)
+        if (pod.obj.get("spec") or {}).get("nodeName") != NODE_NAME:
+            return
+        if not pod.metadata.get("deletionGracePeriodSeconds"):
+            return  # Only finalizers hold it now; they are not the kubelet's.
+        status = (pod.obj.get("status") or {})
+        if status.get("phase") not in TERMINAL and status.get("startTime"):
+            pod = await context.write_status(
+                context.kinds.pods, pod, stopped_status(pod.obj, context.timestamp()), KUBELET
+            )
+        try:
+            await context.store.delete(
+                context.kinds.pods,
+                key[0],
+                key[1],
+                DeleteOptions(grace_period_seconds=0, uid=pod.metadata.get("uid")),
+            )
+        except APIError as error:
+            if error.code not in (404, 409):
+                raise
 
     async def _unschedulable(self, key: PodKey) -> None:
         pods = self._context.kinds.pods

@@ -277,6 +277,40 @@ def _phase(runs: list[Run], init_failed: bool, policy: str) -> str:
     return "Running"
 
 
+def stopped_status(pod: Obj, now: str) -> Obj:
+    """The status once a deleted Pod's containers have been stopped (they exit 0)."""
+    status: Obj = dict(pod.get("status") or {})
+    containers = []
+    for item in status.get("containerStatuses") or []:
+        running = (item.get("state") or {}).get("running")
+        if running is not None:
+            terminated = {
+                "containerID": item.get("containerID", ""),
+                "exitCode": 0,
+                "finishedAt": now,
+                "reason": "Completed",
+                "startedAt": running.get("startedAt", now),
+            }
+            item = {**item, "ready": False, "started": False, "state": {"terminated": terminated}}
+        containers.append(item)
+    status["containerStatuses"] = containers
+    failed = any(
+        ((c.get("state") or {}).get("terminated") or {}).get("exitCode", 1) != 0 for c in containers
+    )
+    phase = "Failed" if failed else "Succeeded"
+    why = "PodFailed" if failed else "PodCompleted"
+    conditions: list[Obj] = list(status.get("conditions") or [])
+    for new in (
+        condition("PodReadyToStartContainers", "False", "", "", now),
+        condition("Ready", "False", why, "", now),
+        condition("ContainersReady", "False", why, "", now),
+    ):
+        conditions = set_condition(conditions, _clean(new))
+    status["conditions"] = conditions
+    status["phase"] = phase
+    return status
+
+
 def start_time(pod: Obj) -> datetime | None:
     """When the kubelet admitted the Pod."""
     return parse_time((pod.get("status") or {}).get("startTime"))
