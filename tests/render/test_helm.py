@@ -13,7 +13,12 @@ import pytest
 import yaml
 
 from tether.model import ApplicationSource
-from tether.render.errors import MissingPathError, PathEscapeError, RefusedSourceError
+from tether.render.errors import (
+    MissingPathError,
+    PathEscapeError,
+    RefusedSourceError,
+    RenderError,
+)
 from tether.render.objects import thaw
 from tether.render.renderer import Renderer
 from tether.render.request import RenderRequest, RenderResult, SourceCheckout
@@ -265,3 +270,15 @@ async def test_a_failing_chart_is_a_tool_error_with_stderr(render: Any, repo: Pa
         match=r"failed to render charts/demo: helm exited with code 1: Error: .*nil pointer",
     ):
         await render({"repoURL": "r", "path": CHART})
+
+
+async def test_commas_in_parameter_values_are_kept(render: Any) -> None:
+    helm = {"parameters": [{"name": "tier", "value": "gold,silver"}]}
+    data = settings_of(await render({"repoURL": "r", "path": CHART, "helm": helm}))
+    assert data["tier"] == "gold,silver"
+
+
+@pytest.mark.parametrize("name", ["--post-renderer=/bin/sh", "Web", "-x", "a" * 54])
+async def test_release_names_that_could_be_flags_are_refused(render: Any, name: str) -> None:
+    with pytest.raises(RenderError, match="invalid release name"):
+        await render({"repoURL": "r", "path": CHART, "helm": {"releaseName": name}})

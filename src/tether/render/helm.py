@@ -2,14 +2,16 @@
 
 The command is built as Argo CD builds it:
 
-- ``releaseName`` (default: the application name) and ``--namespace`` (``helm.namespace``,
+- ``releaseName`` (default: the application name; it must be a valid Helm release name,
+  so that it can never be read as a flag) and ``--namespace`` (``helm.namespace``,
   default: the destination namespace);
 - ``--kube-version`` and ``--api-versions``: the source's own, else the destination
   cluster's (passed in by the caller);
 - value precedence, lowest first: the chart's ``values.yaml``, each ``valueFiles`` entry
   in order, then ``values`` or ``valuesObject`` (``valuesObject`` wins when both are
   set; written to a private file), then ``parameters`` (``--set``, or ``--set-string``
-  with ``forceString``) and ``fileParameters`` (``--set-file``);
+  with ``forceString``; commas in values escaped, except in ``{a,b}`` lists) and
+  ``fileParameters`` (``--set-file``);
 - ``--include-crds`` unless ``skipCrds`` (then ``--skip-crds``), ``--skip-tests`` and
   ``--skip-schema-validation`` when asked. Hooks are kept: they come out as ordinary
   objects with their ``helm.sh/hook*`` annotations, for the sync engine to order.
@@ -29,6 +31,7 @@ scratch copy of the chart folder; the checkout is never written.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +39,12 @@ from typing import Any
 
 from tether.model import HelmSource
 from tether.render.envsubst import expand
-from tether.render.errors import MissingPathError, PathEscapeError, RefusedSourceError
+from tether.render.errors import (
+    MissingPathError,
+    PathEscapeError,
+    RefusedSourceError,
+    RenderError,
+)
 from tether.render.paths import resolve_in_repo
 from tether.render.scratch import scratch_overlay, scratch_text
 from tether.render.settings import RenderSettings
@@ -44,6 +52,21 @@ from tether.render.toolchain import Toolchain
 from tether.render.yamlio import dump_documents, load_documents, load_file, to_objects
 
 _URL_SCHEMES = ("http://", "https://")
+#: Helm's rule for release names (DNS-1123 subdomain, at most 53 characters).
+_RELEASE_NAME = re.compile(
+    r"(?=.{1,53}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
+)
+_UNESCAPED_COMMA = re.compile(r"(?<!\\),")
+
+
+def _escape_commas(value: str) -> str:
+    """``value`` for ``--set``: a comma would start another parameter, so escape it.
+
+    A ``{a,b}`` list is Helm's list syntax and is kept, as Argo CD keeps it.
+    """
+    if value.startswith("{") and value.endswith("}"):
+        return value
+    return _UNESCAPED_COMMA.sub(r"\\,", value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +89,19 @@ class HelmContext:
 def template_args(
     chart_dir: Path, options: HelmSource, context: HelmContext, value_files: list[str]
 ) -> list[str]:
-    """The ``helm template`` arguments after the program name (values file paths given)."""
-    args = ["template", options.release_name or context.release_name, str(chart_dir)]
+    """The ``helm template`` arguments after the program name (values file paths given).
+
+    The release name is checked first: it is the one positional argument a spec
+    controls, and a name such as ``--post-renderer=...`` would be read as a flag.
+    """
+    release = options.release_name or context.release_name
+    if not _RELEASE_NAME.fullmatch(release):
+        raise RenderError(
+            release,
+            "invalid release name: use at most 53 lower case letters, digits, '-' and '.', "
+            "starting and ending with a letter or digit",
+        )
+    args = ["template", release, str(chart_dir)]
     namespace = options.namespace or context.namespace
     if namespace:
         args += ["--namespace", namespace]
@@ -80,7 +114,8 @@ def template_args(
         args += ["--values", value_file]
     for parameter in options.parameters:
         flag = "--set-string" if parameter.force_string else "--set"
-        args += [flag, f"{parameter.name}={expand(parameter.value, context.env)}"]
+        value = expand(parameter.value, context.env)
+        args += [flag, f"{parameter.name}={_escape_commas(value)}"]
     args.append("--skip-crds" if options.skip_crds else "--include-crds")
     if options.skip_tests:
         args.append("--skip-tests")
