@@ -102,20 +102,19 @@ def template_args(
             "starting and ending with a letter or digit",
         )
     args = ["template", release, str(chart_dir)]
+    # Values are attached with "=": a value can then never be read as another flag.
     namespace = options.namespace or context.namespace
     if namespace:
-        args += ["--namespace", namespace]
+        args.append(f"--namespace={namespace}")
     kube_version = options.kube_version or context.kube_version
     if kube_version:
-        args += ["--kube-version", kube_version]
-    for api_version in options.api_versions or context.api_versions:
-        args += ["--api-versions", api_version]
-    for value_file in value_files:
-        args += ["--values", value_file]
+        args.append(f"--kube-version={kube_version}")
+    args += [f"--api-versions={v}" for v in options.api_versions or context.api_versions]
+    args += [f"--values={value_file}" for value_file in value_files]
     for parameter in options.parameters:
         flag = "--set-string" if parameter.force_string else "--set"
         value = expand(parameter.value, context.env)
-        args += [flag, f"{parameter.name}={_escape_commas(value)}"]
+        args.append(f"{flag}={parameter.name}={_escape_commas(value)}")
     args.append("--skip-crds" if options.skip_crds else "--include-crds")
     if options.skip_tests:
         args.append("--skip-tests")
@@ -226,7 +225,7 @@ async def _template(
         files = [*value_files, *([str(inline_file)] if inline_file else [])]
         args = template_args(chart_dir, options, context, files)
         for name, path in file_parameters:
-            args += ["--set-file", f"{name}={path}"]
+            args.append(f"--set-file={name}={path}")
         helm = str(toolchain.helm(subject=subject))
         result = await toolchain.run([helm, *args], cwd=chart_dir, env=context.env, subject=subject)
     name = f"{subject} (helm template output)"

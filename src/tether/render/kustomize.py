@@ -287,12 +287,12 @@ def build_argv(
     if "--enable-helm" in extra:
         # kustomize runs helm itself: name the binary (it may not be on PATH) and pass
         # the cluster facts helm templates ask for.
-        argv += ["--helm-command", helm]
+        argv.append(f"--helm-command={helm}")
         kube_version = (options.kube_version if options else "") or build.kube_version
         if kube_version:
-            argv += ["--helm-kube-version", kube_version]
+            argv.append(f"--helm-kube-version={kube_version}")
         for api_version in (options.api_versions if options else ()) or build.api_versions:
-            argv += ["--helm-api-versions", api_version]
+            argv.append(f"--helm-api-versions={api_version}")
     return [*argv, *extra]
 
 
