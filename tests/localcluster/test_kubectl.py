@@ -350,11 +350,27 @@ def test_typed_create_subcommands_send_protobuf(kubectl: Kubectl) -> None:
     kubectl.run("create", "configmap", "plain", "--from-literal=a=b")
     kubectl.run("create", "secret", "generic", "pw", "--from-literal=password=hunter2")
     kubectl.run("create", "serviceaccount", "robot")
+    kubectl.run("create", "deployment", "web", "--image=nginx:1.25", "--port=80", "--replicas=2")
+    kubectl.run("create", "job", "once", "--image=busybox", "--", "echo", "hi")
+    kubectl.run("create", "cronjob", "tick", "--image=busybox", "--schedule=*/5 * * * *")
+    kubectl.run("create", "service", "clusterip", "web", "--tcp=80:8080")
     assert kubectl.json("configmap", "plain")["data"] == {"a": "b"}
     assert kubectl.json("secret", "pw")["data"] == {"password": "aHVudGVyMg=="}
     meta = kubectl.json("serviceaccount", "robot")["metadata"]
     assert (meta["name"], meta["namespace"]) == ("robot", kubectl.namespace)
-    refused = kubectl.run("create", "deployment", "web", "--image=nginx", check=False)
+    deployment = kubectl.json("deployment", "web")["spec"]
+    assert deployment["replicas"] == 2
+    container = deployment["template"]["spec"]["containers"][0]
+    assert (container["image"], container["ports"]) == (
+        "nginx:1.25",
+        [{"containerPort": 80, "protocol": "TCP"}],
+    )
+    job = kubectl.json("job", "once")["spec"]["template"]["spec"]
+    assert (job["containers"][0]["command"], job["restartPolicy"]) == (["echo", "hi"], "Never")
+    assert kubectl.json("cronjob", "tick")["spec"]["schedule"] == "*/5 * * * *"
+    port = kubectl.json("service", "web")["spec"]["ports"][0]
+    assert (port["port"], port["targetPort"], port["name"]) == (80, 8080, "80-8080")
+    refused = kubectl.run("create", "role", "reader", "--verb=get", "--resource=pods", check=False)
     assert "the body of the request was in an unknown format" in refused.stderr
 
 
