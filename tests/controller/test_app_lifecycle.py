@@ -228,3 +228,53 @@ async def test_invalid_destination_is_reported_not_synced(harness: Harness) -> N
     assert app["status"]["conditions"][0]["type"] == "InvalidSpecError"
     assert "nowhere.example" in app["status"]["conditions"][0]["message"]
     assert yaml.safe_dump(app)  # the status is plain data
+
+
+async def test_respect_ignore_differences_keeps_ignored_live_values(harness: Harness) -> None:
+    name = harness.new_app_name()
+    ns = f"{name}-ns"
+    harness.repo.push({"app/a.yaml": CONFIGMAP.format(name="a", color="blue")}, "one")
+    manifest = application(
+        name, harness.repo.url_file, ns, automated={"prune": True, "selfHeal": True}
+    )
+    manifest["spec"]["ignoreDifferences"] = [{"kind": "ConfigMap", "jsonPointers": ["/data/color"]}]
+    manifest["spec"]["syncPolicy"]["syncOptions"].append("RespectIgnoreDifferences=true")
+    await harness.client.apply(manifest)
+    await harness.wait_app(name, harness.synced_and_healthy)
+
+    # An ignored field changed by hand is not drift.
+    await harness.client.patch("v1", "ConfigMap", "a", ns, {"data": {"color": "hand-made"}})
+    await harness.refresh(name)
+    await harness.wait_app(
+        name, lambda a: "argocd.argoproj.io/refresh" not in (a["metadata"].get("annotations") or {})
+    )
+    assert harness.sync_status(await harness.app(name)) == "Synced"
+
+    # A later sync keeps the live value of the ignored field.
+    harness.repo.push(
+        {"app/a.yaml": CONFIGMAP.format(name="a", color="blue") + "  size: large\n"}, "add size"
+    )
+    await harness.refresh(name)
+    live = await harness.wait_object(
+        "v1", "ConfigMap", "a", ns, lambda o: bool(o) and "size" in o["data"]
+    )
+    assert live is not None
+    assert live["data"]["color"] == "hand-made"
+
+
+async def test_server_side_diff_compares_what_the_server_would_store(harness: Harness) -> None:
+    name = harness.new_app_name()
+    ns = f"{name}-ns"
+    harness.repo.push({"app/svc.yaml": SERVICE}, "service")
+    manifest = application(name, harness.repo.url_file, ns, automated={})
+    manifest["metadata"]["annotations"] = {
+        "argocd.argoproj.io/compare-options": "ServerSideDiff=true"
+    }
+    await harness.client.apply(manifest)
+    await harness.wait_app(name, harness.synced_and_healthy)
+    await harness.client.patch(
+        "v1", "Service", "web", ns, {"spec": {"ports": [{"port": 81, "targetPort": 8080}]}}
+    )
+    await harness.refresh(name)
+    app = await harness.wait_app(name, lambda a: harness.sync_status(a) == "OutOfSync")
+    assert [r["name"] for r in app["status"]["resources"] if r["status"] == "OutOfSync"] == ["web"]

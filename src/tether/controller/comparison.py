@@ -160,7 +160,10 @@ class AppComparer:
         desired = [o for o in rendered.objects if not is_skipped(o)]
         resources = [o for o in desired if not is_hook(o)]
         live = await self.collect_live(app, connection, desired)
-        changes = self.compare_objects(app, settings, resources, live)
+        predicted = None
+        if app.sync_options.server_side_diff:
+            predicted = await self.predict_on_server(connection, resources, live)
+        changes = self.compare_objects(app, settings, resources, live, predicted)
         health = assess_app_health(
             [
                 ManagedResource(key, target=target, live=live.get(key))
@@ -342,12 +345,44 @@ class AppComparer:
                     live[key] = found
         return live
 
+    async def predict_on_server(
+        self,
+        connection: ClusterConnection,
+        desired: Sequence[Mapping[str, Any]],
+        live: Mapping[ResourceKey, dict[str, Any]],
+    ) -> dict[ResourceKey, dict[str, Any]]:
+        """``ServerSideDiff=true``: what the server would make of each existing object.
+
+        A dry-run apply per object that exists; an object whose dry run fails keeps the
+        local prediction (its real apply will report the error).
+        """
+
+        async def dry_run(obj: Mapping[str, Any]) -> tuple[ResourceKey, dict[str, Any] | None]:
+            try:
+                return ResourceKey.of(obj), await connection.client.apply(obj, dry_run=True)
+            except KubeError:
+                return ResourceKey.of(obj), None
+
+        existing = [o for o in desired if ResourceKey.of(o) in live]
+        results = await asyncio.gather(*(dry_run(o) for o in existing))
+        return {key: found for key, found in results if found is not None}
+
+    def respect_ignore_differences(
+        self, app: Application, desired: Mapping[str, Any], live: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        """``desired`` with the fields the app ignores set to their live values."""
+        cached = self._differs.get(app.qualified_name)
+        if cached is None:
+            return dict(desired)
+        return cached[1].respect_ignore_differences(desired, live)
+
     def compare_objects(
         self,
         app: Application,
         settings: ControllerSettings,
         desired: Sequence[Mapping[str, Any]],
         live: Mapping[ResourceKey, dict[str, Any]],
+        predicted: Mapping[ResourceKey, dict[str, Any]] | None = None,
     ) -> ChangeSet:
         """The diff of the app's declared objects with what runs."""
         rules_data = [d.to_dict() for d in app.spec.ignore_differences]
@@ -362,7 +397,7 @@ class AppComparer:
                 ) from error
             cached = (rules_key, Differ.for_app(rules, settings.diff))
             self._differs[app.qualified_name] = cached
-        return cached[1].compare_app(desired, list(live.values()))
+        return cached[1].compare_app(desired, list(live.values()), predicted=predicted)
 
     # --- helpers -----------------------------------------------------------------
 

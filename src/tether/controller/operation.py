@@ -112,6 +112,14 @@ class OperationRunner:
             return final
         options = app.sync_options.overridden_by(SyncOptions.parse(sync.sync_options))
         desired = name_hooks(list(comparison.desired), sync_id_of(state))
+        if options.respect_ignore_differences:
+            # Fields the app ignores keep their live values instead of being reset.
+            desired = [
+                self.comparer.respect_ignore_differences(
+                    app, obj, comparison.live.get(ResourceKey.of(obj))
+                )
+                for obj in desired
+            ]
         selected = (
             {
                 key
