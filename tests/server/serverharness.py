@@ -101,6 +101,8 @@ class Harness:
             "/api/v1/session", json={"username": username, "password": password}
         )
         assert response.status_code == 200, response.text
+        # The response also sets the session cookie; tests send tokens explicitly.
+        self.http.cookies.clear()
         return str(response.json()["token"])
 
     async def put_config(self, name: str, data: Mapping[str, str]) -> None:

@@ -61,6 +61,20 @@ async def _get(ctx: ServerContext, name: str) -> dict[str, Any]:
         raise from_kube_error(error) from error
 
 
+def keep_role_tokens(new: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
+    """``new`` with each role's token records carried over from ``old`` when it names none.
+
+    Tokens are issued and revoked through the token endpoints; an update that does not
+    mention them (a client that edits policies) must not revoke them all.
+    """
+    old_roles = {r.get("name"): r for r in old.get("roles") or [] if isinstance(r, dict)}
+    for role in new.get("roles") or []:
+        previous = old_roles.get(role.get("name"))
+        if previous and "jwtTokens" not in role and previous.get("jwtTokens"):
+            role["jwtTokens"] = previous["jwtTokens"]
+    return new
+
+
 @router.get("")
 async def list_projects(caller: Caller, ctx: Ctx) -> dict[str, Any]:
     """The projects the caller may see."""
@@ -95,7 +109,7 @@ async def create_project(
                 "existing project spec is different, use upsert flag to force update"
             ) from error
         await ctx.enforce(caller, Resource.PROJECTS, Action.UPDATE, name)
-        existing["spec"] = obj["spec"]
+        existing["spec"] = keep_role_tokens(obj["spec"], existing.get("spec") or {})
         result = await ctx.client.replace(existing)
         reason, action = Reason.UPDATED, "updated"
     await ctx.auditor.record(caller.username, reason, _subject(result), action)
@@ -119,7 +133,7 @@ async def update_project(
     if obj["metadata"]["name"] != name:
         raise BadInput(f"the body names project {obj['metadata']['name']}, the path {name}")
     current = await _get(ctx, name)
-    current["spec"] = obj["spec"]
+    current["spec"] = keep_role_tokens(obj["spec"], current.get("spec") or {})
     for key in ("labels", "annotations"):
         current["metadata"][key] = obj["metadata"].get(key) or {}
     try:
