@@ -283,3 +283,24 @@ async def test_file_references_outside_the_repository_are_refused_whatever_the_r
     source = ApplicationSource.from_dict({"repoURL": "r", "path": "apps/evil"})
     with pytest.raises(PathEscapeError, match="resolves outside the repository"):
         await loose.render(RenderRequest("demo", (SourceCheckout(source, repo),)))
+
+
+async def test_a_pinned_kustomize_version_runs_its_configured_binary(
+    repo: Path, tmp_path: Path
+) -> None:
+    # A standalone-kustomize stand-in that records its use and delegates to kubectl.
+    marker = tmp_path / "used"
+    binary = tmp_path / "kustomize-v5.7.1"
+    binary.write_text(
+        f'#!/bin/sh\ntouch {marker}\nshift\nexec {find_tool("kubectl")} kustomize "$@"\n'
+    )
+    binary.chmod(0o755)
+    renderer = Renderer(settings=RenderSettings(kustomize_versions={"v5.7.1": binary}))
+    pinned = {"repoURL": "r", "path": OVERLAY, "kustomize": {"version": "v5.7.1"}}
+    source = ApplicationSource.from_dict(pinned)
+    result = await renderer.render(RenderRequest("demo", (SourceCheckout(source, repo),)))
+    assert [thaw(o) for o in result.objects] == kubectl_kustomize(repo / OVERLAY)
+    assert marker.exists()
+    unknown = ApplicationSource.from_dict({**pinned, "kustomize": {"version": "v9"}})
+    with pytest.raises(RenderError, match=r"kustomize version v9 is not configured \(known: v5"):
+        await renderer.render(RenderRequest("demo", (SourceCheckout(unknown, repo),)))

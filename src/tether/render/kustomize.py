@@ -27,6 +27,9 @@ components                appended to ``components`` (missing ones are an error 
                           ``ignoreMissingComponents``)
 patches                   appended to ``patches``
 ========================  =====================================================
+
+``kustomize.version`` pins a standalone kustomize binary configured in the settings
+(Argo CD's ``kustomize.path.<version>``); an unconfigured version is an error.
 """
 
 from __future__ import annotations
@@ -336,7 +339,17 @@ async def _build(
     helm = ""
     if "--enable-helm" in build.settings.kustomize_build_options:
         helm = str(toolchain.helm(subject=subject))
-    argv = build_argv(toolchain.kustomize_argv(subject=subject), folder, options, build, helm)
+    base = toolchain.kustomize_argv(subject=subject)
+    if options is not None and options.version:
+        # Argo CD's kustomize.path.<version>: a pinned kustomize binary per version.
+        pinned = build.settings.kustomize_versions.get(options.version)
+        if pinned is None:
+            known = ", ".join(sorted(build.settings.kustomize_versions)) or "none"
+            raise RenderError(
+                subject, f"kustomize version {options.version} is not configured (known: {known})"
+            )
+        base = [str(pinned), "build"]
+    argv = build_argv(base, folder, options, build, helm)
     result = await toolchain.run(argv, cwd=folder, env=build.env, subject=subject)
     name = f"{subject} (kustomize output)"
     documents = load_documents(result.stdout, name=name, limits=build.settings.yaml_limits)

@@ -7,7 +7,9 @@ re-renders instead of serving output built under the old rules.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pyrage import x25519
@@ -23,6 +25,9 @@ class RenderSettings:
     #: ``kustomize.buildOptions``: extra flags for every kustomize build, split like a
     #: shell would (``--enable-helm --load-restrictor LoadRestrictionsNone``).
     kustomize_build_options: str = ""
+    #: ``kustomize.path.<version>``: standalone kustomize binaries a source may pin with
+    #: ``kustomize.version`` (otherwise the default kustomize runs).
+    kustomize_versions: Mapping[str, Path] = field(default_factory=dict)
     #: Allow kustomize ``resources`` that are remote (git or http) bases.
     allow_remote_bases: bool = False
     #: Allow Helm ``valueFiles`` that are http(s) URLs (fetched by helm itself).
@@ -44,6 +49,7 @@ class RenderSettings:
         """The settings that change render output, for cache keys (no secret among them)."""
         return {
             "kustomizeBuildOptions": self.kustomize_build_options,
+            "kustomizeVersions": {k: str(v) for k, v in sorted(self.kustomize_versions.items())},
             "allowRemoteBases": self.allow_remote_bases,
             "allowRemoteValueFiles": self.allow_remote_value_files,
             "sopsRecipients": sorted(str(i.to_public()) for i in self.sops_identities),
