@@ -18,6 +18,11 @@ Tree::
     │   └── ManifestLimitError    too big, too deep, too many aliases
     └── ToolError              a tool ran and failed (exit code, truncated stderr)
         └── ToolTimeoutError      a tool ran out of time and was killed
+
+Modules add their own leaves where a caller may want to tell them apart: the process
+runner (a tool that cannot start, output over its cap), plugins (no plugin matches),
+SOPS (a document that does not decrypt), chart repositories (a missing version, an
+unsafe archive).
 """
 
 from __future__ import annotations
