@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -522,3 +523,24 @@ async def test_concurrent_updates_with_one_resource_version_one_wins(cluster: Cl
 
     results = await asyncio.gather(*(update(str(i)) for i in range(8)))
     assert sorted(results) == [200] + [409] * 7
+
+
+async def test_timestamps_come_from_the_injected_clock(tmp_path: Path) -> None:
+    moment = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+    fixed = Cluster(tmp_path, clock=lambda: moment)
+    await fixed.start()
+    try:
+        pods = rtype(fixed, "", "pods")
+        body = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "p"},
+            "spec": {"nodeName": "n", "containers": [{"name": "c", "image": "i"}]},
+        }
+        created = (await fixed.store.create(pods, "default", body)).entry.metadata
+        assert created["creationTimestamp"] == "2030-01-02T03:04:05Z"
+        assert created["managedFields"][0]["time"] == "2030-01-02T03:04:05Z"
+        deleting = (await fixed.store.delete(pods, "default", "p")).entry.metadata
+        assert deleting["deletionTimestamp"] == "2030-01-02T03:04:35Z"  # + 30 s grace
+    finally:
+        await fixed.close()

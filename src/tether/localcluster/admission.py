@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import copy
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,10 +28,19 @@ from tether.localcluster.resources import ResourceType
 _IMMUTABLE_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds")
 
 
-def now(offset_seconds: int = 0) -> str:
-    """The current time (plus an offset) as Kubernetes writes timestamps (RFC 3339, UTC)."""
-    moment = datetime.now(UTC) + timedelta(seconds=offset_seconds)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+#: Where the server reads the time: the system clock unless one is injected (tests, the
+#: workload simulation's manual clock).
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    """The current UTC time."""
+    return datetime.now(UTC)
+
+
+def timestamp(moment: datetime, offset_seconds: int = 0) -> str:
+    """``moment`` (plus an offset) as Kubernetes writes timestamps (RFC 3339, seconds)."""
+    return (moment + timedelta(seconds=offset_seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def grace_period(rtype: ResourceType, obj: Mapping[str, Any], requested: int | None) -> int:
@@ -199,8 +208,8 @@ def _crd_name_causes(obj: Mapping[str, Any], name: str) -> list[Cause]:
     return []
 
 
-def stamp_new(rtype: ResourceType, obj: dict[str, Any]) -> None:
-    """Server-owned metadata of a new object."""
+def stamp_new(rtype: ResourceType, obj: dict[str, Any], created: str) -> None:
+    """Server-owned metadata of a new object created at ``created``."""
     meta = obj["metadata"]
     if meta.get("resourceVersion"):
         raise APIError(
@@ -209,7 +218,7 @@ def stamp_new(rtype: ResourceType, obj: dict[str, Any]) -> None:
     for field in ("deletionTimestamp", "deletionGracePeriodSeconds", "uid", "selfLink"):
         meta.pop(field, None)
     meta["uid"] = str(uuid.uuid4())
-    meta["creationTimestamp"] = now()
+    meta["creationTimestamp"] = created
     if rtype.generation or rtype.custom:
         meta["generation"] = 1
     else:

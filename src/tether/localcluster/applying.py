@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from tether.localcluster import admission
@@ -71,7 +70,7 @@ class Applier:
                 obj,
                 manager=options.field_manager or DEFAULT_MANAGER,
                 schema=self._schema(rtype),
-                now=datetime.now(UTC),
+                now=self._store.clock(),
                 scope=scope_of(rtype, options.subresource),
             )
         except ManagedFieldsError as error:
@@ -130,7 +129,7 @@ class Applier:
                 config,
                 manager=options.field_manager,
                 schema=self._schema(rtype),
-                now=datetime.now(UTC),
+                now=self._store.clock(),
                 force=options.force,
                 scope=scope_of(rtype, options.subresource),
             )

@@ -21,7 +21,6 @@ import copy
 import logging
 from typing import Any
 
-from tether.localcluster.admission import now
 from tether.localcluster.errors import APIError, Cause, invalid
 from tether.localcluster.loop import WorkQueue
 from tether.localcluster.options import DeleteOptions, WriteOptions
@@ -275,7 +274,9 @@ class CRDController:
         if rtype.version not in stored:
             stored.append(rtype.version)
         return {
-            "conditions": _conditions(old.get("conditions") or [], conditions),
+            "conditions": _conditions(
+                old.get("conditions") or [], conditions, self._store.timestamp()
+            ),
             "acceptedNames": names
             if served
             else old.get("acceptedNames", {"plural": "", "kind": ""}),
@@ -316,6 +317,7 @@ class CRDController:
                         "CustomResource deletion is in progress",
                     )
                 ],
+                self._store.timestamp(),
             )
             if status != current.obj.get("status"):
                 await self._store.replace_with(
@@ -337,16 +339,16 @@ class CRDController:
 
 
 def _conditions(
-    old: list[dict[str, Any]], wanted: list[tuple[str, str, str, str]]
+    old: list[dict[str, Any]], wanted: list[tuple[str, str, str, str]], now: str
 ) -> list[dict[str, Any]]:
-    """``old`` conditions updated to ``wanted``, keeping transition times that still hold."""
+    """``old`` conditions updated to ``wanted`` at ``now``, keeping times that still hold."""
     by_type = {c.get("type"): c for c in old}
     for kind, status, reason, message in wanted:
         previous = by_type.get(kind)
         since = (
             previous.get("lastTransitionTime")
             if previous and previous.get("status") == status
-            else now()
+            else now
         )
         by_type[kind] = {
             "type": kind,

@@ -196,7 +196,9 @@ class Handlers:
         headers: tuple[tuple[str, str], ...] = (),
     ) -> Response:
         if tables.wants_table(req.headers.get("accept", "")):
-            table = tables.table(rtype, [entry], entry.rv, req.query.get("includeObject"))
+            table = tables.table(
+                rtype, [entry], entry.rv, req.query.get("includeObject"), self.store.clock()
+            )
             return json_response(status, table, headers)
         return Response(status, _with_version(entry, rtype, version), JSON_TYPE, headers)
 
@@ -228,7 +230,11 @@ class Handlers:
         )
         if tables.wants_table(req.headers.get("accept", "")):
             table = tables.table(
-                rtype, listed.entries, listed.resource_version, req.query.get("includeObject")
+                rtype,
+                listed.entries,
+                listed.resource_version,
+                req.query.get("includeObject"),
+                self.store.clock(),
             )
             if listed.continue_token:
                 table["metadata"]["continue"] = listed.continue_token
@@ -283,7 +289,9 @@ class Handlers:
 
         def encode(event: Event) -> bytes:
             if as_table:
-                body = orjson.dumps(tables.table(rtype, [event.entry], event.rv, include))
+                body = orjson.dumps(
+                    tables.table(rtype, [event.entry], event.rv, include, self.store.clock())
+                )
             else:
                 body = _with_version(event.entry, rtype, path.version)
             return b'{"type":"' + event.type.encode() + b'","object":' + body + b"}\n"

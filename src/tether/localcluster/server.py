@@ -22,6 +22,7 @@ from types import FrameType
 
 import uvicorn
 
+from tether.localcluster.admission import Clock, system_clock
 from tether.localcluster.api import APIApp
 from tether.localcluster.applying import Applier
 from tether.localcluster.controllers import Controllers
@@ -44,15 +45,18 @@ PORT_FILE = "port"
 class Cluster:
     """A local cluster in this process: store, schemas and controllers."""
 
-    def __init__(self, data_dir: Path, *, event_window: int = 20_000) -> None:
+    def __init__(
+        self, data_dir: Path, *, event_window: int = 20_000, clock: Clock = system_clock
+    ) -> None:
         """Open the cluster kept in ``data_dir``; call :meth:`start`.
 
-        ``event_window`` is how many recent changes watches can resume from.
+        ``event_window`` is how many recent changes watches can resume from; ``clock``
+        is where every timestamp the server writes comes from.
         """
         self.data_dir = data_dir
         self.registry = Registry()
         self.schemas = SchemaRegistry()
-        self.store = Store(data_dir, self.registry, event_window=event_window)
+        self.store = Store(data_dir, self.registry, event_window=event_window, clock=clock)
         self.store.add_admitter(SchemaAdmission(self.schemas))
         self.applier = Applier(self.store, self.schemas)
         self.controllers = Controllers(self.store, self.registry, self.schemas)

@@ -105,10 +105,13 @@ class Store:
         registry: Registry | None = None,
         *,
         event_window: int = 20_000,
+        clock: admission.Clock = admission.system_clock,
     ) -> None:
         """Open the store in ``data_dir`` (call :meth:`start` before use)."""
         self.data_dir = data_dir
         self.registry = registry or Registry()
+        #: Where timestamps (creation, deletion, managedFields, conditions) come from.
+        self.clock = clock
         self._storage = Storage(data_dir / "cluster.db", event_window=event_window)
         self._objects: dict[tuple[str, str], dict[tuple[str, str], Entry]] = {}
         self._uids: dict[str, tuple[tuple[str, str], str, str]] = {}
@@ -171,6 +174,10 @@ class Store:
     def open_watches(self) -> int:
         """How many watches (HTTP and in-process) are open."""
         return self._hub.count()
+
+    def timestamp(self, offset_seconds: int = 0) -> str:
+        """The clock's time (plus an offset) in Kubernetes' timestamp format."""
+        return admission.timestamp(self.clock(), offset_seconds)
 
     def end_watches(self) -> None:
         """End every open watch (the server is shutting down; clients re-watch)."""
@@ -325,7 +332,7 @@ class Store:
         admission.prepare(rtype, obj, None)
         admission.keep_status(rtype, obj, None)
         admission.validate(rtype, obj, name)
-        admission.stamp_new(rtype, obj)
+        admission.stamp_new(rtype, obj, self.timestamp())
         warnings = self._admit(rtype, obj, None, options)
         # Admitted at the version the client wrote; stored at the storage version.
         obj["apiVersion"] = rtype.api_version()
@@ -527,7 +534,7 @@ class Store:
             "deletionGracePeriodSeconds", 0
         ):
             # A shorter grace period may replace a longer one, never the reverse.
-            new_meta["deletionTimestamp"] = admission.now(grace)
+            new_meta["deletionTimestamp"] = self.timestamp(grace)
             new_meta["deletionGracePeriodSeconds"] = grace
         if rtype.key == NAMESPACES:
             obj.setdefault("status", {})["phase"] = "Terminating"

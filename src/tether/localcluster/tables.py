@@ -285,10 +285,13 @@ def _layout(
 
 
 def table(
-    rtype: ResourceType, entries: Sequence[Entry], rv: int, include_object: str | None
+    rtype: ResourceType,
+    entries: Sequence[Entry],
+    rv: int,
+    include_object: str | None,
+    now: datetime,
 ) -> dict[str, Any]:
-    """A Table of ``entries``; ``include_object`` is ``None``, ``Metadata`` or ``Object``."""
-    now = datetime.now(UTC)
+    """A Table of ``entries`` at ``now``; ``include_object``: ``None``, ``Metadata``, ``Object``."""
     definitions, cells = _layout(rtype, now)
     rows = []
     include = include_object or "Metadata"
