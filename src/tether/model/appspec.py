@@ -120,13 +120,13 @@ class Info(WireObject):
 
 def parse_sources(f: Fields, key: str) -> tuple[ApplicationSource, ...]:
     """Parse a list of sources (``spec.sources``, ``history[].sources``, ...)."""
-    return tuple(ApplicationSource.from_dict(item.data, item.path) for item in f.children(key))
+    return tuple(ApplicationSource.read(item) for item in f.children(key))
 
 
 def parse_source(f: Fields, key: str) -> ApplicationSource | None:
     """Parse one optional source."""
     child = f.child(key)
-    return None if child is None else ApplicationSource.from_dict(child.data, child.path)
+    return None if child is None else ApplicationSource.read(child)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ def parse_recorded_source(f: Fields, key: str) -> ApplicationSource | None:
     child = f.child(key)
     if child is None or not child.text("repoURL"):
         return None
-    return ApplicationSource.from_dict(child.data, child.path)
+    return ApplicationSource.read(child)
 
 
 @dataclass(frozen=True, slots=True)

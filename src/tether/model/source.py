@@ -11,63 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from tether.model.specerror import SpecError
-
-_T = TypeVar("_T")
-
-
-def _get(data: Mapping[str, Any], key: str, kind: type[_T], default: _T, path: str) -> _T:
-    """Return ``data[key]`` checked against ``kind``, or ``default`` when absent or null."""
-    value = data.get(key)
-    if value is None:
-        return default
-    # Argo CD accepts numbers and booleans where strings are expected (YAML turns `1` into
-    # an int); only the reverse is an error.
-    if kind is str and isinstance(value, int | float | bool):
-        return str(value).lower() if isinstance(value, bool) else str(value)  # type: ignore[return-value]
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        return value  # type: ignore[return-value]
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise SpecError(f"{path}.{key}", f"expected {kind.__name__}, got {type(value).__name__}")
-    return value
-
-
-def _mapping(data: Any, path: str) -> Mapping[str, Any]:
-    if data is None:
-        return {}
-    if not isinstance(data, Mapping):
-        raise SpecError(path, f"expected an object, got {type(data).__name__}")
-    return data
-
-
-def _strings(data: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
-    items = _get(data, key, list, [], path)
-    out = []
-    for index, item in enumerate(items):
-        if not isinstance(item, str | int | float) or isinstance(item, bool):
-            raise SpecError(f"{path}.{key}[{index}]", "expected a string")
-        out.append(str(item))
-    return tuple(out)
-
-
-def _string_map(data: Mapping[str, Any], key: str, path: str) -> dict[str, str]:
-    items = _mapping(data.get(key), f"{path}.{key}")
-    return {str(k): _get(items, k, str, "", f"{path}.{key}") for k in items}
-
-
-def _objects(data: Mapping[str, Any], key: str, path: str) -> list[tuple[str, Mapping[str, Any]]]:
-    """The items of a list of objects, each with its path for error messages."""
-    items = _get(data, key, list, [], path)
-    return [
-        (f"{path}.{key}[{i}]", _mapping(item, f"{path}.{key}[{i}]")) for i, item in enumerate(items)
-    ]
-
-
-def _prune(value: dict[str, Any]) -> dict[str, Any]:
-    """Drop empty fields, so that ``to_dict`` writes what Argo CD writes (``omitempty``)."""
-    return {k: v for k, v in value.items() if v not in (None, "", [], {}, False)}
+from tether.model.wire import Fields, WireObject
+from tether.model.wire import prune as _prune
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +36,7 @@ class HelmFileParameter:
 
 
 @dataclass(frozen=True, slots=True)
-class HelmSource:
+class HelmSource(WireObject):
     """``spec.source.helm``: options for ``helm template``."""
 
     value_files: tuple[str, ...] = ()
@@ -108,39 +56,30 @@ class HelmSource:
     version: str = ""
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], path: str) -> HelmSource:
+    def read(cls, f: Fields) -> HelmSource:
         """Parse ``spec.source.helm``."""
-        values_object = data.get("valuesObject")
-        if values_object is not None and not isinstance(values_object, Mapping):
-            raise SpecError(f"{path}.valuesObject", "expected an object")
         return cls(
-            value_files=_strings(data, "valueFiles", path),
+            value_files=f.texts("valueFiles"),
             parameters=tuple(
-                HelmParameter(
-                    name=_get(item, "name", str, "", p),
-                    value=_get(item, "value", str, "", p),
-                    force_string=_get(item, "forceString", bool, False, p),
-                )
-                for p, item in _objects(data, "parameters", path)
+                HelmParameter(p.text("name"), p.text("value"), p.flag("forceString"))
+                for p in f.children("parameters")
             ),
             file_parameters=tuple(
-                HelmFileParameter(
-                    name=_get(item, "name", str, "", p), path=_get(item, "path", str, "", p)
-                )
-                for p, item in _objects(data, "fileParameters", path)
+                HelmFileParameter(p.text("name"), p.text("path"))
+                for p in f.children("fileParameters")
             ),
-            release_name=_get(data, "releaseName", str, "", path),
-            values=_get(data, "values", str, "", path),
-            values_object=values_object,
-            ignore_missing_value_files=_get(data, "ignoreMissingValueFiles", bool, False, path),
-            skip_crds=_get(data, "skipCrds", bool, False, path),
-            skip_tests=_get(data, "skipTests", bool, False, path),
-            skip_schema_validation=_get(data, "skipSchemaValidation", bool, False, path),
-            pass_credentials=_get(data, "passCredentials", bool, False, path),
-            namespace=_get(data, "namespace", str, "", path),
-            kube_version=_get(data, "kubeVersion", str, "", path),
-            api_versions=_strings(data, "apiVersions", path),
-            version=_get(data, "version", str, "", path),
+            release_name=f.text("releaseName"),
+            values=f.text("values"),
+            values_object=f.mapping("valuesObject"),
+            ignore_missing_value_files=f.flag("ignoreMissingValueFiles"),
+            skip_crds=f.flag("skipCrds"),
+            skip_tests=f.flag("skipTests"),
+            skip_schema_validation=f.flag("skipSchemaValidation"),
+            pass_credentials=f.flag("passCredentials"),
+            namespace=f.text("namespace"),
+            kube_version=f.text("kubeVersion"),
+            api_versions=f.texts("apiVersions"),
+            version=f.text("version"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -179,7 +118,7 @@ class KustomizeReplica:
 
 
 @dataclass(frozen=True, slots=True)
-class KustomizeSource:
+class KustomizeSource(WireObject):
     """``spec.source.kustomize``: edits Argo CD makes to the kustomization before building."""
 
     name_prefix: str = ""
@@ -202,35 +141,35 @@ class KustomizeSource:
     version: str = ""
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], path: str) -> KustomizeSource:
+    def read(cls, f: Fields) -> KustomizeSource:
         """Parse ``spec.source.kustomize``."""
         replicas = []
-        for p, item in _objects(data, "replicas", path):
-            raw = item.get("count")
+        for item in f.children("replicas"):
+            raw = item.data.get("count")
             try:
                 count = int(str(raw))  # int-or-string on the wire
-            except (TypeError, ValueError):
-                raise SpecError(f"{p}.count", f"expected an integer, got {raw!r}") from None
-            replicas.append(KustomizeReplica(name=_get(item, "name", str, "", p), count=count))
+            except ValueError:
+                raise SpecError(item.at("count"), f"expected an integer, got {raw!r}") from None
+            replicas.append(KustomizeReplica(name=item.text("name"), count=count))
         return cls(
-            name_prefix=_get(data, "namePrefix", str, "", path),
-            name_suffix=_get(data, "nameSuffix", str, "", path),
-            images=_strings(data, "images", path),
-            common_labels=_string_map(data, "commonLabels", path),
-            common_annotations=_string_map(data, "commonAnnotations", path),
-            common_annotations_envsubst=_get(data, "commonAnnotationsEnvsubst", bool, False, path),
-            force_common_labels=_get(data, "forceCommonLabels", bool, False, path),
-            force_common_annotations=_get(data, "forceCommonAnnotations", bool, False, path),
-            label_without_selector=_get(data, "labelWithoutSelector", bool, False, path),
-            label_include_templates=_get(data, "labelIncludeTemplates", bool, False, path),
-            namespace=_get(data, "namespace", str, "", path),
+            name_prefix=f.text("namePrefix"),
+            name_suffix=f.text("nameSuffix"),
+            images=f.texts("images"),
+            common_labels=f.text_map("commonLabels"),
+            common_annotations=f.text_map("commonAnnotations"),
+            common_annotations_envsubst=f.flag("commonAnnotationsEnvsubst"),
+            force_common_labels=f.flag("forceCommonLabels"),
+            force_common_annotations=f.flag("forceCommonAnnotations"),
+            label_without_selector=f.flag("labelWithoutSelector"),
+            label_include_templates=f.flag("labelIncludeTemplates"),
+            namespace=f.text("namespace"),
             replicas=tuple(replicas),
-            patches=tuple(item for _, item in _objects(data, "patches", path)),
-            components=_strings(data, "components", path),
-            ignore_missing_components=_get(data, "ignoreMissingComponents", bool, False, path),
-            kube_version=_get(data, "kubeVersion", str, "", path),
-            api_versions=_strings(data, "apiVersions", path),
-            version=_get(data, "version", str, "", path),
+            patches=tuple(item.data for item in f.children("patches")),
+            components=f.texts("components"),
+            ignore_missing_components=f.flag("ignoreMissingComponents"),
+            kube_version=f.text("kubeVersion"),
+            api_versions=f.texts("apiVersions"),
+            version=f.text("version"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -269,7 +208,7 @@ class JsonnetVar:
 
 
 @dataclass(frozen=True, slots=True)
-class JsonnetSource:
+class JsonnetSource(WireObject):
     """``spec.source.directory.jsonnet``."""
 
     ext_vars: tuple[JsonnetVar, ...] = ()
@@ -277,22 +216,15 @@ class JsonnetSource:
     libs: tuple[str, ...] = ()
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], path: str) -> JsonnetSource:
+    def read(cls, f: Fields) -> JsonnetSource:
         """Parse ``spec.source.directory.jsonnet``."""
 
         def variables(key: str) -> tuple[JsonnetVar, ...]:
             return tuple(
-                JsonnetVar(
-                    name=_get(item, "name", str, "", p),
-                    value=_get(item, "value", str, "", p),
-                    code=_get(item, "code", bool, False, p),
-                )
-                for p, item in _objects(data, key, path)
+                JsonnetVar(v.text("name"), v.text("value"), v.flag("code")) for v in f.children(key)
             )
 
-        return cls(
-            ext_vars=variables("extVars"), tlas=variables("tlas"), libs=_strings(data, "libs", path)
-        )
+        return cls(ext_vars=variables("extVars"), tlas=variables("tlas"), libs=f.texts("libs"))
 
     def to_dict(self) -> dict[str, Any]:
         """The wire form (camelCase, empty fields omitted)."""
@@ -313,7 +245,7 @@ class JsonnetSource:
 
 
 @dataclass(frozen=True, slots=True)
-class DirectorySource:
+class DirectorySource(WireObject):
     """``spec.source.directory``: a folder of YAML, JSON and Jsonnet files."""
 
     recurse: bool = False
@@ -322,15 +254,14 @@ class DirectorySource:
     jsonnet: JsonnetSource = field(default_factory=JsonnetSource)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], path: str) -> DirectorySource:
+    def read(cls, f: Fields) -> DirectorySource:
         """Parse ``spec.source.directory``."""
+        jsonnet = f.child("jsonnet")
         return cls(
-            recurse=_get(data, "recurse", bool, False, path),
-            include=_get(data, "include", str, "", path),
-            exclude=_get(data, "exclude", str, "", path),
-            jsonnet=JsonnetSource.from_dict(
-                _mapping(data.get("jsonnet"), f"{path}.jsonnet"), f"{path}.jsonnet"
-            ),
+            recurse=f.flag("recurse"),
+            include=f.text("include"),
+            exclude=f.text("exclude"),
+            jsonnet=JsonnetSource() if jsonnet is None else JsonnetSource.read(jsonnet),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -356,7 +287,7 @@ class PluginParameter:
 
 
 @dataclass(frozen=True, slots=True)
-class PluginSource:
+class PluginSource(WireObject):
     """``spec.source.plugin``: a config management plugin and its inputs."""
 
     name: str = ""
@@ -364,25 +295,21 @@ class PluginSource:
     parameters: tuple[PluginParameter, ...] = ()
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], path: str) -> PluginSource:
+    def read(cls, f: Fields) -> PluginSource:
         """Parse ``spec.source.plugin``."""
-        env = tuple(
-            (_get(item, "name", str, "", p), _get(item, "value", str, "", p))
-            for p, item in _objects(data, "env", path)
-        )
-        parameters = []
-        for p, item in _objects(data, "parameters", path):
-            array = _strings(item, "array", p) if "array" in item else None
-            mapping = _string_map(item, "map", p) if "map" in item else None
-            parameters.append(
+        return cls(
+            name=f.text("name"),
+            env=tuple((e.text("name"), e.text("value")) for e in f.children("env")),
+            parameters=tuple(
                 PluginParameter(
-                    name=_get(item, "name", str, "", p),
-                    string=_get(item, "string", str, "", p) if "string" in item else None,
-                    array=array,
-                    map=mapping,
+                    name=p.text("name"),
+                    string=p.text("string") if p.has("string") else None,
+                    array=p.texts("array") if p.has("array") else None,
+                    map=p.text_map("map") if p.has("map") else None,
                 )
-            )
-        return cls(name=_get(data, "name", str, "", path), env=env, parameters=tuple(parameters))
+                for p in f.children("parameters")
+            ),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The wire form (camelCase, empty fields omitted)."""
@@ -405,7 +332,7 @@ class PluginSource:
 
 
 @dataclass(frozen=True, slots=True)
-class ApplicationSource:
+class ApplicationSource(WireObject):
     """One source of an Application: a Git path or a Helm chart, and how to render it.
 
     ``chart`` set means ``repo_url`` is a Helm repository (HTTP or ``oci://``) and
@@ -428,33 +355,28 @@ class ApplicationSource:
     @classmethod
     def from_dict(cls, data: Any, path: str = "spec.source") -> ApplicationSource:
         """Parse a source from its wire form, raising :class:`SpecError` on a bad field."""
-        data = _mapping(data, path)
-        repo_url = _get(data, "repoURL", str, "", path)
+        return cls.read(Fields(data, path))
+
+    @classmethod
+    def read(cls, f: Fields) -> ApplicationSource:
+        """Parse a source from a field reader."""
+        repo_url = f.text("repoURL")
         if not repo_url:
-            raise SpecError(f"{path}.repoURL", "is required")
-
-        def block(key: str) -> Mapping[str, Any] | None:
-            raw = data.get(key)
-            return None if raw is None else _mapping(raw, f"{path}.{key}")
-
+            raise SpecError(f.at("repoURL"), "is required")
         helm, kustomize, directory, plugin = (
-            block(k) for k in ("helm", "kustomize", "directory", "plugin")
+            f.child(k) for k in ("helm", "kustomize", "directory", "plugin")
         )
         return cls(
             repo_url=repo_url,
-            path=_get(data, "path", str, "", path),
-            target_revision=_get(data, "targetRevision", str, "", path),
-            chart=_get(data, "chart", str, "", path),
-            ref=_get(data, "ref", str, "", path),
-            name=_get(data, "name", str, "", path),
-            helm=None if helm is None else HelmSource.from_dict(helm, f"{path}.helm"),
-            kustomize=None
-            if kustomize is None
-            else KustomizeSource.from_dict(kustomize, f"{path}.kustomize"),
-            directory=None
-            if directory is None
-            else DirectorySource.from_dict(directory, f"{path}.directory"),
-            plugin=None if plugin is None else PluginSource.from_dict(plugin, f"{path}.plugin"),
+            path=f.text("path"),
+            target_revision=f.text("targetRevision"),
+            chart=f.text("chart"),
+            ref=f.text("ref"),
+            name=f.text("name"),
+            helm=None if helm is None else HelmSource.read(helm),
+            kustomize=None if kustomize is None else KustomizeSource.read(kustomize),
+            directory=None if directory is None else DirectorySource.read(directory),
+            plugin=None if plugin is None else PluginSource.read(plugin),
         )
 
     def to_dict(self) -> dict[str, Any]:
