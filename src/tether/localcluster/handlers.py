@@ -175,7 +175,8 @@ class Handlers:
             if method == "DELETE":
                 return "deletecollection"
             raise method_not_allowed(method.lower())
-        if path.subresource in ("log", "finalize") and method not in ("GET", "PUT"):
+        only = {"log": "GET", "finalize": "PUT"}.get(path.subresource)
+        if only is not None and method != only:
             raise method_not_allowed(method.lower())
         if method == "GET":
             return "watch" if path.watch else "get"
