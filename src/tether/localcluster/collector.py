@@ -242,6 +242,10 @@ class NamespaceController:
                             raise
         if remaining:
             return
+        # The deletions above awaited; write over what is stored now, not what was read.
+        namespace = self._store.lookup(ns_type, None, name)
+        if namespace is None:
+            return
         obj: dict[str, Any] = copy.deepcopy(namespace.obj)
         spec = obj.setdefault("spec", {})
         spec["finalizers"] = [f for f in spec.get("finalizers") or [] if f != "kubernetes"]
