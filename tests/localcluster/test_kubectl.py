@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import queue
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
@@ -269,7 +271,13 @@ def test_custom_resource_lifecycle(kubectl: Kubectl) -> None:
     assert listed.returncode == 1
 
 
+def read_lines(stream: IO[str], lines: queue.Queue[str]) -> None:
+    for line in stream:
+        lines.put(line)
+
+
 def test_watch_sees_added_modified_deleted(kubectl: Kubectl) -> None:
+    kubectl.run("create", "configmap", "sentinel")
     cmd = [
         KUBECTL,
         "--kubeconfig",
@@ -278,29 +286,30 @@ def test_watch_sees_added_modified_deleted(kubectl: Kubectl) -> None:
         kubectl.namespace,
         "get",
         "configmaps",
-        "--watch-only",
+        "--watch",
         "--output-watch-events",
+        "--no-headers",
         "-o",
         "custom-columns=EVENT:.type,NAME:.object.metadata.name",
-        "--no-headers",
     ]
+    lines: queue.Queue[str] = queue.Queue()
     with subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as watcher:
+        assert watcher.stdout is not None
+        threading.Thread(target=read_lines, args=(watcher.stdout, lines), daemon=True).start()
         try:
-            time.sleep(0.5)
+            # kubectl lists, prints, then watches from the list's resourceVersion: once the
+            # sentinel is printed, every later change is bound to reach the watch.
+            assert lines.get(timeout=20).split() == ["ADDED", "sentinel"]
             kubectl.run("create", "-f", str(TESTDATA / "configmap-initial.yaml"))
             kubectl.run("label", "configmap", "settings", "x=y")
             kubectl.run("delete", "configmap", "settings")
-            time.sleep(0.5)
+            seen = [lines.get(timeout=20).split() for _ in range(3)]
         finally:
             watcher.terminate()
-        out, _ = watcher.communicate(timeout=10)
-    assert [line.split() for line in out.splitlines()] == [
-        ["ADDED", "settings"],
-        ["MODIFIED", "settings"],
-        ["DELETED", "settings"],
-    ]
+            watcher.wait(timeout=10)
+    assert seen == [["ADDED", "settings"], ["MODIFIED", "settings"], ["DELETED", "settings"]]
 
 
 def test_dry_run_server_stores_nothing(kubectl: Kubectl) -> None:

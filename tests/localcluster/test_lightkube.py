@@ -109,16 +109,18 @@ async def test_secret_string_data_is_stored_as_data(client: AsyncClient) -> None
 async def test_watch_streams_changes(client: AsyncClient) -> None:
     await client.create(ConfigMap(metadata=ObjectMeta(name="w")))
     seen: list[tuple[str, str]] = []
+    established = asyncio.Event()
 
     async def watch() -> None:
         async for kind, obj in client.watch(ConfigMap, fields={"metadata.name": "w"}):
             assert obj.metadata is not None
             seen.append((kind, obj.metadata.name or ""))
+            established.set()  # the initial ADDED: the watch is open
             if kind == "DELETED":
                 return
 
     task = asyncio.create_task(watch())
-    await asyncio.sleep(0.3)
+    await asyncio.wait_for(established.wait(), 10)
     await client.patch(ConfigMap, "w", {"data": {"a": "b"}}, patch_type=PatchType.MERGE)
     await client.delete(ConfigMap, "w")
     await asyncio.wait_for(task, 10)
