@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from tests.localcluster.simulation.harness import SimCluster, load
 
 from tether.localcluster.simulation.rollout import fenceposts, scaled_value, template_hash
-from tests.localcluster.simulation.conftest import SimCluster, load
 
 Obj = dict[str, Any]
 REVISION = "deployment.kubernetes.io/revision"
@@ -38,7 +38,9 @@ async def test_a_deployment_rolls_out(sim: SimCluster) -> None:
     await sim.settle()
     deployment = sim.obj("Deployment", "web")
     status = deployment["status"]
-    assert {k: status[k] for k in ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas")} == {
+    assert {
+        k: status[k] for k in ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas")
+    } == {
         "replicas": 3,
         "updatedReplicas": 3,
         "readyReplicas": 3,
@@ -137,7 +139,10 @@ async def test_a_rolling_update_honours_surge_and_unavailability(timed: SimClust
         ready = [
             p
             for p in live
-            if any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions", []))
+            if any(
+                c["type"] == "Ready" and c["status"] == "True"
+                for c in p["status"].get("conditions", [])
+            )
         ]
         assert len(live) <= 5
         assert len(ready) >= 4
@@ -156,7 +161,10 @@ async def test_the_progressing_condition_reports_the_update(timed: SimCluster) -
     assert condition(deployment, "Available")["reason"] == "MinimumReplicasUnavailable"
     assert deployment["status"]["unavailableReplicas"] == 3
     await timed.advance(1)
-    assert condition(timed.obj("Deployment", "web"), "Progressing")["reason"] == "NewReplicaSetAvailable"
+    assert (
+        condition(timed.obj("Deployment", "web"), "Progressing")["reason"]
+        == "NewReplicaSetAvailable"
+    )
 
 
 async def test_recreate_stops_old_pods_before_starting_new_ones(sim: SimCluster) -> None:
@@ -282,9 +290,17 @@ async def test_deleting_a_deployment_collects_its_replicasets_and_pods(sim: SimC
 
 @pytest.mark.parametrize(
     ("value", "total", "up", "expected"),
-    [(1, 10, True, 1), ("25%", 10, True, 3), ("25%", 10, False, 2), ("50%", 3, False, 1), ("0%", 5, True, 0)],
+    [
+        (1, 10, True, 1),
+        ("25%", 10, True, 3),
+        ("25%", 10, False, 2),
+        ("50%", 3, False, 1),
+        ("0%", 5, True, 0),
+    ],
 )
-def test_scaled_values_round_as_kubernetes_does(value: Any, total: int, up: bool, expected: int) -> None:
+def test_scaled_values_round_as_kubernetes_does(
+    value: Any, total: int, up: bool, expected: int
+) -> None:
     assert scaled_value(value, total, up) == expected
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from tests.localcluster.simulation.harness import SimCluster, load
 
 from tether.localcluster.simulation import FailureRules, Fate
 from tether.localcluster.simulation.failures import RulesError
-from tests.localcluster.simulation.conftest import SimCluster, load
 
 Obj = dict[str, Any]
 
@@ -29,7 +29,7 @@ async def test_a_missing_image_fails_to_pull_then_backs_off(timed: SimCluster) -
     waiting = state(pod)["state"]["waiting"]
     assert waiting["reason"] == "ErrImagePull"
     assert waiting["message"] == (
-        'rpc error: code = NotFound desc = failed to pull and unpack image '
+        "rpc error: code = NotFound desc = failed to pull and unpack image "
         '"docker.io/library/nginx:doesnotexist": failed to resolve reference '
         '"docker.io/library/nginx:doesnotexist": docker.io/library/nginx:doesnotexist: not found'
     )
@@ -37,7 +37,9 @@ async def test_a_missing_image_fails_to_pull_then_backs_off(timed: SimCluster) -
     pod = timed.obj("Pod", "bad-image")
     waiting = state(pod)["state"]["waiting"]
     assert waiting["reason"] == "ImagePullBackOff"
-    assert waiting["message"].startswith('Back-off pulling image "nginx:doesnotexist": ErrImagePull: ')
+    assert waiting["message"].startswith(
+        'Back-off pulling image "nginx:doesnotexist": ErrImagePull: '
+    )
     assert pod["status"]["phase"] == "Pending"
     assert ready(pod) == "False"
     assert state(pod)["imageID"] == ""
@@ -142,11 +144,20 @@ async def test_an_unreadable_configmap_keeps_the_rules(sim: SimCluster) -> None:
         ({"image": "nginx:doesnotexist"}, Fate.PULL_ERROR),
         ({"image": "ghcr.io/acme/app:doesnotexist"}, Fate.PULL_ERROR),
         ({"image": "nginx:1.27"}, Fate.RUN),
-        ({"image": "nginx", "env": [{"name": "TETHER_SIMULATE", "value": "crashloop"}]}, Fate.CRASHLOOP),
+        (
+            {"image": "nginx", "env": [{"name": "TETHER_SIMULATE", "value": "crashloop"}]},
+            Fate.CRASHLOOP,
+        ),
         ({"image": "nginx", "env": [{"name": "TETHER_SIMULATE", "value": "fail"}]}, Fate.FAIL),
-        ({"image": "nginx", "env": [{"name": "TETHER_SIMULATE", "value": "unready"}]}, Fate.UNREADY),
+        (
+            {"image": "nginx", "env": [{"name": "TETHER_SIMULATE", "value": "unready"}]},
+            Fate.UNREADY,
+        ),
         ({"image": "nginx", "env": [{"name": "TETHER_SIMULATE", "value": "other"}]}, Fate.RUN),
-        ({"image": "nginx:doesnotexist", "env": [{"name": "TETHER_SIMULATE", "value": "fail"}]}, Fate.PULL_ERROR),
+        (
+            {"image": "nginx:doesnotexist", "env": [{"name": "TETHER_SIMULATE", "value": "fail"}]},
+            Fate.PULL_ERROR,
+        ),
     ],
 )
 def test_fates(container: Obj, fate: Fate) -> None:

@@ -5,15 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from tests.localcluster.simulation.harness import SimCluster, load
+
 from tether.localcluster.simulation import ManualClock, Settings
 from tether.localcluster.simulation.cronjob import last_due, next_due
-from tests.localcluster.simulation.conftest import SimCluster, load
 
 Obj = dict[str, Any]
 
 
 def condition_types(job: Obj) -> list[tuple[str, str, str]]:
-    return [(c["type"], c["status"], c.get("reason", "")) for c in job["status"].get("conditions", [])]
+    return [
+        (c["type"], c["status"], c.get("reason", "")) for c in job["status"].get("conditions", [])
+    ]
 
 
 async def test_a_job_runs_to_its_completions(sim: SimCluster) -> None:
@@ -59,7 +62,9 @@ async def test_a_failing_job_retries_then_fails(sim: SimCluster) -> None:
         ("FailureTarget", "True", "BackoffLimitExceeded"),
         ("Failed", "True", "BackoffLimitExceeded"),
     ]
-    assert job["status"]["conditions"][1]["message"] == "Job has reached the specified backoff limit"
+    assert (
+        job["status"]["conditions"][1]["message"] == "Job has reached the specified backoff limit"
+    )
     assert "completionTime" not in job["status"]
     assert [p["status"]["phase"] for p in sim.list("Pod")] == ["Failed"] * 3
 
@@ -110,11 +115,13 @@ def test_schedules_in_utc_and_in_a_time_zone() -> None:
     assert next_due("*/5 * * * *", None, now) == datetime(2026, 3, 1, 10, 10, tzinfo=UTC)
     from zoneinfo import ZoneInfo
 
-    assert last_due("0 9 * * *", ZoneInfo("Europe/Paris"), now) == datetime(2026, 3, 1, 8, tzinfo=UTC)
+    assert last_due("0 9 * * *", ZoneInfo("Europe/Paris"), now) == datetime(
+        2026, 3, 1, 8, tzinfo=UTC
+    )
 
 
 async def test_a_cronjob_runs_on_schedule(tmp_path: Any) -> None:
-    from tests.localcluster.simulation.conftest import SimCluster as Cluster
+    from tests.localcluster.simulation.harness import SimCluster as Cluster
 
     clock = ManualClock(datetime.now(UTC).replace(second=0, microsecond=0))
     running = Cluster(tmp_path, Settings.instant(), clock)
@@ -130,7 +137,9 @@ async def test_a_cronjob_runs_on_schedule(tmp_path: Any) -> None:
         cronjob = running.obj("CronJob", "hello")
         status = cronjob["status"]
         newest = max(jobs, key=lambda j: j["metadata"]["name"])
-        scheduled = newest["metadata"]["annotations"]["batch.kubernetes.io/cronjob-scheduled-timestamp"]
+        scheduled = newest["metadata"]["annotations"][
+            "batch.kubernetes.io/cronjob-scheduled-timestamp"
+        ]
         assert status["lastScheduleTime"] == scheduled
         assert status["lastSuccessfulTime"] >= scheduled
         assert "active" not in status
@@ -142,7 +151,7 @@ async def test_a_cronjob_runs_on_schedule(tmp_path: Any) -> None:
 
 
 async def test_forbid_skips_a_run_while_one_is_active(tmp_path: Any) -> None:
-    from tests.localcluster.simulation.conftest import SimCluster as Cluster
+    from tests.localcluster.simulation.harness import SimCluster as Cluster
 
     clock = ManualClock(datetime.now(UTC).replace(second=0, microsecond=0))
     running = Cluster(tmp_path, Settings.instant(), clock)

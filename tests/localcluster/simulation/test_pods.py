@@ -6,8 +6,7 @@ import ipaddress
 from typing import Any
 
 import pytest
-
-from tests.localcluster.simulation.conftest import SimCluster, load
+from tests.localcluster.simulation.harness import SimCluster, load
 
 Obj = dict[str, Any]
 
@@ -75,8 +74,7 @@ async def test_the_pod_is_first_seen_creating_its_containers(sim: SimCluster) ->
     waiting = [
         container(p)["state"]["waiting"]["reason"]
         for p in seen
-        if p.get("status", {}).get("containerStatuses")
-        and "waiting" in container(p)["state"]
+        if p.get("status", {}).get("containerStatuses") and "waiting" in container(p)["state"]
     ]
     assert waiting == ["ContainerCreating"]
     assert seen[-1]["status"]["phase"] == "Running"

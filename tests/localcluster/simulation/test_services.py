@@ -6,10 +6,10 @@ import ipaddress
 from typing import Any
 
 import pytest
+from tests.localcluster.simulation.harness import SimCluster, load
 
 from tether.localcluster import defaults
 from tether.localcluster.errors import APIError
-from tests.localcluster.simulation.conftest import SimCluster, load
 
 Obj = dict[str, Any]
 
@@ -48,7 +48,9 @@ async def test_an_address_asked_for_twice_is_refused(sim: SimCluster) -> None:
     assert raised.value.code == 422
     (cause,) = raised.value.causes
     assert cause.field == "spec.clusterIPs"
-    assert cause.message.endswith(f"failed to allocate IP {taken}: provided IP is already allocated")
+    assert cause.message.endswith(
+        f"failed to allocate IP {taken}: provided IP is already allocated"
+    )
 
 
 async def test_a_service_keeps_its_address_on_update(sim: SimCluster) -> None:
@@ -126,7 +128,10 @@ async def test_endpoints_follow_ready_pods(timed: SimCluster) -> None:
         "endpointslice-controller.k8s.io"
     )
     assert endpoint_slice["metadata"]["ownerReferences"][0]["kind"] == "Service"
-    assert all(e["conditions"] == {"ready": True, "serving": True, "terminating": False} for e in endpoint_slice["endpoints"])
+    assert all(
+        e["conditions"] == {"ready": True, "serving": True, "terminating": False}
+        for e in endpoint_slice["endpoints"]
+    )
     assert endpoint_slice["ports"] == [{"name": "http", "port": 80, "protocol": "TCP"}]
 
 
@@ -174,10 +179,14 @@ async def test_a_claim_of_a_missing_class_stays_pending(sim: SimCluster) -> None
 async def test_an_ingress_gets_the_node_address(sim: SimCluster) -> None:
     await sim.create(load("ingress-web"))
     await sim.settle()
-    assert sim.obj("Ingress", "web")["status"] == {"loadBalancer": {"ingress": [{"ip": "172.18.0.2"}]}}
+    assert sim.obj("Ingress", "web")["status"] == {
+        "loadBalancer": {"ingress": [{"ip": "172.18.0.2"}]}
+    }
 
 
-async def test_an_autoscaler_enforces_its_minimum_and_reports_missing_metrics(sim: SimCluster) -> None:
+async def test_an_autoscaler_enforces_its_minimum_and_reports_missing_metrics(
+    sim: SimCluster,
+) -> None:
     await sim.create(load("deployment-web"))
     await sim.create(load("horizontalpodautoscaler-web"))
     await sim.settle()
@@ -198,5 +207,9 @@ async def test_an_autoscaler_without_its_target_says_so(sim: SimCluster) -> None
     await sim.create(load("horizontalpodautoscaler-web"))
     await sim.settle()
     (able,) = sim.obj("HorizontalPodAutoscaler", "web")["status"]["conditions"]
-    assert (able["type"], able["status"], able["reason"]) == ("AbleToScale", "False", "FailedGetScale")
+    assert (able["type"], able["status"], able["reason"]) == (
+        "AbleToScale",
+        "False",
+        "FailedGetScale",
+    )
     assert able["message"].endswith('deployments/scale.apps "web" not found')

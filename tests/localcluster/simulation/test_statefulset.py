@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.localcluster.simulation.conftest import SimCluster, load
+from tests.localcluster.simulation.harness import SimCluster, load
 
 Obj = dict[str, Any]
 
@@ -94,7 +94,11 @@ async def test_a_partition_holds_lower_ordinals_back(sim: SimCluster) -> None:
     await sim.settle()
     await sim.change("StatefulSet", "db", set_image("postgres:17"))
     await sim.settle()
-    assert [image_of(sim, f"db-{i}") for i in range(3)] == ["postgres:16", "postgres:16", "postgres:17"]
+    assert [image_of(sim, f"db-{i}") for i in range(3)] == [
+        "postgres:16",
+        "postgres:16",
+        "postgres:17",
+    ]
     status = sim.obj("StatefulSet", "db")["status"]
     assert (status["currentReplicas"], status["updatedReplicas"]) == (2, 1)
     assert status["currentRevision"] != status["updateRevision"]
@@ -113,7 +117,11 @@ async def test_on_delete_replaces_only_deleted_pods(sim: SimCluster) -> None:
     assert {image_of(sim, f"db-{i}") for i in range(3)} == {"postgres:16"}
     await sim.delete("Pod", "db-1")
     await sim.settle()
-    assert [image_of(sim, f"db-{i}") for i in range(3)] == ["postgres:16", "postgres:17", "postgres:16"]
+    assert [image_of(sim, f"db-{i}") for i in range(3)] == [
+        "postgres:16",
+        "postgres:17",
+        "postgres:16",
+    ]
     assert sim.obj("StatefulSet", "db")["status"]["updatedReplicas"] == 1
 
 
@@ -132,7 +140,9 @@ async def test_a_daemonset_runs_one_pod_on_the_node(sim: SimCluster) -> None:
     (pod,) = sim.list("Pod")
     assert pod["spec"]["nodeName"] == "local-node"
     assert pod["metadata"]["labels"]["pod-template-generation"] == "1"
-    terms = pod["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    terms = pod["spec"]["affinity"]["nodeAffinity"][
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ]
     assert terms["nodeSelectorTerms"][0]["matchFields"][0]["values"] == ["local-node"]
     assert sim.obj("DaemonSet", "agent")["status"] == {
         "currentNumberScheduled": 1,

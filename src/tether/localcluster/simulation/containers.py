@@ -166,8 +166,8 @@ def _pull_failure(start: Start, now: datetime, settings: Settings) -> Run:
 
 
 def _backoff(settings: Settings, attempt: int) -> float:
-    seconds = min(settings.backoff_seconds * 2**attempt, settings.max_backoff_seconds)
-    return max(seconds, MIN_CRASH_PERIOD - settings.crash_seconds, 0.0)
+    seconds = min(settings.backoff_seconds * 2.0**attempt, settings.max_backoff_seconds)
+    return float(max(seconds, MIN_CRASH_PERIOD - settings.crash_seconds, 0.0))
 
 
 def _crash(start: Start, now: datetime, settings: Settings) -> Run:

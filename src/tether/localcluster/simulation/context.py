@@ -248,7 +248,10 @@ def condition(type_: str, status: str, reason: str, message: str, since: str, **
 
 
 def set_condition(conditions: list[Obj], new: Obj) -> list[Obj]:
-    """``conditions`` with ``new`` in place of its type; a transition time survives a same status."""
+    """``conditions`` with ``new`` in place of its type.
+
+    The transition time of a condition whose status does not change is kept.
+    """
     result = []
     found = False
     for old in conditions:

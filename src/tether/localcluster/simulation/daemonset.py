@@ -109,7 +109,7 @@ class DaemonSetController:
                 await context.delete(kinds.pods, pod)
         pods = [p for p in context.owned(kinds.pods, key[0], ds.metadata["uid"]) if active(p)]
         if fits and not pods:
-            pod = pod_from_template(
+            new_pod = pod_from_template(
                 template,
                 ds,
                 generate_name=f"{key[1]}-",
@@ -118,12 +118,12 @@ class DaemonSetController:
                     GENERATION_LABEL: str(ds.metadata.get("generation", 1)),
                 },
             )
-            pod["spec"]["affinity"] = _node_affinity()
-            existing = pod["spec"].get("tolerations") or []
-            pod["spec"]["tolerations"] = existing + [
+            new_pod["spec"]["affinity"] = _node_affinity()
+            existing = new_pod["spec"].get("tolerations") or []
+            new_pod["spec"]["tolerations"] = existing + [
                 t for t in DAEMON_TOLERATIONS if t not in existing
             ]
-            await context.create(kinds.pods, key[0], pod)
+            await context.create(kinds.pods, key[0], new_pod)
         await self._status(key, revision.metadata["name"], 1 if fits else 0)
         await trim_revisions(
             context,

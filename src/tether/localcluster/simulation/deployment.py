@@ -133,7 +133,6 @@ class DeploymentController:
     async def _recreate(
         self, deployment: Entry, new: Entry | None, olds: list[Entry], conditions: list[Obj]
     ) -> tuple[Entry | None, list[Obj]]:
-        context = self._context
         scaled = False
         for rs in olds:
             if spec_replicas(rs) > 0:

@@ -28,10 +28,14 @@ def _metric_failure(spec: Obj) -> str:
     if first.get("type") == "Resource":
         name = (first.get("resource") or {}).get("name", "cpu")
         return (
-            f"the HPA was unable to compute the replica count: failed to get {name} utilization: "
-            f"unable to get metrics for resource {name}: no metrics returned from resource metrics API"
+            "the HPA was unable to compute the replica count: "
+            f"failed to get {name} utilization: unable to get metrics for resource {name}: "
+            "no metrics returned from resource metrics API"
         )
-    return "the HPA was unable to compute the replica count: unable to get metrics: no metrics API available"
+    return (
+        "the HPA was unable to compute the replica count: "
+        "unable to get metrics: no metrics API available"
+    )
 
 
 class AutoscalerController:
@@ -94,8 +98,8 @@ class AutoscalerController:
             conditions = set_condition(
                 conditions, condition("AbleToScale", "False", "FailedGetScale", message, now)
             )
-            status = {"conditions": conditions, "currentReplicas": 0, "desiredReplicas": 0}
-            await context.write_status(kinds.hpas, hpa, {**old, **status})
+            missing = {"conditions": conditions, "currentReplicas": 0, "desiredReplicas": 0}
+            await context.write_status(kinds.hpas, hpa, {**old, **missing})
             return
         current = int((target.obj.get("spec") or {}).get("replicas", 1))
         low = int(spec.get("minReplicas", 1))

@@ -69,6 +69,11 @@ def admit_job(rtype: ResourceType, obj: Obj, old: Obj | None, options: WriteOpti
     return []
 
 
+def job_condition(type_: str, reason: str, message: str, now: str, status: str = "True") -> Obj:
+    """A Job condition: the job controller stamps ``lastProbeTime`` too."""
+    return {"lastProbeTime": now, **condition(type_, status, reason, message, now)}
+
+
 def finished(job: Obj) -> bool:
     """Whether the Job has ``Complete`` or ``Failed``."""
     return any(
@@ -130,14 +135,14 @@ class JobController:
             for pod in running:
                 await context.delete(kinds.pods, pod)
             conditions = set_condition(
-                conditions, condition("Suspended", "True", "JobSuspended", "Job suspended", stamp)
+                conditions, job_condition("Suspended", "JobSuspended", "Job suspended", stamp)
             )
             status.pop("startTime", None)
             await self._write(job, status, conditions, pods, [], old)
             return
         if (find_condition(job.obj, "Suspended") or {}).get("status") == "True":
             conditions = set_condition(
-                conditions, condition("Suspended", "False", "JobResumed", "Job resumed", stamp)
+                conditions, job_condition("Suspended", "JobResumed", "Job resumed", stamp, "False")
             )
             status["startTime"] = stamp
         status.setdefault("startTime", stamp)
@@ -165,7 +170,7 @@ class JobController:
             for pod in running:
                 await context.delete(kinds.pods, pod)
             for type_ in ("FailureTarget", "Failed"):
-                conditions = set_condition(conditions, condition(type_, "True", *failure, stamp))
+                conditions = set_condition(conditions, job_condition(type_, *failure, stamp))
             await self._write(
                 job, {**status, "succeeded": succeeded, "failed": failed}, conditions, [], [], old
             )
@@ -183,7 +188,7 @@ class JobController:
             for type_ in ("SuccessCriteriaMet", "Complete"):
                 conditions = set_condition(
                     conditions,
-                    condition(type_, "True", "CompletionsReached", COMPLETE_MESSAGE, stamp),
+                    job_condition(type_, "CompletionsReached", COMPLETE_MESSAGE, stamp),
                 )
             status["completionTime"] = stamp
             await self._write(
@@ -212,10 +217,10 @@ class JobController:
                 missing = 0
         template = spec.get("template") or {}
         for _ in range(max(missing, 0)):
-            pod = pod_from_template(
+            new_pod = pod_from_template(
                 template, job, generate_name=f"{key[1]}-", labels=job_labels(job.obj)
             )
-            created = await context.create(kinds.pods, key[0], pod)
+            created = await context.create(kinds.pods, key[0], new_pod)
             if created is not None:
                 running.append(created)
         if deadline is not None:
@@ -259,5 +264,12 @@ class JobController:
             result["startTime"] = status["startTime"]
         if status.get("succeeded"):
             result["succeeded"] = status["succeeded"]
+        result["terminating"] = sum(
+            1
+            for p in context.owned(
+                context.kinds.pods, job.metadata.get("namespace", ""), job.metadata["uid"]
+            )
+            if "deletionTimestamp" in p.metadata
+        )
         result["uncountedTerminatedPods"] = {}
         await context.write_status(context.kinds.jobs, current, result)

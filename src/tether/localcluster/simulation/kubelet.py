@@ -19,6 +19,7 @@ from typing import Any
 
 from tether.localcluster.errors import APIError
 from tether.localcluster.loop import WorkQueue
+from tether.localcluster.resources import ResourceType
 from tether.localcluster.simulation.context import KUBELET, Context, condition
 from tether.localcluster.simulation.node import NODE_NAME, POD_CIDR, node_object
 from tether.localcluster.simulation.pods import (
@@ -27,7 +28,7 @@ from tether.localcluster.simulation.pods import (
     start_time,
     stopped_status,
 )
-from tether.localcluster.store import DeleteOptions
+from tether.localcluster.store import DeleteOptions, WriteOptions
 from tether.localcluster.watch import Entry, Event
 
 PodKey = tuple[str, str]
@@ -76,6 +77,24 @@ class PodAddresses:
             del self._owners[ip]
 
 
+def admit_binding(
+    rtype: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None, options: WriteOptions
+) -> list[str]:
+    """Binding a Pod to a node is not a spec change: its ``generation`` stays.
+
+    A real scheduler binds through ``pods/binding``, which sets ``spec.nodeName`` without
+    bumping ``metadata.generation``; the simulated scheduler's write gets the same
+    treatment.
+    """
+    if rtype.key != ("", "pods") or old is None or options.field_manager != SCHEDULER:
+        return []
+    new_spec = {k: v for k, v in (obj.get("spec") or {}).items() if k != "nodeName"}
+    old_spec = {k: v for k, v in (old.get("spec") or {}).items() if k != "nodeName"}
+    if new_spec == old_spec and "generation" in old["metadata"]:
+        obj["metadata"]["generation"] = old["metadata"]["generation"]
+    return []
+
+
 def _fits(spec: dict[str, Any]) -> bool:
     """Whether the node's labels satisfy the Pod's ``nodeSelector``."""
     wanted = spec.get("nodeSelector") or {}
@@ -91,6 +110,7 @@ class Kubelet:
         self._context = context
         self._addresses = PodAddresses()
         self.queue: WorkQueue[PodKey] = WorkQueue("simulated-kubelet", self._reconcile)
+        context.store.add_admitter(admit_binding)
 
     def start(self) -> None:
         """Take up every unfinished Pod where its stored status left it."""
@@ -169,7 +189,7 @@ class Kubelet:
             return
         if not pod.metadata.get("deletionGracePeriodSeconds"):
             return  # Only finalizers hold it now; they are not the kubelet's.
-        status = (pod.obj.get("status") or {})
+        status = pod.obj.get("status") or {}
         if status.get("phase") not in TERMINAL and status.get("startTime"):
             pod = await context.write_status(
                 context.kinds.pods, pod, stopped_status(pod.obj, context.timestamp()), KUBELET
@@ -192,9 +212,12 @@ class Kubelet:
             return
         status = dict(pod.obj.get("status") or {})
         status["phase"] = "Pending"
-        cond = condition(
-            "PodScheduled", "False", "Unschedulable", UNSCHEDULABLE, self._context.timestamp()
-        )
+        cond = {
+            "lastProbeTime": None,
+            **condition(
+                "PodScheduled", "False", "Unschedulable", UNSCHEDULABLE, self._context.timestamp()
+            ),
+        }
         old = [c for c in status.get("conditions") or [] if c.get("type") == "PodScheduled"]
         if old and old[0].get("reason") == "Unschedulable":
             return

@@ -78,7 +78,12 @@ def qos_class(spec: Obj) -> str:
 
 def scheduled_condition(now: str) -> Obj:
     """``PodScheduled`` as the scheduler sets it on binding."""
-    return {"type": "PodScheduled", "status": "True", "lastTransitionTime": now}
+    return {
+        "lastProbeTime": None,
+        "type": "PodScheduled",
+        "status": "True",
+        "lastTransitionTime": now,
+    }
 
 
 def _waiting(container: Obj, reason: str) -> Obj:
@@ -112,6 +117,7 @@ def creating_status(pod: Obj, now: str) -> Obj:
         ],
         "hostIP": NODE_IP,
         "hostIPs": [{"ip": NODE_IP}],
+        "observedGeneration": pod["metadata"].get("generation", 1),
         "phase": "Pending",
         "qosClass": qos_class(spec),
         "startTime": now,
@@ -123,7 +129,8 @@ def creating_status(pod: Obj, now: str) -> Obj:
 
 
 def _clean(cond: Obj) -> Obj:
-    return {k: v for k, v in cond.items() if v != ""}
+    """A Pod condition as the kubelet writes it: ``lastProbeTime: null``, no empty fields."""
+    return {"lastProbeTime": None, **{k: v for k, v in cond.items() if v != ""}}
 
 
 def _unready(containers: list[Obj], names: list[str] | None = None) -> str:
@@ -251,6 +258,7 @@ def running_status(
         ],
         "hostIP": old.get("hostIP", NODE_IP),
         "hostIPs": old.get("hostIPs", [{"ip": NODE_IP}]),
+        "observedGeneration": meta.get("generation", 1),
         "phase": phase,
         "qosClass": qos_class(spec),
         "startTime": old.get("startTime", format_time(started)),

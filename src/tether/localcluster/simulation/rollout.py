@@ -73,7 +73,7 @@ def template_hash(template: Obj, collision_count: int = 0) -> str:
 
 
 def without_hash(template: Obj) -> Obj:
-    """A ReplicaSet's template minus the ``pod-template-hash`` label, to compare with its Deployment's."""
+    """A ReplicaSet's template minus ``pod-template-hash``, to compare with its Deployment's."""
     meta = dict(template.get("metadata") or {})
     labels = {k: v for k, v in (meta.get("labels") or {}).items() if k != HASH_LABEL}
     if labels:
@@ -140,9 +140,13 @@ def put_condition(conditions: list[Obj], new: Obj, *, force: bool = False) -> li
     if only the reason changed.
     """
     current = next((c for c in conditions if c.get("type") == new["type"]), None)
-    if current is not None and not force:
-        if current.get("status") == new["status"] and current.get("reason") == new["reason"]:
-            return conditions
+    if (
+        current is not None
+        and not force
+        and current.get("status") == new["status"]
+        and current.get("reason") == new["reason"]
+    ):
+        return conditions
     if current is not None and current.get("status") == new["status"]:
         new = {
             **new,

@@ -80,9 +80,11 @@ class ServiceAllocator:
                 self._balancers[ingress["ip"]] = key
 
     def _release(self, key: Key) -> None:
-        for table in (self._ips, self._ports, self._balancers):
-            for held in [k for k, v in table.items() if v == key]:  # type: ignore[attr-defined]
-                del table[held]  # type: ignore[attr-defined]
+        for addresses in (self._ips, self._balancers):
+            for held in [k for k, v in addresses.items() if v == key]:
+                del addresses[held]
+        for port in [k for k, v in self._ports.items() if v == key]:
+            del self._ports[port]
 
     def on_event(self, event: Event) -> None:
         """Keep the index in step with stored Services."""

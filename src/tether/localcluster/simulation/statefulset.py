@@ -115,8 +115,8 @@ class StatefulSetController:
                 del pods[ordinal]
         # Create the missing Pods in order.
         for ordinal in range(replicas):
-            pod = pods.get(ordinal)
-            if pod is None:
+            existing = pods.get(ordinal)
+            if existing is None:
                 revision = current if rolling and ordinal < partition else update
                 await self._claims(sts, spec, ordinal)
                 created = await context.create(
@@ -126,7 +126,7 @@ class StatefulSetController:
                     pods[ordinal] = created
                 if ordered:
                     break
-            elif ordered and not _healthy(pod):
+            elif ordered and not _healthy(existing):
                 break
         else:
             await self._shrink_or_roll(
