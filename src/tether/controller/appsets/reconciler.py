@@ -1,0 +1,412 @@
+"""The ApplicationSet reconciler: generate → render → plan → apply, over a cluster.
+
+:class:`ApplicationSetReconciler` lists and watches ApplicationSets and Applications
+in the control namespace, and reconciles an ApplicationSet when it changes, when one
+of its Applications changes, and ``requeueAfterSeconds`` after each pass (180 s by
+default for polling generators, as in Argo CD). Writes use the field manager
+``tether-applicationset``; status goes to the status subresource.
+
+A pass changes nothing when any generator fails, when two parameter sets render the
+same name, or when the live Applications cannot be listed: the conditions say why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from tether.controller.appsets.conditions import (
+    Reason,
+    generation_failed,
+    healthy_conditions,
+    merge_conditions,
+    partly_failed,
+    resource_entry,
+    rollout_condition,
+    status_document,
+)
+from tether.controller.appsets.errors import AppSetError, GeneratorError
+from tether.controller.appsets.generate import generate
+from tether.controller.appsets.generator import DEFAULT_REQUEUE_SECONDS, GenerationContext
+from tether.controller.appsets.lifecycle import Action, ActionKind, controller_of, plan
+from tether.controller.appsets.render import render_applications
+from tether.controller.appsets.rollingsync import progress, sync_operation, without_automated_sync
+from tether.controller.appsets.sources import ClusterInputs, GitRepositories
+from tether.kube import Gone, KubeClient, KubeError, NotFound
+from tether.model import keys
+from tether.model.application import API_VERSION
+from tether.model.applicationset import APPLICATION_SET_KIND, ApplicationSet
+from tether.model.appsetstatus import AppSetCondition
+from tether.model.specerror import SpecError
+from tether.source import Clock, GitCache, SystemClock
+
+log = logging.getLogger(__name__)
+
+FIELD_MANAGER: Final = "tether-applicationset"
+#: How many Application writes of one pass run at once.
+WRITE_CONCURRENCY: Final = 16
+#: Delay before reconciling after an Application event (events come in bursts).
+APP_EVENT_DELAY: Final = 0.2
+#: Back-off after a failed watch before watching again.
+WATCH_BACKOFF: Final = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one pass did (names of Applications) and when to come back."""
+
+    name: str
+    created: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    deleted: tuple[str, ...] = ()
+    synced: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()
+    error: str = ""
+    requeue_after: float | None = None
+
+
+@dataclass(slots=True)
+class _Writes:
+    done: dict[ActionKind, list[str]] = field(default_factory=dict)
+    live: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    errors: list[tuple[Reason, str]] = field(default_factory=list)
+
+
+class ApplicationSetReconciler:
+    """Reconciles every ApplicationSet of one control namespace."""
+
+    def __init__(
+        self,
+        client: KubeClient,
+        namespace: str,
+        git_cache: GitCache,
+        clock: Clock | None = None,
+        *,
+        default_requeue: float = DEFAULT_REQUEUE_SECONDS,
+        http_timeout: float = 30.0,
+    ) -> None:
+        self.client = client
+        self.namespace = namespace
+        self.clock = clock or SystemClock()
+        self.default_requeue = default_requeue
+        self.http_timeout = http_timeout
+        self._repositories = GitRepositories(git_cache)
+        self._inputs = ClusterInputs(client, namespace)
+        self._due: dict[str, float] = {}
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._generations: dict[str, int] = {}
+
+    # --- running -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start watching and reconciling in the background."""
+        if self._tasks:
+            return
+        self._tasks = [
+            asyncio.create_task(self._watch(APPLICATION_SET_KIND, self._on_appset)),
+            asyncio.create_task(self._watch("Application", self._on_application)),
+            asyncio.create_task(self._work()),
+        ]
+
+    async def close(self) -> None:
+        """Stop every background task and wait for them."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    def enqueue(self, name: str, delay: float = 0.0) -> None:
+        """Reconcile ``name`` after ``delay`` seconds (sooner if already due sooner)."""
+        due = asyncio.get_running_loop().time() + delay
+        if name not in self._due or due < self._due[name]:
+            self._due[name] = due
+            self._wake.set()
+
+    async def _work(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            now = loop.time()
+            ready = sorted((t, n) for n, t in self._due.items() if t <= now)
+            for _, name in ready:
+                del self._due[name]
+                try:
+                    outcome = await self.reconcile_once(name)
+                except Exception:  # a bug in one pass must not stop the controller
+                    log.exception("failed to reconcile ApplicationSet %s/%s", self.namespace, name)
+                    self.enqueue(name, self.default_requeue)
+                    continue
+                if outcome.requeue_after is not None:
+                    self.enqueue(name, outcome.requeue_after)
+            self._wake.clear()
+            timeout = min(self._due.values(), default=now + 60.0) - loop.time()
+            if timeout > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _watch(self, kind: str, handle: Any) -> None:
+        version = ""
+        while True:
+            try:
+                if not version:
+                    listed = await self.client.list(API_VERSION, kind, self.namespace)
+                    for item in listed.items:
+                        handle("ADDED", item)
+                    version = listed.resource_version
+                async for event in self.client.watch(
+                    API_VERSION, kind, self.namespace, resource_version=version
+                ):
+                    metadata = event.object.get("metadata") or {}
+                    version = str(metadata.get("resourceVersion", version))
+                    if event.type != "BOOKMARK":
+                        handle(event.type, event.object)
+            except Gone:
+                version = ""
+            except KubeError as error:
+                log.warning("watch of %s failed: %s", kind, error)
+                version = ""
+                await asyncio.sleep(WATCH_BACKOFF)
+
+    def _on_appset(self, kind: str, obj: Mapping[str, Any]) -> None:
+        metadata = obj.get("metadata") or {}
+        name = str(metadata.get("name", ""))
+        if kind == "DELETED":
+            self._due.pop(name, None)
+            self._generations.pop(name, None)
+            return
+        generation = int(metadata.get("generation") or 0)
+        if self._generations.get(name) != generation:
+            self._generations[name] = generation
+            self.enqueue(name)
+
+    def _on_application(self, kind: str, obj: Mapping[str, Any]) -> None:
+        owner = controller_of(obj)
+        if owner is not None:
+            self.enqueue(owner[0], APP_EVENT_DELAY)
+
+    # --- one pass ------------------------------------------------------------------
+
+    async def reconcile_once(self, name: str) -> Outcome:
+        """Run one full pass for ApplicationSet ``name`` and write its status."""
+        try:
+            raw = await self.client.get(API_VERSION, APPLICATION_SET_KIND, name, self.namespace)
+        except NotFound:
+            return Outcome(name)
+        try:
+            appset = ApplicationSet.from_dict(raw)
+        except SpecError as error:
+            await self._write_failure(raw, str(error), Reason.APPLICATION_VALIDATION_ERROR)
+            return Outcome(name, error=str(error))
+        if (raw.get("metadata") or {}).get("deletionTimestamp"):
+            return Outcome(name)
+        ctx = GenerationContext(
+            appset, self._repositories, self._inputs, self._inputs, self.http_timeout
+        )
+        try:
+            results, requeue = await generate(ctx)
+        except GeneratorError as error:
+            await self._write_failure(raw, str(error), Reason.APPLICATION_PARAMS_GENERATION_ERROR)
+            return Outcome(name, error=str(error), requeue_after=self.default_requeue)
+        try:
+            rendered = render_applications(appset, results)
+            desired = list(rendered.applications)
+            prunes: dict[str, bool] = {}
+            if appset.spec.is_progressive:
+                for i, app in enumerate(desired):
+                    desired[i], prunes[app["metadata"]["name"]] = without_automated_sync(app)
+            live = await self._live_applications(appset, desired)
+            protected = frozenset(f.application for f in rendered.failures if f.application)
+            changes = plan(
+                appset,
+                desired,
+                live,
+                protected=protected,
+                allow_deletes=all(f.application for f in rendered.failures),
+            )
+        except (AppSetError, KubeError) as error:
+            await self._write_failure(raw, str(error), Reason.APPLICATION_VALIDATION_ERROR)
+            return Outcome(name, error=str(error), requeue_after=self.default_requeue)
+        writes = await self._apply(appset, changes.actions)
+        live_after = {str(a["metadata"]["name"]): a for a in live} | writes.live
+        for deleted in writes.done.get(ActionKind.DELETE, []):
+            live_after.pop(deleted, None)
+        problems = [(Reason.APPLICATION_VALIDATION_ERROR, str(f)) for f in rendered.failures]
+        problems += [(Reason.APPLICATION_VALIDATION_ERROR, c.message) for c in changes.conflicts]
+        problems += writes.errors
+        conditions = (
+            partly_failed([m for _, m in problems], problems[0][0])
+            if problems
+            else healthy_conditions()
+        )
+        app_status: Sequence[Any] = ()
+        synced: list[str] = []
+        if appset.spec.is_progressive:
+            changed = frozenset(writes.done.get(ActionKind.UPDATE, []))
+            rollout = progress(appset, desired, live_after, changed, self.clock.now())
+            app_status = rollout.statuses
+            conditions.append(rollout_condition(rollout.current_step))
+            synced = await self._trigger_syncs(desired, live_after, rollout.to_sync, prunes)
+        resources = [
+            resource_entry(live_after[str(a["metadata"]["name"])])
+            for a in desired
+            if str(a["metadata"]["name"]) in live_after
+        ]
+        await self._write_status(raw, appset.status.conditions, conditions, resources, app_status)
+        return Outcome(
+            name,
+            created=tuple(writes.done.get(ActionKind.CREATE, [])),
+            updated=tuple(writes.done.get(ActionKind.UPDATE, [])),
+            deleted=tuple(writes.done.get(ActionKind.DELETE, [])),
+            synced=tuple(synced),
+            problems=tuple(m for _, m in problems),
+            requeue_after=requeue,
+        )
+
+    async def _live_applications(
+        self, appset: ApplicationSet, desired: Sequence[Mapping[str, Any]]
+    ) -> list[dict[str, Any]]:
+        namespaces = {appset.metadata.namespace or self.namespace}
+        namespaces |= {str(a["metadata"].get("namespace") or self.namespace) for a in desired}
+        live: list[dict[str, Any]] = []
+        for namespace in sorted(namespaces):
+            live.extend((await self.client.list(API_VERSION, "Application", namespace)).items)
+        return live
+
+    async def _apply(self, appset: ApplicationSet, actions: Sequence[Action]) -> _Writes:
+        writes = _Writes()
+        limit = asyncio.Semaphore(WRITE_CONCURRENCY)
+        preserve = bool(
+            appset.spec.sync_policy and appset.spec.sync_policy.preserve_resources_on_deletion
+        )
+
+        async def run(action: Action) -> None:
+            async with limit:
+                try:
+                    if action.kind is ActionKind.DELETE:
+                        assert action.live is not None
+                        await self._delete(action.live, preserve=preserve)
+                    else:
+                        assert action.desired is not None
+                        result = await self.client.apply(
+                            action.desired, field_manager=FIELD_MANAGER
+                        )
+                        writes.live[action.name] = result
+                except KubeError as error:
+                    reason = {
+                        ActionKind.CREATE: Reason.CREATE_APPLICATION_ERROR,
+                        ActionKind.UPDATE: Reason.UPDATE_APPLICATION_ERROR,
+                        ActionKind.DELETE: Reason.DELETE_APPLICATION_ERROR,
+                    }[action.kind]
+                    writes.errors.append((reason, str(error)))
+                    return
+                writes.done.setdefault(action.kind, []).append(action.name)
+
+        await asyncio.gather(*(run(a) for a in actions))
+        for names in writes.done.values():
+            names.sort()
+        return writes
+
+    async def _delete(self, app: Mapping[str, Any], *, preserve: bool) -> None:
+        metadata = app.get("metadata") or {}
+        name, namespace = str(metadata["name"]), str(metadata.get("namespace") or "")
+        finalizers = list(metadata.get("finalizers") or [])
+        kept = [
+            f
+            for f in finalizers
+            if f not in (keys.RESOURCES_FINALIZER, keys.RESOURCES_FINALIZER_BACKGROUND)
+        ]
+        if preserve and kept != finalizers:
+            # The resources finalizer would make the app controller delete what the
+            # Application deployed; preserveResourcesOnDeletion keeps those running.
+            await self.client.patch(
+                API_VERSION,
+                "Application",
+                name,
+                namespace,
+                {"metadata": {"finalizers": kept or None}},
+                field_manager=FIELD_MANAGER,
+            )
+        await self.client.delete(
+            API_VERSION, "Application", name, namespace, uid=str(metadata.get("uid") or "") or None
+        )
+
+    async def _trigger_syncs(
+        self,
+        desired: Sequence[Mapping[str, Any]],
+        live: Mapping[str, Mapping[str, Any]],
+        names: Sequence[str],
+        prunes: Mapping[str, bool],
+    ) -> list[str]:
+        by_name = {str(a["metadata"]["name"]): a for a in desired}
+        synced = []
+        for name in names:
+            current = live.get(name) or {}
+            phase = ((current.get("status") or {}).get("operationState") or {}).get("phase")
+            if current.get("operation") or phase == "Running":
+                continue
+            operation = sync_operation(by_name[name], prune=prunes.get(name, False))
+            namespace = str((current.get("metadata") or {}).get("namespace") or self.namespace)
+            try:
+                await self.client.patch(
+                    API_VERSION,
+                    "Application",
+                    name,
+                    namespace,
+                    {"operation": operation},
+                    field_manager=FIELD_MANAGER,
+                )
+            except KubeError as error:
+                log.warning("failed to sync Application %s/%s: %s", namespace, name, error)
+                continue
+            synced.append(name)
+        return synced
+
+    async def _write_failure(self, raw: Mapping[str, Any], message: str, reason: Reason) -> None:
+        previous = _previous_conditions(raw)
+        await self._write_status(raw, previous, generation_failed(message, reason), None, None)
+
+    async def _write_status(
+        self,
+        raw: Mapping[str, Any],
+        previous: Sequence[AppSetCondition],
+        conditions: Sequence[AppSetCondition],
+        resources: Sequence[Mapping[str, Any]] | None,
+        app_status: Sequence[Any] | None,
+    ) -> None:
+        current = dict(raw.get("status") or {})
+        merged = merge_conditions(previous, conditions, self.clock.now())
+        document = status_document(merged, resources or [], app_status or [])
+        if resources is None:  # a failed pass knows nothing new about the apps
+            document["resources"] = current.get("resources") or []
+            document["resourcesCount"] = len(document["resources"])
+        if app_status is None and "applicationStatus" in current:
+            document["applicationStatus"] = current["applicationStatus"]
+        target = {k: document.get(k) for k in set(document) | set(current)}
+        if all(current.get(k) == v for k, v in target.items()):
+            return
+        metadata = raw.get("metadata") or {}
+        try:
+            await self.client.patch(
+                API_VERSION,
+                APPLICATION_SET_KIND,
+                str(metadata.get("name")),
+                str(metadata.get("namespace") or self.namespace),
+                {"status": target},
+                field_manager=FIELD_MANAGER,
+                subresource="status",
+            )
+        except KubeError as error:
+            log.warning("failed to write the status of %s: %s", metadata.get("name"), error)
+
+
+def _previous_conditions(raw: Mapping[str, Any]) -> tuple[AppSetCondition, ...]:
+    try:
+        return ApplicationSet.from_dict(raw).status.conditions
+    except SpecError:
+        return ()
