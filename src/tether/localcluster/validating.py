@@ -51,7 +51,9 @@ class SchemaAdmission:
             return []
         if rtype.custom:
             _replace(obj, apply_defaults(obj, schema))
-        report = validate(obj, schema, FieldValidation(options.field_validation))
+        report = validate(
+            _without_managed_fields(obj), schema, FieldValidation(options.field_validation)
+        )
         mistyped = [e for e in report.errors if e.type is CauseType.TYPE_INVALID]
         if mistyped and not rtype.custom:
             # Built-in kinds are decoded into typed structs before validation, so a value
@@ -72,6 +74,18 @@ class SchemaAdmission:
         if rtype.custom:
             _replace(obj, prune(obj, schema))
         return list(report.warnings)
+
+
+def _without_managed_fields(obj: dict[str, Any]) -> dict[str, Any]:
+    """A shallow view of ``obj`` without ``metadata.managedFields``.
+
+    The field manager writes and checks managedFields itself (a malformed entry from a
+    client is a 400 there); walking them again here would double a write's cost.
+    """
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict) or "managedFields" not in meta:
+        return obj
+    return {**obj, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
 
 
 def _replace(obj: dict[str, Any], new: dict[str, Any]) -> None:
