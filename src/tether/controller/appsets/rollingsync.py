@@ -182,7 +182,12 @@ def progress(
                 "Application has pending changes, setting status to Waiting.",
                 now,
             )
-        statuses[name] = _advance(status, live.get(name), now)
+        for _ in range(3):  # Pending -> Progressing -> Healthy may all happen in one pass
+            advanced = _advance(status, live.get(name), now)
+            if advanced == status:
+                break
+            status = advanced
+        statuses[name] = status
         step = step_of(appset, labels_of[name])
         if step is not None:
             steps.setdefault(step, []).append(name)
