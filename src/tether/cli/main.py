@@ -12,6 +12,7 @@ from tether.cli.app_cmd import app as app_app
 from tether.cli.appset_cmd import app as appset_app
 from tether.cli.controller_cmd import controller_command
 from tether.cli.localcluster_cmd import app as localcluster_app
+from tether.cli.server_cmd import server_command
 from tether.cli.up_cmd import up_command
 from tether.tools import ToolNotFoundError, find_tool
 
@@ -26,6 +27,7 @@ app.add_typer(admin_app)
 app.add_typer(app_app)
 app.add_typer(appset_app)
 app.add_typer(localcluster_app)
+app.command("server")(server_command)
 app.command("up")(up_command)
 app.command("controller")(controller_command)
 
