@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +21,25 @@ from tether.server.app import create_app
 READY_LINE = "tether server ready at"
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server with tether's signal handling: SIGINT/SIGTERM end it cleanly (exit 0)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """Stop gracefully on SIGINT/SIGTERM, without re-raising the signal afterwards."""
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, self._stop)
+        try:
+            yield
+        finally:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
+
+    def _stop(self) -> None:
+        self.should_exit = True
+
+
 async def _serve(
     kubeconfig: Path | None, namespace: str, host: str, port: int, setup: bool
 ) -> None:
@@ -27,7 +49,7 @@ async def _serve(
             async with asyncio.timeout(60):
                 await install(client, namespace)
         app = create_app(client, namespace)
-        server = uvicorn.Server(
+        server = _Server(
             uvicorn.Config(
                 app,
                 host=host,
