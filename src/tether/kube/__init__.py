@@ -7,6 +7,10 @@ allowed), discovery of every kind the server serves (CRDs that appear later incl
 generic get/list/watch/apply/delete for any kind, server-side dry-run, and client-side
 rate and concurrency limits.
 
+Requests go over aiohttp (:mod:`tether.kube.transport`): lightkube parses the kubeconfig
+and builds the TLS context, but its httpx stack cost four times the client CPU per
+request, and a sync of thousands of objects is bound by exactly that.
+
 Errors from the API server are translated into a small tree rooted at one base class
 (not found, conflict, invalid, forbidden, unavailable, ...), each carrying the object
 it concerns, with messages shaped ``failed to <verb> <kind/namespace/name>: <cause>``.

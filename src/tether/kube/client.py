@@ -2,10 +2,10 @@
 
 tether handles objects of every kind, known in advance or not, and compares, hashes
 and stores them as JSON-shaped mappings. So :class:`KubeClient` speaks REST directly
-over the connection lightkube configures from a kubeconfig (TLS, bearer tokens, client
-certificates, exec plugins when allowed), resolving paths through :mod:`discovery`,
-instead of going through lightkube's typed models. Every call is throttled, and every
-failure is a :class:`~tether.kube.errors.KubeError`.
+over :class:`~tether.kube.transport.Transport` (TLS and credentials set up from the
+kubeconfig lightkube reads), resolving paths through :mod:`discovery`, instead of going
+through lightkube's typed models. Every call is throttled, and every failure is a
+:class:`~tether.kube.errors.KubeError`.
 """
 
 from __future__ import annotations
@@ -16,15 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import quote
 
-import httpx2 as httpx
+import aiohttp
 import orjson
-from lightkube.config import client_adapter
-from lightkube.core.exceptions import ConfigError as _LightkubeConfigError
 
-from tether.kube.config import ClusterConfig, ConfigError
+from tether.kube.config import ClusterConfig
 from tether.kube.discovery import ApiResource, Discovery
 from tether.kube.errors import KubeError, Unavailable, error_from_status
 from tether.kube.throttle import Throttle
+from tether.kube.transport import Response, Transport
 from tether.model import keys
 
 log = logging.getLogger(__name__)
@@ -79,13 +78,9 @@ class KubeClient:
     ) -> None:
         self.config = config
         self.throttle = throttle or Throttle()
-        params = client_adapter.ConnectionParams(
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)), trust_env=False
+        self._transport = Transport(
+            config.single, timeout=timeout, max_connections=self.throttle.max_in_flight
         )
-        try:
-            self._http = client_adapter.AsyncClient(config.single, params)
-        except (_LightkubeConfigError, OSError, ValueError) as error:
-            raise ConfigError(f"failed to connect to {config.server}: {error}") from error
         self.discovery = Discovery(self._discover)
 
     async def __aenter__(self) -> KubeClient:
@@ -96,7 +91,7 @@ class KubeClient:
 
     async def close(self) -> None:
         """Close the connection pool."""
-        await self._http.aclose()
+        await self._transport.close()
 
     # --- plumbing ----------------------------------------------------------------
 
@@ -114,18 +109,18 @@ class KubeClient:
         body: bytes | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Any:
-        query = {k: v for k, v in (params or {}).items() if v not in (None, "", False)}
+        query = _query(params)
         async with self.throttle.slot():
             try:
-                response = await self._http.request(
-                    method, path, params=query, content=body, headers=headers
+                response = await self._transport.request(
+                    method, path, params=query, body=body, headers=headers
                 )
-            except httpx.TransportError as error:
-                raise Unavailable(verb, target, f"{type(error).__name__}: {error}") from error
-        if response.status_code >= 400:
-            raise error_from_status(verb, target, response.status_code, _json_or_none(response))
+            except (aiohttp.ClientError, TimeoutError) as error:
+                raise Unavailable(verb, target, _transport_cause(error)) from error
+        if response.status >= 400:
+            raise error_from_status(verb, target, response.status, _json_or_none(response))
         try:
-            return orjson.loads(response.content)
+            return orjson.loads(response.body)
         except orjson.JSONDecodeError as error:
             raise KubeError(verb, target, "the server answered with invalid JSON") from error
 
@@ -219,29 +214,19 @@ class KubeClient:
             "timeoutSeconds": timeout_seconds,
             "allowWatchBookmarks": "true" if bookmarks else None,
         }
-        query = {k: v for k, v in params.items() if v not in (None, "")}
-        timeout = httpx.Timeout(10.0, read=timeout_seconds + 30.0)
         try:
-            async with self._http.stream(
-                "GET", resource.path(namespace), params=query, timeout=timeout
-            ) as response:
-                if response.status_code >= 400:
-                    await response.aread()
-                    raise error_from_status(
-                        "watch", target, response.status_code, _json_or_none(response)
-                    )
-                async for line in response.aiter_lines():
-                    if not line:
-                        continue
-                    event = orjson.loads(line)
-                    if event.get("type") == "ERROR":
-                        status = event.get("object") or {}
-                        raise error_from_status(
-                            "watch", target, int(status.get("code", 500)), status
-                        )
-                    yield WatchEvent(str(event.get("type")), event.get("object") or {})
-        except httpx.TransportError as error:
-            raise Unavailable("watch", target, f"{type(error).__name__}: {error}") from error
+            async for item in self._transport.stream_lines(
+                resource.path(namespace), params=_query(params), read_timeout=timeout_seconds + 30.0
+            ):
+                if isinstance(item, Response):
+                    raise error_from_status("watch", target, item.status, _json_or_none(item))
+                event = orjson.loads(item)
+                if event.get("type") == "ERROR":
+                    status = event.get("object") or {}
+                    raise error_from_status("watch", target, int(status.get("code", 500)), status)
+                yield WatchEvent(str(event.get("type")), event.get("object") or {})
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise Unavailable("watch", target, _transport_cause(error)) from error
 
     async def apply(
         self,
@@ -389,8 +374,17 @@ class KubeClient:
         return result
 
 
-def _json_or_none(response: httpx.Response) -> Any:
+def _query(params: Mapping[str, Any] | None) -> dict[str, str]:
+    """Query parameters as strings, leaving out the unset ones."""
+    return {k: str(v) for k, v in (params or {}).items() if v not in (None, "", False)}
+
+
+def _transport_cause(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
+def _json_or_none(response: Response) -> Any:
     try:
-        return orjson.loads(response.content)
+        return orjson.loads(response.body)
     except orjson.JSONDecodeError:
         return None

@@ -33,7 +33,8 @@ class Throttle:
         self._sleep = sleep
         self._updated = clock()
         self._lock = asyncio.Lock()
-        self._slots = asyncio.Semaphore(max(1, max_in_flight))
+        self.max_in_flight = max(1, max_in_flight)
+        self._slots = asyncio.Semaphore(self.max_in_flight)
 
     async def _take_token(self) -> None:
         if self.qps <= 0:
