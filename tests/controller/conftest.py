@@ -6,13 +6,15 @@ import asyncio
 import itertools
 import sys
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "source"))
+sys.path.insert(0, str(Path(__file__).parent))
 
 from gitfixtures import git_repo, git_server, git_server_session  # noqa: F401
 from gitserver import RemoteRepo
@@ -26,12 +28,27 @@ _apps = itertools.count()
 
 
 @dataclass
+class MovableClock:
+    """The controller's clock: real time plus an offset a test moves forward."""
+
+    offset: timedelta = field(default_factory=timedelta)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def set(self, moment: datetime) -> None:
+        """From now on, the time reads ``moment`` (and runs on from there)."""
+        self.offset = moment - datetime.now(UTC)
+
+
+@dataclass
 class Harness:
     """The pieces of a controller test, and helpers to wait on them."""
 
     client: KubeClient
     controller: ApplicationController
     repo: RemoteRepo
+    clock: MovableClock
     namespace: str = NAMESPACE
 
     @staticmethod
@@ -112,12 +129,17 @@ async def harness(
     async with KubeClient(load_kubeconfig(local_cluster.kubeconfig)) as client:
         async with asyncio.timeout(30):
             await install(client, NAMESPACE)
+        clock = MovableClock()
         controller = ApplicationController(
-            client, GitCache(tmp_path / "git"), namespace=NAMESPACE, poll_interval=0.05
+            client,
+            GitCache(tmp_path / "git"),
+            namespace=NAMESPACE,
+            poll_interval=0.05,
+            clock=clock,
         )
         async with asyncio.timeout(30):
             await controller.start()
         try:
-            yield Harness(client, controller, git_repo)
+            yield Harness(client, controller, git_repo, clock)
         finally:
             await controller.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
 import time
@@ -23,6 +24,7 @@ from typing import Any
 from tether.controller.autosync import decide_auto_sync
 from tether.controller.clusters import ClusterConnection, ClusterRegistry, UnknownDestination
 from tether.controller.comparison import AppComparer, ComparisonFailed, tracking_name
+from tether.controller.gates import OPEN, SyncGate, cycle_conditions, evaluate_gate
 from tether.controller.operation import OperationRunner, new_operation_state
 from tether.controller.projects import project_problem, resolve_project
 from tether.controller.settings import SETTINGS_CONFIGMAP, ControllerSettings
@@ -32,6 +34,7 @@ from tether.kube import Conflict, Invalid, KubeClient, KubeError, NotFound
 from tether.live import Change
 from tether.model import OperationPhase, ResourceKey, SpecError, keys
 from tether.model.application import Application
+from tether.model.project import AppProject
 from tether.model.status import ConditionType
 from tether.model.syncoptions import DeleteOption, SyncOptions
 from tether.model.wire import format_time
@@ -99,6 +102,7 @@ class ApplicationController:
         self._compared_sources: dict[str, str] = {}
         self._terminate: dict[str, asyncio.Event] = {}
         self._subscribed: set[str] = set()
+        self._dependents: dict[str, set[str]] = {}
         self._tasks: list[asyncio.Task[None]] = []
 
     # --- lifecycle -----------------------------------------------------------------
@@ -172,6 +176,9 @@ class ApplicationController:
         if phase == OperationPhase.TERMINATING.value and queue_key in self._terminate:
             self._terminate[queue_key].set()
         self.refresh_queue.add(queue_key)
+        for dependent in self._dependents.pop(queue_key, ()):
+            self.refresh_queue.add(dependent)
+            self.operation_queue.add(dependent)
 
     def _enqueue_project(self, project: str) -> None:
         self._enqueue_all(lambda app: (app.get("spec") or {}).get("project") == project)
@@ -272,20 +279,58 @@ class ApplicationController:
             await self._write_fields(obj, fields)
             await self._clear_refresh(app)
             return
-        await self._write_fields(obj, comparison_status(app, comparison, self.namespace, now))
-        await self._clear_refresh(app)
         state = app.status.operation_state
-        if app.operation is not None or (state is not None and not state.is_completed):
+        pending = app.operation is not None or (state is not None and not state.is_completed)
+        decision = None if pending else decide_auto_sync(app, comparison, self.settings, now)
+        gate = OPEN
+        if pending or (decision is not None and decision.operation is not None):
+            gate = self._gate(key, obj, app, project, now)
+        conditions = gate.conditions or cycle_conditions(key, obj, self._lookup)
+        await self._write_fields(
+            obj, comparison_status(app, comparison, self.namespace, now, conditions)
+        )
+        await self._clear_refresh(app)
+        if pending:
             self.operation_queue.add(key)
             return
-        decision = decide_auto_sync(app, comparison, self.settings, now)
-        if decision.operation is not None:
+        assert decision is not None
+        if decision.operation is not None and gate.allowed:
             await self._patch(
                 obj, [{"op": "add", "path": "/operation", "value": decision.operation.to_dict()}]
             )
             self.operation_queue.add(key)
+        elif decision.operation is not None:
+            self._wait_on_gate(key, gate, self.refresh_queue)
         elif decision.retry_after is not None:
             self.refresh_queue.add_after(key, decision.retry_after)
+
+    def _lookup(self, key: str) -> Mapping[str, Any] | None:
+        namespace, _, name = key.partition("/")
+        return self.management.cache.get(ResourceKey("argoproj.io", "Application", namespace, name))
+
+    def _gate(
+        self,
+        key: str,
+        obj: Mapping[str, Any],
+        app: Application,
+        project: AppProject,
+        now: datetime,
+    ) -> SyncGate:
+        """The gate for the app's next sync: its pending operation's, or an automated one's."""
+        state = app.status.operation_state
+        if state is not None and not state.is_completed and state.sync_result is not None:
+            return OPEN  # already under way: gates only hold back syncs that did not start
+        operation = app.operation or (state.operation if state is not None else None)
+        initiator = operation.initiated_by if operation is not None else None
+        manual = operation is not None and not (initiator is not None and initiator.automated)
+        return evaluate_gate(key, obj, app, project, self._lookup, now, manual=manual)
+
+    def _wait_on_gate(self, key: str, gate: SyncGate, queue: WorkQueue[str]) -> None:
+        """Look at a closed gate again when it may have opened."""
+        for dependency in gate.waiting_on:
+            self._dependents.setdefault(dependency, set()).add(key)
+        if gate.recheck_after is not None:
+            queue.add_after(key, gate.recheck_after + 0.01)
 
     def _repositories_due(self, app: Application) -> bool:
         """Whether to fetch the app's repositories before comparing.
@@ -382,6 +427,13 @@ class ApplicationController:
                 retry_count=state.retry_count,
             )
             await self.operations.finish(app, failed)
+            return
+        gate = self._gate(key, obj, app, project, now)
+        if not gate.allowed:
+            if state.message != gate.reason:
+                waiting = dataclasses.replace(state, message=gate.reason)
+                await self._write_fields(obj, {"operationState": waiting.to_dict()})
+            self._wait_on_gate(key, gate, self.operation_queue)
             return
         terminate = self._terminate.setdefault(key, asyncio.Event())
         if state.phase is OperationPhase.TERMINATING:

@@ -54,9 +54,13 @@ def _compared_to(app: Application) -> dict[str, Any]:
 
 
 def comparison_status(
-    app: Application, comparison: Comparison, control_namespace: str, now: datetime
+    app: Application,
+    comparison: Comparison,
+    control_namespace: str,
+    now: datetime,
+    extra_conditions: Iterable[Condition] = (),
 ) -> dict[str, Any]:
-    """The status fields of a successful refresh."""
+    """The status fields of a successful refresh (``extra_conditions`` added to its own)."""
     revisions = comparison.revisions
     sync = SyncState(
         status=comparison.sync_status,
@@ -64,7 +68,9 @@ def comparison_status(
         revisions=revisions if app.is_multi_source else (),
     ).to_dict()
     sync["comparedTo"] = _compared_to(app)
-    conditions = merge_conditions(app.status.conditions, comparison.warnings, now)
+    conditions = merge_conditions(
+        app.status.conditions, [*comparison.warnings, *extra_conditions], now
+    )
     types = comparison.source_types
     return {
         "sync": sync,
