@@ -132,7 +132,7 @@ async def tether_sync(
         destination=Destination(server="https://kubernetes.default.svc", namespace=ns),
         save=save,
         poll_interval=0.05,
-        concurrency=32,
+        concurrency=64,
     )
     started = time.perf_counter()
     plan = plan_sync(desired, {}, options=SyncOptions(), prune=True)
