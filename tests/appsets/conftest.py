@@ -5,94 +5,24 @@ from __future__ import annotations
 import asyncio
 import itertools
 import sys
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "source"))
+sys.path.insert(0, str(Path(__file__).parent))
 
-from gitfixtures import git_repo, git_server, git_server_session  # noqa: E402, F401
+from gitfixtures import git_repo, git_server, git_server_session  # noqa: F401
 
-from tether.controller.appsets.generate import generate  # noqa: E402
-from tether.controller.appsets.generator import GenerationContext, Generated  # noqa: E402
-from tether.controller.appsets.sources import (  # noqa: E402
-    GitRepositories,
-    LocalRepositories,
-    StaticInputs,
-)
-from tether.controller.install import install  # noqa: E402
-from tether.kube import KubeClient, load_kubeconfig  # noqa: E402
-from tether.model.applicationset import ApplicationSet  # noqa: E402
-from tether.source import GitCache  # noqa: E402
+from tether.controller.appsets.sources import GitRepositories
+from tether.controller.install import install
+from tether.kube import KubeClient, load_kubeconfig
+from tether.source import GitCache
 
-TESTDATA = Path(__file__).parents[2] / "testdata/appsets"
 _namespaces = itertools.count()
-
-
-def load(name: str) -> dict[str, Any]:
-    """A fixture document from ``testdata/appsets``."""
-    data: dict[str, Any] = yaml.safe_load((TESTDATA / name).read_text())
-    return data
-
-
-def appset(spec: Mapping[str, Any], name: str = "set", namespace: str = "argocd") -> ApplicationSet:
-    """An ApplicationSet around ``spec`` (a template is added when missing)."""
-    body = {
-        "template": {
-            "metadata": {"name": "unused"},
-            "spec": {
-                "project": "default",
-                "destination": {"server": "https://kubernetes.default.svc"},
-            },
-        },
-        **spec,
-    }
-    return ApplicationSet.from_dict(
-        {
-            "apiVersion": "argoproj.io/v1alpha1",
-            "kind": "ApplicationSet",
-            "metadata": {"name": name, "namespace": namespace},
-            "spec": body,
-        }
-    )
-
-
-def cluster_secret(
-    name: str, server: str, labels: Mapping[str, str] | None = None, **annotations: str
-) -> dict[str, Any]:
-    """An Argo CD cluster Secret."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {
-            "name": f"cluster-{name}",
-            "labels": {"argocd.argoproj.io/secret-type": "cluster", **(labels or {})},
-            "annotations": dict(annotations),
-        },
-        "stringData": {"name": name, "server": server},
-    }
-
-
-async def run(
-    spec: Mapping[str, Any],
-    *,
-    repos: Any = None,
-    objects: Sequence[Mapping[str, Any]] = (),
-) -> list[Generated]:
-    """Run the generators of an ApplicationSet with ``spec`` and return their results."""
-    inputs = StaticInputs(objects)
-    ctx = GenerationContext(appset(spec), repos or LocalRepositories({}), inputs, inputs)
-    results, _ = await generate(ctx)
-    return results
-
-
-def params_of(results: Sequence[Generated]) -> list[dict[str, Any]]:
-    """Every parameter set of every generator, in order."""
-    return [dict(p) for r in results for p in r.params]
 
 
 @pytest.fixture

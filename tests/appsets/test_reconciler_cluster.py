@@ -7,7 +7,7 @@ writing the generated Applications' ``status`` through the API.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,27 @@ def template(name: str, **extra: Any) -> dict[str, Any]:
             "destination": {"server": "https://kubernetes.default.svc", "namespace": "x"},
         },
     }
+
+
+async def present(client: KubeClient, namespace: str, name: str) -> dict[str, Any] | None:
+    """The Application, unless absent or being deleted."""
+    try:
+        app = await client.get(API, "Application", name, namespace)
+    except NotFound:
+        return None
+    return None if app["metadata"].get("deletionTimestamp") else app
+
+
+async def eventually(
+    check: Callable[[], Awaitable[dict[str, Any] | None]], seconds: float = 15.0
+) -> dict[str, Any]:
+    """Poll ``check`` (bounded) until it returns an object."""
+    for _ in range(int(seconds / 0.05)):
+        found = await check()
+        if found is not None:
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"nothing appeared within {seconds}s")
 
 
 async def app_names(client: KubeClient, namespace: str) -> list[str]:
@@ -94,7 +115,8 @@ async def test_directories_come_and_go_with_commits(
 
     git_server.stop()  # the repository becomes unreachable
     failed = await reconciler.reconcile_once("dirs")
-    assert failed.error and not failed.deleted
+    assert failed.error
+    assert not failed.deleted
     assert await app_names(client, namespace) == ["beta"]
     error = await condition(client, namespace, "dirs", "ErrorOccurred")
     assert error["status"] == "True"
@@ -239,19 +261,10 @@ async def test_started_reconciler_follows_the_watch(
             "template": template("{{name}}"),
         }
         await client.apply(appset_manifest("live", namespace, spec))
-        async with asyncio.timeout(15):
-            while await app_names(client, namespace) != ["watched"]:
-                await asyncio.sleep(0.05)
+        created = await eventually(lambda: present(client, namespace, "watched"))
         # Deleting a generated Application behind the controller's back: it comes back.
         await client.delete(API, "Application", "watched", namespace)
-        async with asyncio.timeout(15):
-            while True:
-                try:
-                    app = await client.get(API, "Application", "watched", namespace)
-                    if not app["metadata"].get("deletionTimestamp"):
-                        break
-                except NotFound:
-                    pass
-                await asyncio.sleep(0.05)
+        recreated = await eventually(lambda: present(client, namespace, "watched"))
+        assert recreated["metadata"]["uid"] != created["metadata"]["uid"]
     finally:
         await reconciler.close()
