@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 import stat
+import subprocess
 from pathlib import Path
 
 import yaml
 from cryptography import x509
 
-from .conftest import start_cluster
+from .conftest import TETHER, start_cluster
 
 
 def test_serve_writes_credentials_kubeconfig_and_port_then_stops_cleanly(
@@ -46,3 +47,32 @@ def test_serve_writes_credentials_kubeconfig_and_port_then_stops_cleanly(
         assert again.token == first_token  # credentials are reused, clients keep working
     finally:
         assert again.stop() == 0
+
+
+def test_a_second_server_on_the_same_data_or_port_refuses_to_start(tmp_path: Path) -> None:
+    first = start_cluster(tmp_path / "cluster")
+    try:
+        for data_dir, port, message in (
+            (first.data_dir, "0", "another local cluster is using this data directory"),
+            (tmp_path / "other", str(first.port), "Address already in use"),
+        ):
+            second = subprocess.run(
+                [
+                    str(TETHER),
+                    "local-cluster",
+                    "serve",
+                    "--data-dir",
+                    str(data_dir),
+                    "--port",
+                    port,
+                ],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=False,
+            )
+            assert second.returncode == 2
+            assert second.stderr.startswith(f"failed to serve local cluster {data_dir}: ")
+            assert message in second.stderr
+    finally:
+        assert first.stop() == 0

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 import uvloop
 
-from tether.localcluster.server import READY_LINE, ServeConfig, serve
+from tether.localcluster.server import READY_LINE, ServeConfig, ServeError, serve
 
 app = typer.Typer(
     name="local-cluster",
@@ -46,7 +46,7 @@ def serve_command(
 
     try:
         uvloop.run(serve(config, ready))
-    except OSError as error:
+    except ServeError as error:
         typer.echo(f"failed to serve local cluster {data_dir}: {error}", err=True)
         raise typer.Exit(2) from None
     except KeyboardInterrupt:

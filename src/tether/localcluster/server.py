@@ -32,6 +32,7 @@ from tether.localcluster.handlers import Handlers
 from tether.localcluster.openapi import OpenAPIDocuments
 from tether.localcluster.registry import Registry
 from tether.localcluster.schema import SchemaRegistry
+from tether.localcluster.storage import StorageError
 from tether.localcluster.store import Store
 from tether.localcluster.validating import SchemaAdmission
 
@@ -40,6 +41,10 @@ log = logging.getLogger(__name__)
 #: The line printed once the server accepts connections (followed by the URL).
 READY_LINE = "tether local cluster ready at"
 PORT_FILE = "port"
+
+
+class ServeError(Exception):
+    """The server could not start: the port is taken, the data directory is in use."""
 
 
 class Cluster:
@@ -122,7 +127,11 @@ def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise ServeError(f"failed to listen on {host}:{port}: {error.strerror}") from error
     sock.listen(1024)
     sock.set_inheritable(True)
     return sock
@@ -131,9 +140,16 @@ def _bind(host: str, port: int) -> socket.socket:
 async def serve(config: ServeConfig, ready: Callable[[str], None]) -> None:
     """Serve until SIGINT/SIGTERM; call ``ready(url)`` once connections are accepted."""
     creds = ensure_credentials(config.data_dir, config.host)
-    cluster = Cluster(config.data_dir, event_window=config.event_window)
+    try:
+        cluster = Cluster(config.data_dir, event_window=config.event_window)
+    except StorageError as error:
+        raise ServeError(str(error)) from error
     await cluster.start()
-    sock = _bind(config.host, config.port)
+    try:
+        sock = _bind(config.host, config.port)
+    except ServeError:
+        await cluster.close()
+        raise
     port = sock.getsockname()[1]
     host = f"[{config.host}]" if ":" in config.host else config.host
     url = f"https://{host}:{port}"

@@ -13,10 +13,12 @@ executor); the store keeps everything needed to serve reads in memory.
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (key TEXT PRIMARY KEY, rv INTEGER NOT NULL, data BLOB NOT NULL);
@@ -50,6 +52,7 @@ class Storage:
         self.path = path
         self._window = event_window
         self._writes_since_prune = 0
+        self._lock = _lock(path.with_name(path.name + ".lock"))
         try:
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -58,6 +61,7 @@ class Storage:
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
         except sqlite3.Error as error:
+            self._lock.close()
             raise StorageError(f"failed to open database {path}: {error}") from error
 
     def resource_version(self) -> int:
@@ -105,5 +109,25 @@ class Storage:
             raise StorageError(f"failed to write {len(rows)} objects: {error}") from error
 
     def close(self) -> None:
-        """Close the database."""
+        """Close the database and let another server open it."""
         self._db.close()
+        self._lock.close()
+
+
+def _lock(path: Path) -> IO[bytes]:
+    """Hold an exclusive lock on ``path`` for as long as the returned file is open.
+
+    Two servers over one database would each trust their own cache; the lock makes the
+    second one fail to start instead. The kernel drops it when the process dies, even
+    by ``kill -9``.
+    """
+    handle = path.open("ab")
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise StorageError(
+            f"failed to open database {path.with_suffix('')}: another local cluster is "
+            "using this data directory"
+        ) from None
+    return handle
