@@ -92,6 +92,43 @@ class Kinds:
         )
 
 
+ObjectKey = tuple[tuple[str, str], str, str]
+
+
+class Ownership:
+    """Which objects each controller uid controls, kept from store events.
+
+    Controllers ask for the Pods of a ReplicaSet or the ReplicaSets of a Deployment on
+    every reconcile; an index makes that a lookup instead of a scan of the namespace.
+    """
+
+    def __init__(self) -> None:
+        """An empty index; :meth:`index` fills it."""
+        self._children: dict[str, set[ObjectKey]] = {}
+        self._owner: dict[ObjectKey, str] = {}
+
+    def index(self, key: ObjectKey, entry: Entry | None) -> None:
+        """Record ``entry`` (``None``: deleted) as stored under ``key``."""
+        uid = None if entry is None else controller_uid(entry.metadata)
+        old = self._owner.get(key)
+        if old == uid:
+            return
+        if old is not None:
+            children = self._children.get(old)
+            if children is not None:
+                children.discard(key)
+                if not children:
+                    del self._children[old]
+            del self._owner[key]
+        if uid is not None:
+            self._owner[key] = uid
+            self._children.setdefault(uid, set()).add(key)
+
+    def children(self, uid: str, rkey: tuple[str, str], namespace: str) -> list[ObjectKey]:
+        """The keys of ``rkey`` objects in ``namespace`` that ``uid`` controls, by name."""
+        return sorted(k for k in self._children.get(uid, ()) if k[0] == rkey and k[1] == namespace)
+
+
 class Context:
     """The store, kinds, clock, timers, settings and failure rules of one simulation."""
 
@@ -110,6 +147,14 @@ class Context:
         self.timers = Timers(clock)
         self.settings = settings
         self._rules = rules
+        self.ownership = Ownership()
+
+    def index_all(self) -> None:
+        """Index the ownership of every stored object (at start)."""
+        for rkey in self.store.resources():
+            for entry in self.store.objects_of(rkey):
+                key = (rkey, entry.metadata.get("namespace", ""), entry.metadata["name"])
+                self.ownership.index(key, entry)
 
     @property
     def rules(self) -> FailureRules:
@@ -134,12 +179,13 @@ class Context:
         return entry
 
     def owned(self, rtype: ResourceType, namespace: str, owner_uid: str) -> list[Entry]:
-        """Objects of ``rtype`` in ``namespace`` whose controller is ``owner_uid``."""
-        return [
-            e
-            for e in self.store.list(rtype, namespace).entries
-            if controller_uid(e.metadata) == owner_uid
-        ]
+        """Objects of ``rtype`` in ``namespace`` whose controller is ``owner_uid``, by name."""
+        found = []
+        for _, ns, name in self.ownership.children(owner_uid, rtype.key, namespace):
+            entry = self.store.lookup(rtype, ns, name)
+            if entry is not None:
+                found.append(entry)
+        return found
 
     def selected(self, rtype: ResourceType, namespace: str, selector: Obj) -> list[Entry]:
         """Objects of ``rtype`` in ``namespace`` matching a ``LabelSelector`` object."""

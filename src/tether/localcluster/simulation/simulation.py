@@ -105,6 +105,10 @@ class Simulation:
             and event.name == CONFIGMAP_NAME
         ):
             self._read_rules(None if event.type == "DELETED" else event.entry)
+        self.context.ownership.index(
+            (event.resource, event.namespace, event.name),
+            None if event.type == "DELETED" else event.entry,
+        )
         self.allocator.on_event(event)
         for controller in self.controllers:
             controller.on_event(event)
@@ -128,6 +132,7 @@ class Simulation:
         """Register the node and the storage class, then run every controller."""
         context = self.context
         self._read_rules(context.get(context.kinds.configmaps, CONFIGMAP_NAMESPACE, CONFIGMAP_NAME))
+        context.index_all()
         self.allocator.start()
         await ensure_node(context)
         await ensure_storage_class(context)
