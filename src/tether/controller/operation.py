@@ -36,6 +36,22 @@ log = logging.getLogger(__name__)
 StatusWriter = Callable[[Application, Mapping[str, Any], bool], Awaitable[None]]
 
 
+def with_operation_sources(app: Application, operation: Operation) -> Application:
+    """``app`` as the operation syncs it: with the operation's source(s), when it names any.
+
+    A rollback names the source recorded in history (a path or Helm values may have
+    changed since); any other sync uses the app's spec.
+    """
+    sync = operation.sync
+    if sync is None or not (sync.source or sync.sources):
+        return app
+    if sync.sources:
+        spec = dataclasses.replace(app.spec, source=None, sources=sync.sources)
+    else:
+        spec = dataclasses.replace(app.spec, source=sync.source, sources=())
+    return dataclasses.replace(app, spec=spec)
+
+
 def new_operation_state(
     operation: Operation, now: datetime, retry_count: int = 0
 ) -> OperationState:
@@ -84,6 +100,7 @@ class OperationRunner:
             await self.finish(app, final)
             return final
         revisions = sync.revisions or ((sync.revision,) if sync.revision else ())
+        app = with_operation_sources(app, state.operation)
         try:
             comparison = await self.comparer.compare(
                 app, connection, settings, revisions=revisions, refresh_repositories=False
