@@ -50,6 +50,7 @@ class ApplicationCache:
         self.namespace = namespace
         self.kind = kind
         self._items: dict[str, Mapping[str, Any]] = {}
+        self._sorted: list[Mapping[str, Any]] | None = None
         self.resource_version = ""
         self._synced = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -74,8 +75,10 @@ class ApplicationCache:
             queue.put_nowait(None)
 
     def items(self) -> list[Mapping[str, Any]]:
-        """Every Application, sorted by name."""
-        return [self._items[name] for name in sorted(self._items)]
+        """Every Application, sorted by name (the sorted list is kept until a change)."""
+        if self._sorted is None:
+            self._sorted = [self._items[name] for name in sorted(self._items)]
+        return self._sorted
 
     def get(self, name: str) -> Mapping[str, Any] | None:
         """One Application by name."""
@@ -92,6 +95,7 @@ class ApplicationCache:
     def _apply(self, change: Change) -> None:
         name = str((change.object.get("metadata") or {}).get("name", ""))
         existed = name in self._items
+        self._sorted = None
         if change.type == "DELETED":
             if self._items.pop(name, None) is None:
                 return

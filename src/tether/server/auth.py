@@ -41,7 +41,7 @@ from tether.server.accounts import (
 from tether.server.clock import Clock
 from tether.server.errors import BadInput, PermissionDenied, RateLimited, Unauthenticated
 from tether.server.ratelimit import LoginLimiter
-from tether.server.store import SettingsStore
+from tether.server.store import SettingsStore, Snapshot
 from tether.server.tokens import Claims, InvalidToken, TokenKind, TokenSigner
 
 log = logging.getLogger(__name__)
@@ -105,6 +105,14 @@ class Authenticator:
         self.clock = clock
         self.limiter = limiter
         self._signer: tuple[str, TokenSigner] | None = None
+        self._accounts: tuple[Snapshot, dict[str, Account]] | None = None
+
+    async def accounts(self) -> dict[str, Account]:
+        """The accounts of the current settings (parsed once per settings snapshot)."""
+        snapshot = await self.store.snapshot()
+        if self._accounts is None or self._accounts[0] is not snapshot:
+            self._accounts = (snapshot, accounts_of(snapshot))
+        return self._accounts[1]
 
     async def signer(self) -> TokenSigner:
         """The signer for the current key (rebuilt when the key in the Secret changes)."""
@@ -149,7 +157,7 @@ class Authenticator:
             await self._check_project_token(claims)
             return Principal(claims.subject, claims.subject, claims)
         snapshot = await self.store.snapshot()
-        account = accounts_of(snapshot).get(claims.account)
+        account = (await self.accounts()).get(claims.account)
         if account is None or not account.enabled:
             raise Unauthenticated(f"account {claims.account} is disabled or does not exist")
         if claims.kind is TokenKind.SESSION:

@@ -20,7 +20,7 @@ from fastapi.responses import StreamingResponse
 
 from tether.server.context import Caller, Ctx
 from tether.server.errors import BadInput
-from tether.server.rbac import Action, Policy, Resource
+from tether.server.rbac import Action, Resource
 from tether.server.selectors import SelectorError, parse_selector
 
 router = APIRouter(tags=["applications"])
@@ -47,7 +47,9 @@ async def stream_applications(
     except SelectorError as error:
         raise BadInput(str(error)) from error
     wanted = {p for item in projects for p in item.split(",") if p}
-    policy: Policy = await ctx.policy(caller)
+    may_get = (await ctx.policy(caller)).checker(
+        [caller.subject], Resource.APPLICATIONS, Action.GET
+    )
 
     def visible(obj: Mapping[str, Any]) -> bool:
         metadata = obj.get("metadata") or {}
@@ -57,9 +59,7 @@ async def stream_applications(
             (not name or app_name == name)
             and (not wanted or project in wanted)
             and labels_match(metadata.get("labels") or {})
-            and policy.allows(
-                [caller.subject], Resource.APPLICATIONS, Action.GET, f"{project}/{app_name}"
-            )
+            and may_get(f"{project}/{app_name}")
         )
 
     async def events() -> AsyncIterator[bytes]:

@@ -197,7 +197,9 @@ async def list_applications(
         raise BadInput(str(error)) from error
     wanted_projects = {p for item in projects for p in item.split(",") if p}
     after = _decode_continue(continue_)
-    policy = await ctx.policy(caller)
+    may_get = (await ctx.policy(caller)).checker(
+        [caller.subject], Resource.APPLICATIONS, Action.GET
+    )
     items: list[Mapping[str, Any]] = []
     next_token = ""
     for obj in ctx.apps.items():
@@ -206,9 +208,7 @@ async def list_applications(
         if after and name <= after:
             continue
         project = str((obj.get("spec") or {}).get("project") or "default")
-        if not policy.allows(
-            [caller.subject], Resource.APPLICATIONS, Action.GET, f"{project}/{name}"
-        ):
+        if not may_get(f"{project}/{name}"):
             continue
         if not app_matches(
             obj,
