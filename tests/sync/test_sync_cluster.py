@@ -404,3 +404,32 @@ async def test_a_crash_between_creating_a_hook_and_recording_it_does_not_rerun_i
         completer.cancel()
     assert state.phase is OperationPhase.SUCCEEDED, state.message
     assert (await client.get("batch/v1", "Job", "pre", namespace))["metadata"]["uid"] == uid
+
+
+async def test_before_hook_creation_replaces_a_hook_left_by_an_earlier_sync(
+    client: KubeClient, namespace: str
+) -> None:
+    hook = cm("pre", namespace, **{keys.HOOK: "PreSync"})
+    first = await sync(client, namespace, [hook, cm("app", namespace)])
+    assert first.phase is OperationPhase.SUCCEEDED, first.message
+    uid = (await client.get("v1", "ConfigMap", "pre", namespace))["metadata"]["uid"]
+    later = OperationState(
+        operation=Operation(sync=SyncOperation(revision="def456", prune=True)),
+        phase=OperationPhase.RUNNING,
+        started_at=datetime(2026, 1, 3, tzinfo=UTC),
+    )
+    second = await sync(client, namespace, [hook, cm("app", namespace)], state=later)
+    assert second.phase is OperationPhase.SUCCEEDED, second.message
+    assert (await client.get("v1", "ConfigMap", "pre", namespace))["metadata"]["uid"] != uid
+
+
+async def test_hook_failed_policy_deletes_a_failed_hook(client: KubeClient, namespace: str) -> None:
+    completer = asyncio.create_task(complete_jobs(client, namespace, fail=["migrate"]))
+    try:
+        failing = job("migrate", namespace, "PreSync", **{keys.HOOK_DELETE_POLICY: "HookFailed"})
+        state = await sync(client, namespace, [failing, cm("app", namespace)])
+    finally:
+        completer.cancel()
+    assert state.phase is OperationPhase.FAILED
+    with pytest.raises(NotFound):
+        await client.get("batch/v1", "Job", "migrate", namespace)

@@ -31,6 +31,7 @@ from tether.model import (
     SyncPhase,
     format_tracking_id,
     keys,
+    parse_tracking_id,
 )
 from tether.model.operation import OperationState, ResourceResult, SyncOperationResult
 from tether.sync.context import SyncContext, sync_id_of
@@ -173,7 +174,7 @@ class _Run:
         }
         failures: list[str] = []
         for task in tasks:
-            problem = await self.permission_problem(task)
+            problem = await self.permission_problem(task) or self.shared_resource_problem(task)
             if problem:
                 failures.append(problem)
                 self.record(task, ResultCode.SYNC_FAILED, problem)
@@ -192,6 +193,19 @@ class _Run:
             elif self.dry_run:
                 self.record(task, ResultCode.SYNCED, "dry run succeeded")
         return failures
+
+    def shared_resource_problem(self, task: SyncTask) -> str:
+        """``FailOnSharedResource=true``: the live object belongs to another application."""
+        if not task.options.fail_on_shared_resource or task.live is None:
+            return ""
+        annotations = (task.live.get("metadata") or {}).get("annotations") or {}
+        parsed = parse_tracking_id(str(annotations.get(keys.TRACKING_ID, "")))
+        if parsed is None or parsed[0] == self.ctx.app_name:
+            return ""
+        return (
+            f"failed to sync {task.key}: it is already managed by application {parsed[0]} "
+            "(FailOnSharedResource=true)"
+        )
 
     async def permission_problem(self, task: SyncTask) -> str:
         project = self.ctx.project
@@ -292,7 +306,7 @@ class _Run:
             elif task.action is Action.REPLACE:
                 result = await client.create(target)
             else:
-                result = await client.apply(target, validate=task.options.validate)
+                result = await self.apply_waiting_for_kind(target, task)
         except KubeError as error:
             self.record(task, ResultCode.SYNC_FAILED, str(error))
             return str(error)
@@ -301,6 +315,24 @@ class _Run:
         verb = "created" if task.live is None else "unchanged" if after == before else "configured"
         self.record(task, ResultCode.SYNCED, f"{task.key.kind.lower()}/{task.key.name} {verb}")
         return ""
+
+    async def apply_waiting_for_kind(
+        self, target: dict[str, Any], task: SyncTask, attempts: int = 50
+    ) -> dict[str, Any]:
+        """Apply ``target``; a kind that a CRD of this sync just added is awaited.
+
+        The API server serves a new CRD's kind only once it is established, a moment
+        after the CRD was written, so discovery is asked again for a while.
+        """
+        client = self.ctx.client
+        for _ in range(attempts - 1):
+            try:
+                return await client.apply(target, validate=task.options.validate)
+            except UnknownKind:
+                self.check_terminate()
+                await self.ctx.sleep(self.ctx.poll_interval)
+                await client.discovery.refresh()
+        return await client.apply(target, validate=task.options.validate)
 
     async def delete(self, task: SyncTask, propagation: PropagationPolicy) -> None:
         live = task.live or {}
