@@ -9,9 +9,10 @@ one should win cannot be decided, so nothing changes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from tether.controller.appsets.errors import AppSetError, RenderError, TemplateError
 from tether.controller.appsets.generator import Generated
@@ -25,6 +26,12 @@ from tether.controller.appsets.templating import (
 from tether.model.application import API_VERSION, APPLICATION_KIND
 from tether.model.applicationset import ApplicationSet, application_from_template
 from tether.model.specerror import SpecError
+
+#: A Kubernetes object name (RFC 1123 subdomain).
+_DNS_SUBDOMAIN: Final = re.compile(
+    r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
+)
+MAX_NAME_LENGTH: Final = 253
 
 
 class DuplicateApplications(AppSetError):
@@ -72,6 +79,12 @@ def render_one(
         application_from_template(rendered, namespace)
     except (TemplateError, SpecError) as error:
         raise RenderError(guessed, str(error)) from error
+    if not _DNS_SUBDOMAIN.fullmatch(guessed) or len(guessed) > MAX_NAME_LENGTH:
+        raise RenderError(
+            guessed,
+            f"invalid metadata.name {guessed!r}: must be a lower-case DNS subdomain "
+            f"of at most {MAX_NAME_LENGTH} characters (see the normalize function)",
+        )
     metadata = dict(rendered.get("metadata") or {})
     metadata.setdefault("namespace", appset.metadata.namespace)
     return {
