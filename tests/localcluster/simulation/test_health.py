@@ -128,3 +128,15 @@ async def test_a_pending_claim_is_progressing(sim: SimCluster) -> None:
     await sim.create(claim)
     await sim.settle()
     assert verdict(sim.obj("PersistentVolumeClaim", "data")) is HealthStatus.PROGRESSING
+
+
+async def test_an_autoscaler_without_metrics_is_degraded_as_on_a_real_cluster(
+    sim: SimCluster,
+) -> None:
+    await sim.create(load("deployment-web"))
+    await sim.create(load("horizontalpodautoscaler-web"))
+    await sim.settle()
+    health = assess_health(sim.obj("HorizontalPodAutoscaler", "web"))
+    assert health is not None
+    assert health.status is HealthStatus.DEGRADED
+    assert "no metrics returned from resource metrics API" in health.message

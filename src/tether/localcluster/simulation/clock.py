@@ -95,11 +95,6 @@ def parse_time(text: Any) -> datetime | None:
         return None
 
 
-def truncate(moment: datetime) -> datetime:
-    """``moment`` at whole-second precision, as it reads back from a stored object."""
-    return moment.replace(microsecond=0)
-
-
 class Timers:
     """Deadlines at which keys go back into work queues.
 

@@ -20,7 +20,6 @@ from typing import Any
 from tether.localcluster.errors import APIError
 from tether.localcluster.registry import Registry
 from tether.localcluster.resources import ResourceType
-from tether.localcluster.selectors import selector_from_match
 from tether.localcluster.simulation.clock import Clock, Timers, format_time
 from tether.localcluster.simulation.failures import FailureRules
 from tether.localcluster.simulation.settings import Settings
@@ -187,15 +186,6 @@ class Context:
                 found.append(entry)
         return found
 
-    def selected(self, rtype: ResourceType, namespace: str, selector: Obj) -> list[Entry]:
-        """Objects of ``rtype`` in ``namespace`` matching a ``LabelSelector`` object."""
-        match = selector_from_match(selector)
-        return [
-            e
-            for e in self.store.list(rtype, namespace).entries
-            if match.matches(e.metadata.get("labels"))
-        ]
-
     def owner_of(self, entry: Entry) -> tuple[tuple[str, str], str, str] | None:
         """Where ``entry``'s controller is stored, if it still is."""
         uid = controller_uid(entry.metadata)
@@ -327,8 +317,3 @@ def find_condition(obj: Obj, type_: str) -> Obj | None:
 def drop_zeros(status: Obj, keys: Iterable[str]) -> Obj:
     """``status`` without the integer fields the API omits when zero."""
     return {k: v for k, v in status.items() if not (k in keys and v == 0)}
-
-
-def template_labels(template: Obj) -> Obj:
-    """The labels of a pod template."""
-    return dict((template.get("metadata") or {}).get("labels") or {})

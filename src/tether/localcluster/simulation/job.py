@@ -138,7 +138,7 @@ class JobController:
                 conditions, job_condition("Suspended", "JobSuspended", "Job suspended", stamp)
             )
             status.pop("startTime", None)
-            await self._write(job, status, conditions, pods, [], old)
+            await self._write(job, status, conditions, [])
             return
         if (find_condition(job.obj, "Suspended") or {}).get("status") == "True":
             conditions = set_condition(
@@ -172,7 +172,7 @@ class JobController:
             for type_ in ("FailureTarget", "Failed"):
                 conditions = set_condition(conditions, job_condition(type_, *failure, stamp))
             await self._write(
-                job, {**status, "succeeded": succeeded, "failed": failed}, conditions, [], [], old
+                job, {**status, "succeeded": succeeded, "failed": failed}, conditions, []
             )
             return
 
@@ -192,7 +192,7 @@ class JobController:
                 )
             status["completionTime"] = stamp
             await self._write(
-                job, {**status, "succeeded": succeeded, "failed": failed}, conditions, [], [], old
+                job, {**status, "succeeded": succeeded, "failed": failed}, conditions, []
             )
             return
 
@@ -226,22 +226,11 @@ class JobController:
         if deadline is not None:
             context.timers.at(started + timedelta(seconds=int(deadline)), self.queue, key)
         await self._write(
-            job,
-            {**status, "succeeded": succeeded, "failed": failed},
-            conditions,
-            running,
-            running,
-            old,
+            job, {**status, "succeeded": succeeded, "failed": failed}, conditions, running
         )
 
     async def _write(
-        self,
-        job: Entry,
-        status: Obj,
-        conditions: list[Obj],
-        pods: list[Entry],
-        running: list[Entry],
-        old: Obj,
+        self, job: Entry, status: Obj, conditions: list[Obj], running: list[Entry]
     ) -> None:
         context = self._context
         current = context.get(
