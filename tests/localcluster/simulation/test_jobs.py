@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from tests.localcluster.simulation.harness import SimCluster, load
 
 from tether.localcluster.simulation import ManualClock, Settings
 from tether.localcluster.simulation.cronjob import last_due, next_due
+from tether.localcluster.simulation.job import format_indexes, parse_indexes
 
 Obj = dict[str, Any]
 
@@ -179,3 +181,36 @@ async def test_a_suspended_cronjob_creates_nothing(sim: SimCluster) -> None:
     await sim.create(cronjob)
     await sim.advance(900)
     assert sim.list("Job") == []
+
+
+async def test_an_indexed_job_runs_each_index_once(sim: SimCluster) -> None:
+    job = load("job-pi")
+    job["spec"]["completionMode"] = "Indexed"
+    await sim.create(job)
+    await sim.settle()
+    job_status = sim.obj("Job", "pi")["status"]
+    assert job_status["completedIndexes"] == "0-2"
+    assert job_status["succeeded"] == 3
+    pods = sim.list("Pod")
+    indexes = sorted(
+        p["metadata"]["annotations"]["batch.kubernetes.io/job-completion-index"] for p in pods
+    )
+    assert indexes == ["0", "1", "2"]
+    pod = next(
+        p
+        for p in pods
+        if p["metadata"]["labels"]["batch.kubernetes.io/job-completion-index"] == "1"
+    )
+    assert pod["spec"]["hostname"] == "pi-1"
+    assert pod["metadata"]["name"].startswith("pi-1-")
+    env = pod["spec"]["containers"][0]["env"]
+    assert env[-1]["name"] == "JOB_COMPLETION_INDEX"
+
+
+@pytest.mark.parametrize(
+    ("indexes", "text"),
+    [(set(), ""), ({0}, "0"), ({0, 1, 2, 5}, "0-2,5"), ({1, 3, 4, 5, 9}, "1,3-5,9")],
+)
+def test_completed_indexes_are_written_as_ranges(indexes: set[int], text: str) -> None:
+    assert format_indexes(indexes) == text
+    assert parse_indexes(text) == indexes

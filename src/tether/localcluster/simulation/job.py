@@ -16,6 +16,10 @@ As kube-controller-manager's job controller (Kubernetes 1.35):
   and ``completionTime``;
 - ``suspend`` deletes running Pods and sets ``Suspended``; resuming resets
   ``startTime``;
+- ``Indexed`` Jobs give each Pod a completion index (annotation and label
+  ``batch.kubernetes.io/job-completion-index``, hostname ``<job>-<index>``,
+  ``JOB_COMPLETION_INDEX`` in its environment), rerun only the indexes that have not
+  succeeded, and report ``completedIndexes`` (``0-2,5``);
 - the status counts ``active``, ``ready``, ``succeeded`` and ``failed``. A finished Job
   is never reconciled again.
 """
@@ -43,6 +47,7 @@ LEGACY_NAME = "job-name"
 BACKOFF_MESSAGE = "Job has reached the specified backoff limit"
 DEADLINE_MESSAGE = "Job was active longer than specified deadline"
 COMPLETE_MESSAGE = "Reached expected number of succeeded pods"
+INDEX_KEY = "batch.kubernetes.io/job-completion-index"
 
 
 def job_labels(job: Obj) -> dict[str, str]:
@@ -88,6 +93,46 @@ def _finished_at(pod: Entry) -> datetime | None:
     ]
     known = [t for t in times if t is not None]
     return max(known) if known else None
+
+
+def _index(pod: Entry) -> int | None:
+    value = (pod.metadata.get("annotations") or {}).get(INDEX_KEY)
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _completed_indexes(pods: list[Entry], old: Obj) -> set[int]:
+    done = parse_indexes(str(old.get("completedIndexes") or ""))
+    return done | {i for p in pods if phase(p) == "Succeeded" if (i := _index(p)) is not None}
+
+
+def format_indexes(indexes: set[int]) -> str:
+    """``{0, 1, 2, 5}`` as the API writes it: ``0-2,5``."""
+    ranges: list[str] = []
+    ordered = sorted(indexes)
+    start = 0
+    while start < len(ordered):
+        end = start
+        while end + 1 < len(ordered) and ordered[end + 1] == ordered[end] + 1:
+            end += 1
+        first, last = ordered[start], ordered[end]
+        ranges.append(str(first) if first == last else f"{first}-{last}")
+        start = end + 1
+    return ",".join(ranges)
+
+
+def parse_indexes(text: str) -> set[int]:
+    """The indexes of a ``completedIndexes`` string (``0-2,5``)."""
+    result: set[int] = set()
+    for part in filter(None, text.split(",")):
+        first, _, last = part.partition("-")
+        try:
+            result.update(range(int(first), int(last or first) + 1))
+        except ValueError:
+            continue
+    return result
 
 
 class JobController:
@@ -147,9 +192,14 @@ class JobController:
             status["startTime"] = stamp
         status.setdefault("startTime", stamp)
 
+        indexed = spec.get("completionMode") == "Indexed"
+        completed = _completed_indexes(pods, old) if indexed else set()
         succeeded = max(
             sum(1 for p in pods if phase(p) == "Succeeded"), int(old.get("succeeded") or 0)
         )
+        if indexed:
+            succeeded = len(completed)
+            status["completedIndexes"] = format_indexes(completed)
         failed = max(sum(1 for p in pods if phase(p) == "Failed"), int(old.get("failed") or 0))
         policy = ((spec.get("template") or {}).get("spec") or {}).get("restartPolicy")
         restarts = 0
@@ -216,10 +266,17 @@ class JobController:
                 context.timers.at(retry, self.queue, key)
                 missing = 0
         template = spec.get("template") or {}
+        busy = {_index(p) for p in running}
+        free = (
+            (i for i in range(int(completions or 0)) if i not in completed and i not in busy)
+            if indexed
+            else None
+        )
         for _ in range(max(missing, 0)):
-            new_pod = pod_from_template(
-                template, job, generate_name=f"{key[1]}-", labels=job_labels(job.obj)
-            )
+            index = next(free, None) if free is not None else None
+            if indexed and index is None:
+                break
+            new_pod = self._pod(job, template, index)
             created = await context.create(kinds.pods, key[0], new_pod)
             if created is not None:
                 running.append(created)
@@ -228,6 +285,38 @@ class JobController:
         await self._write(
             job, {**status, "succeeded": succeeded, "failed": failed}, conditions, running
         )
+
+    def _pod(self, job: Entry, template: Obj, index: int | None) -> Obj:
+        """A Pod of ``job`` (of completion ``index`` in ``Indexed`` mode)."""
+        name = job.metadata["name"]
+        if index is None:
+            return pod_from_template(
+                template, job, generate_name=f"{name}-", labels=job_labels(job.obj)
+            )
+        pod = pod_from_template(
+            template,
+            job,
+            generate_name=f"{name}-{index}-",
+            labels={**job_labels(job.obj), INDEX_KEY: str(index)},
+            annotations={INDEX_KEY: str(index)},
+        )
+        spec = pod["spec"]
+        spec["hostname"] = f"{name}-{index}"
+        for container in spec.get("containers") or []:
+            env = [e for e in container.get("env") or [] if e.get("name") != "JOB_COMPLETION_INDEX"]
+            env.append(
+                {
+                    "name": "JOB_COMPLETION_INDEX",
+                    "valueFrom": {
+                        "fieldRef": {
+                            "apiVersion": "v1",
+                            "fieldPath": f"metadata.labels['{INDEX_KEY}']",
+                        }
+                    },
+                }
+            )
+            container["env"] = env
+        return pod
 
     async def _write(
         self, job: Entry, status: Obj, conditions: list[Obj], running: list[Entry]
@@ -242,6 +331,8 @@ class JobController:
         live = [p for p in running if active(p)]
         if live:
             result["active"] = len(live)
+        if status.get("completedIndexes"):
+            result["completedIndexes"] = status["completedIndexes"]
         if status.get("completionTime"):
             result["completionTime"] = status["completionTime"]
         if conditions:
