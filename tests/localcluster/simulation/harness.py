@@ -43,7 +43,7 @@ class SimCluster:
         self.path = path
         self.settings = settings
         self.clock = clock
-        self.cluster = Cluster(path)
+        self.cluster = Cluster(path, clock=clock)
         self.simulation = Simulation(
             self.cluster.store, self.cluster.registry, settings=settings, clock=clock
         )

@@ -14,13 +14,14 @@ import asyncio
 import contextlib
 import heapq
 import itertools
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from tether.localcluster.loop import WorkQueue
 
 
+@runtime_checkable
 class Clock(Protocol):
     """What the simulation knows of time."""
 
@@ -40,6 +41,10 @@ class SystemClock:
         """The current UTC time."""
         return datetime.now(UTC)
 
+    def __call__(self) -> datetime:
+        """The current UTC time (the store's clock is a plain callable)."""
+        return self.now()
+
     async def sleep(self, seconds: float) -> None:
         """Sleep for real."""
         await asyncio.sleep(max(seconds, 0.0))
@@ -55,6 +60,10 @@ class ManualClock:
 
     def now(self) -> datetime:
         """The clock's time."""
+        return self._now
+
+    def __call__(self) -> datetime:
+        """The clock's time: the same object can be the store's clock."""
         return self._now
 
     async def sleep(self, seconds: float) -> None:
@@ -78,6 +87,32 @@ class ManualClock:
             else:
                 waiting.append((when, future))
         self._sleepers = waiting
+
+
+class CallableClock:
+    """A :class:`Clock` over a plain ``() -> datetime`` (the store's kind of clock).
+
+    Waiting is real: such a clock cannot say when it will move.
+    """
+
+    def __init__(self, read: Callable[[], datetime]) -> None:
+        """Read the time from ``read``."""
+        self._read = read
+
+    def now(self) -> datetime:
+        """The time ``read`` gives."""
+        return self._read()
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep for real."""
+        await asyncio.sleep(max(seconds, 0.0))
+
+
+def as_clock(clock: Clock | Callable[[], datetime]) -> Clock:
+    """``clock`` as a :class:`Clock` (a plain callable is wrapped)."""
+    if isinstance(clock, Clock):
+        return clock
+    return CallableClock(clock)
 
 
 def format_time(moment: datetime) -> str:

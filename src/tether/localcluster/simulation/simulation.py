@@ -10,11 +10,13 @@ the queues and timers, :meth:`Simulation.idle` says whether work is waiting.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import datetime
 from typing import Protocol
 
 from tether.localcluster.loop import WorkQueue
 from tether.localcluster.registry import Registry
-from tether.localcluster.simulation.clock import Clock, SystemClock
+from tether.localcluster.simulation.clock import Clock, SystemClock, as_clock
 from tether.localcluster.simulation.context import Context
 from tether.localcluster.simulation.cronjob import CronJobController
 from tether.localcluster.simulation.daemonset import DaemonSetController
@@ -67,12 +69,21 @@ class Simulation:
         registry: Registry,
         *,
         settings: Settings | None = None,
-        clock: Clock | None = None,
+        clock: Clock | Callable[[], datetime] | None = None,
     ) -> None:
-        """Simulate workloads in ``store``; :meth:`start` runs the controllers."""
+        """Simulate workloads in ``store``; :meth:`start` runs the controllers.
+
+        ``clock`` is a :class:`~tether.localcluster.simulation.clock.Clock` or the
+        store's plain ``() -> datetime`` clock (waits are then real); the system clock
+        by default.
+        """
         self._rules = FailureRules()
         self.context = Context(
-            store, registry, clock or SystemClock(), settings or Settings(), lambda: self._rules
+            store,
+            registry,
+            as_clock(clock or SystemClock()),
+            settings or Settings(),
+            lambda: self._rules,
         )
         self.allocator = ServiceAllocator(self.context)
         store.add_admitter(self.allocator.admit)
