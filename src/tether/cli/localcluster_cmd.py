@@ -11,6 +11,7 @@ import typer
 import uvloop
 
 from tether.localcluster.server import READY_LINE, ServeConfig, ServeError, serve
+from tether.localcluster.simulation.settings import Settings
 
 app = typer.Typer(
     name="local-cluster",
@@ -28,6 +29,18 @@ def serve_command(
     port: Annotated[
         int, typer.Option("--port", help="Port to listen on (0: any free one).")
     ] = 6443,
+    pod_ready_seconds: Annotated[
+        float,
+        typer.Option(
+            "--pod-ready-seconds",
+            help="How long a started container takes to become Ready (0 for tests).",
+            min=0,
+        ),
+    ] = Settings.pod_ready_seconds,
+    no_simulation: Annotated[
+        bool,
+        typer.Option("--no-simulation", help="Serve the API alone: no node, nothing runs."),
+    ] = False,
     event_window: Annotated[
         int,
         typer.Option("--event-window", help="How many recent changes watches can resume from."),
@@ -39,7 +52,8 @@ def serve_command(
 ) -> None:
     """Serve the Kubernetes API until interrupted (SIGINT or SIGTERM)."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    config = ServeConfig(data_dir.resolve(), host, port, kubeconfig, event_window)
+    simulation = None if no_simulation else Settings(pod_ready_seconds=pod_ready_seconds)
+    config = ServeConfig(data_dir.resolve(), host, port, kubeconfig, event_window, simulation)
 
     def ready(url: str) -> None:
         print(f"{READY_LINE} {url} (kubeconfig {config.kubeconfig_path})", flush=True)

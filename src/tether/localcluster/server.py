@@ -16,7 +16,7 @@ import logging
 import signal
 import socket
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
@@ -32,6 +32,8 @@ from tether.localcluster.handlers import Handlers
 from tether.localcluster.openapi import OpenAPIDocuments
 from tether.localcluster.registry import Registry
 from tether.localcluster.schema import SchemaRegistry
+from tether.localcluster.simulation.settings import Settings
+from tether.localcluster.simulation.simulation import Simulation
 from tether.localcluster.storage import StorageError
 from tether.localcluster.store import Store
 from tether.localcluster.validating import SchemaAdmission
@@ -51,12 +53,18 @@ class Cluster:
     """A local cluster in this process: store, schemas and controllers."""
 
     def __init__(
-        self, data_dir: Path, *, event_window: int = 20_000, clock: Clock = system_clock
+        self,
+        data_dir: Path,
+        *,
+        event_window: int = 20_000,
+        clock: Clock = system_clock,
+        simulation: Settings | None = None,
     ) -> None:
         """Open the cluster kept in ``data_dir``; call :meth:`start`.
 
         ``event_window`` is how many recent changes watches can resume from; ``clock``
-        is where every timestamp the server writes comes from.
+        is where every timestamp the server writes comes from; ``simulation``, when
+        given, runs the workload simulation with those timings.
         """
         self.data_dir = data_dir
         self.registry = Registry()
@@ -65,15 +73,24 @@ class Cluster:
         self.store.add_admitter(SchemaAdmission(self.schemas))
         self.applier = Applier(self.store, self.schemas)
         self.controllers = Controllers(self.store, self.registry, self.schemas)
+        self.simulation = (
+            Simulation(self.store, self.registry, settings=simulation)
+            if simulation is not None
+            else None
+        )
 
     async def start(self) -> None:
         """Load the stored state and start the controllers."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         await self.store.start()
         await self.controllers.start()
+        if self.simulation is not None:
+            await self.simulation.start()
 
     async def close(self) -> None:
         """Stop the controllers and close the store (pending writes finish first)."""
+        if self.simulation is not None:
+            await self.simulation.close()
         await self.controllers.close()
         await self.store.close()
 
@@ -87,6 +104,8 @@ class ServeConfig:
     port: int = 6443
     kubeconfig: Path | None = None
     event_window: int = 20_000
+    #: The workload simulation's timings; ``None`` serves the API alone.
+    simulation: Settings | None = field(default_factory=Settings)
 
     @property
     def kubeconfig_path(self) -> Path:
@@ -141,7 +160,9 @@ async def serve(config: ServeConfig, ready: Callable[[str], None]) -> None:
     """Serve until SIGINT/SIGTERM; call ``ready(url)`` once connections are accepted."""
     creds = ensure_credentials(config.data_dir, config.host)
     try:
-        cluster = Cluster(config.data_dir, event_window=config.event_window)
+        cluster = Cluster(
+            config.data_dir, event_window=config.event_window, simulation=config.simulation
+        )
     except StorageError as error:
         raise ServeError(str(error)) from error
     await cluster.start()
