@@ -51,7 +51,8 @@ How it is built
   ``create`` by :mod:`~tether.localcluster.protobuf`), and the access reviews of the
   single user (:mod:`~tether.localcluster.reviews`).
 - :mod:`~tether.localcluster.server` wires it together: :class:`Cluster` for use in a
-  process, :func:`serve` for the HTTPS server with the credentials of
+  process (with the workload simulation of :mod:`tether.localcluster.simulation` when
+  asked for), :func:`serve` for the HTTPS server with the credentials of
   :mod:`~tether.localcluster.credentials` (CA, serving certificate, token, kubeconfig
   with context ``tether-local``).
 
