@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from gitserver import GitServer
 
 from tether.controller.appsets import FIELD_MANAGER, ApplicationSetReconciler
@@ -268,3 +269,45 @@ async def test_started_reconciler_follows_the_watch(
         assert recreated["metadata"]["uid"] != created["metadata"]["uid"]
     finally:
         await reconciler.close()
+
+
+async def test_deleting_a_create_only_appset_keeps_its_applications(
+    client: KubeClient, namespace: str, tmp_path: Path
+) -> None:
+    spec = {
+        "generators": [{"list": {"elements": [{"name": "kept"}]}}],
+        "template": template("{{name}}", finalizers=["resources-finalizer.argocd.argoproj.io"]),
+        "syncPolicy": {"applicationsSync": "create-only", "preserveResourcesOnDeletion": True},
+    }
+    await client.apply(appset_manifest("owner", namespace, spec))
+    reconciler = ApplicationSetReconciler(client, namespace, GitCache(tmp_path / "git"))
+    assert (await reconciler.reconcile_once("owner")).created == ("kept",)
+    found = await client.get(API, "ApplicationSet", "owner", namespace)
+    assert "resources-finalizer.argocd.argoproj.io" in found["metadata"]["finalizers"]
+
+    await client.delete(API, "ApplicationSet", "owner", namespace)
+    assert (await reconciler.reconcile_once("owner")).updated == ("kept",)
+    with pytest.raises(NotFound):
+        await client.get(API, "ApplicationSet", "owner", namespace)
+    await asyncio.sleep(0.5)  # give garbage collection its chance to (wrongly) act
+    kept = await client.get(API, "Application", "kept", namespace)
+    assert "ownerReferences" not in kept["metadata"]
+    assert "finalizers" not in kept["metadata"]
+
+
+async def test_deleting_an_appset_collects_its_applications(
+    client: KubeClient, namespace: str, tmp_path: Path
+) -> None:
+    spec = {
+        "generators": [{"list": {"elements": [{"name": "collected"}]}}],
+        "template": template("{{name}}"),
+    }
+    await client.apply(appset_manifest("plain", namespace, spec))
+    reconciler = ApplicationSetReconciler(client, namespace, GitCache(tmp_path / "git"))
+    assert (await reconciler.reconcile_once("plain")).created == ("collected",)
+    await client.delete(API, "ApplicationSet", "plain", namespace)
+    for _ in range(200):  # garbage collection follows the ownerReference
+        if await present(client, namespace, "collected") is None:
+            break
+        await asyncio.sleep(0.05)
+    assert await present(client, namespace, "collected") is None

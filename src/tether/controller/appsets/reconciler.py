@@ -32,7 +32,7 @@ from tether.controller.appsets.conditions import (
 from tether.controller.appsets.errors import AppSetError, GeneratorError
 from tether.controller.appsets.generate import generate
 from tether.controller.appsets.generator import DEFAULT_REQUEUE_SECONDS, GenerationContext
-from tether.controller.appsets.lifecycle import Action, ActionKind, controller_of, plan
+from tether.controller.appsets.lifecycle import Action, ActionKind, controller_of, owned_by, plan
 from tether.controller.appsets.render import render_applications
 from tether.controller.appsets.rollingsync import progress, sync_operation, without_automated_sync
 from tether.controller.appsets.sources import ClusterInputs, GitRepositories
@@ -51,6 +51,7 @@ FIELD_MANAGER: Final = "tether-applicationset"
 WRITE_CONCURRENCY: Final = 16
 #: Delay before reconciling after an Application event (events come in bursts).
 APP_EVENT_DELAY: Final = 0.2
+_RESOURCE_FINALIZERS: Final = (keys.RESOURCES_FINALIZER, keys.RESOURCES_FINALIZER_BACKGROUND)
 #: Back-off after a failed watch before watching again.
 WATCH_BACKOFF: Final = 1.0
 
@@ -204,7 +205,11 @@ class ApplicationSetReconciler:
             await self._write_failure(raw, str(error), Reason.APPLICATION_VALIDATION_ERROR)
             return Outcome(name, error=str(error))
         if (raw.get("metadata") or {}).get("deletionTimestamp"):
-            return Outcome(name)
+            return await self._finish_deletion(raw, appset)
+        if _needs_finalizer(appset) and keys.RESOURCES_FINALIZER not in (
+            raw.get("metadata") or {}
+        ).get("finalizers", []):
+            await self._set_finalizers(raw, [*appset.metadata.finalizers, keys.RESOURCES_FINALIZER])
         ctx = GenerationContext(
             appset, self._repositories, self._inputs, self._inputs, self.http_timeout
         )
@@ -268,6 +273,63 @@ class ApplicationSetReconciler:
             requeue_after=requeue,
         )
 
+    async def _finish_deletion(self, raw: Mapping[str, Any], appset: ApplicationSet) -> Outcome:
+        """Let go of the Applications as the policy says, then let the deletion finish.
+
+        Garbage collection deletes Applications whose owner is gone. When the policy
+        forbids deletes, the ownerReferences are removed first so the Applications
+        stay; with ``preserveResourcesOnDeletion`` their resources finalizer is removed
+        so what they deployed stays.
+        """
+        finalizers = list((raw.get("metadata") or {}).get("finalizers") or [])
+        if keys.RESOURCES_FINALIZER not in finalizers:
+            return Outcome(appset.metadata.name)
+        policy = appset.spec.sync_policy
+        keep_apps = policy is not None and not policy.effective_applications_sync.may_delete
+        keep_resources = policy is not None and policy.preserve_resources_on_deletion
+        released: list[str] = []
+        listed = await self.client.list(API_VERSION, "Application", appset.metadata.namespace)
+        for app in listed.items:
+            if not owned_by(app, appset):
+                continue
+            metadata = app["metadata"]
+            patch: dict[str, Any] = {}
+            if keep_apps:
+                others = [
+                    r
+                    for r in metadata.get("ownerReferences") or []
+                    if r.get("uid") != appset.metadata.uid
+                ]
+                patch["ownerReferences"] = others or None
+            if keep_resources:
+                kept = [
+                    f for f in metadata.get("finalizers") or [] if f not in _RESOURCE_FINALIZERS
+                ]
+                patch["finalizers"] = kept or None
+            if patch:
+                await self.client.patch(
+                    API_VERSION,
+                    "Application",
+                    metadata["name"],
+                    metadata.get("namespace"),
+                    {"metadata": patch},
+                    field_manager=FIELD_MANAGER,
+                )
+                released.append(metadata["name"])
+        await self._set_finalizers(raw, [f for f in finalizers if f != keys.RESOURCES_FINALIZER])
+        return Outcome(appset.metadata.name, updated=tuple(sorted(released)))
+
+    async def _set_finalizers(self, raw: Mapping[str, Any], finalizers: list[str]) -> None:
+        metadata = raw.get("metadata") or {}
+        await self.client.patch(
+            API_VERSION,
+            APPLICATION_SET_KIND,
+            str(metadata.get("name")),
+            str(metadata.get("namespace") or self.namespace),
+            {"metadata": {"finalizers": finalizers or None}},
+            field_manager=FIELD_MANAGER,
+        )
+
     async def _live_applications(
         self, appset: ApplicationSet, desired: Sequence[Mapping[str, Any]]
     ) -> list[dict[str, Any]]:
@@ -316,11 +378,7 @@ class ApplicationSetReconciler:
         metadata = app.get("metadata") or {}
         name, namespace = str(metadata["name"]), str(metadata.get("namespace") or "")
         finalizers = list(metadata.get("finalizers") or [])
-        kept = [
-            f
-            for f in finalizers
-            if f not in (keys.RESOURCES_FINALIZER, keys.RESOURCES_FINALIZER_BACKGROUND)
-        ]
+        kept = [f for f in finalizers if f not in _RESOURCE_FINALIZERS]
         if preserve and kept != finalizers:
             # The resources finalizer would make the app controller delete what the
             # Application deployed; preserveResourcesOnDeletion keeps those running.
@@ -403,6 +461,16 @@ class ApplicationSetReconciler:
             )
         except KubeError as error:
             log.warning("failed to write the status of %s: %s", metadata.get("name"), error)
+
+
+def _needs_finalizer(appset: ApplicationSet) -> bool:
+    """Whether deleting the ApplicationSet must first release its Applications."""
+    policy = appset.spec.sync_policy
+    if policy is None:
+        return False
+    return (
+        policy.preserve_resources_on_deletion or not policy.effective_applications_sync.may_delete
+    )
 
 
 def _previous_conditions(raw: Mapping[str, Any]) -> tuple[AppSetCondition, ...]:
