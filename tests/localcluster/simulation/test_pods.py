@@ -197,3 +197,27 @@ async def test_the_node_is_registered_ready(sim: SimCluster) -> None:
     assert node["status"]["capacity"]["pods"] == "110"
     assert node["status"]["nodeInfo"]["kubeletVersion"].startswith("v1.")
     assert {"type": "InternalIP", "address": "172.18.0.2"} in node["status"]["addresses"]
+
+
+async def test_a_sidecar_keeps_running_beside_the_containers(timed: SimCluster) -> None:
+    await timed.create(load("pod-sidecar"))
+    await timed.settle()
+    pod = timed.obj("Pod", "with-sidecar")
+    proxy, migrate = pod["status"]["initContainerStatuses"]
+    assert "running" in proxy["state"]
+    assert "running" in migrate["state"]  # started once the sidecar had started
+    for _ in range(3):
+        await timed.advance(1)
+    pod = timed.obj("Pod", "with-sidecar")
+    proxy, migrate = pod["status"]["initContainerStatuses"]
+    assert "running" in proxy["state"]
+    assert proxy["ready"] is True
+    assert migrate["state"]["terminated"]["reason"] == "Completed"
+    assert pod["status"]["phase"] == "Running"
+    assert conditions(pod) == {
+        "PodReadyToStartContainers": "True",
+        "Initialized": "True",
+        "Ready": "True",
+        "ContainersReady": "True",
+        "PodScheduled": "True",
+    }

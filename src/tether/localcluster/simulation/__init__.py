@@ -18,7 +18,8 @@ What is simulated
   Pods are bound to ``local-node`` (``PodScheduled``; a ``nodeSelector`` the node
   does not satisfy leaves them ``Unschedulable``), go ``Pending`` with containers in
   ``ContainerCreating``, get an IP from 10.244.0.0/16 unique among live Pods, run
-  their init containers one after another, then their containers, and become Ready;
+  their init containers one after another (sidecars keep running), then their
+  containers, and become Ready;
   the five Pod conditions, ``containerStatuses`` (states with reasons and times,
   ``imageID`` ``docker.io/library/nginx@sha256:<deterministic>``, ``containerID``,
   ``restartCount``), ``hostIP``, ``startTime``, ``phase`` and ``qosClass`` are as a

@@ -3,7 +3,9 @@
 :func:`creating_status` is the first status the kubelet posts for a Pod it admits
 (``startTime``, ``hostIP``, containers waiting in ``ContainerCreating``);
 :func:`running_status` is every later one: init containers run one after the other,
-then the containers, each following :func:`~tether.localcluster.simulation.containers.simulate`.
+then the containers, each following :func:`~tether.localcluster.simulation.containers.simulate`;
+sidecars (init containers with ``restartPolicy: Always``) start in their turn and keep
+running.
 The phase, the five conditions and ``qosClass`` follow from the containers as the
 kubelet derives them.
 """
@@ -185,15 +187,9 @@ def running_status(
     uid = str(meta.get("uid", ""))
     changes: list[datetime] = []
 
-    def run(container: Obj, begins: datetime, init: bool) -> Run:
+    def run(container: Obj, begins: datetime, to_completion: bool, restarts: str) -> Run:
         start = Start(
-            container,
-            rules.fate(container),
-            policy,
-            init or completes,
-            uid,
-            pod_ref,
-            begins,
+            container, rules.fate(container), restarts, to_completion, uid, pod_ref, begins
         )
         result = simulate(start, now, settings)
         if result.next_change is not None:
@@ -201,23 +197,30 @@ def running_status(
         return result
 
     # Init containers run one after the other; a failed one stops the Pod (``Never``)
-    # or holds it in its crash loop.
+    # or holds it in its crash loop. A sidecar (an init container with
+    # ``restartPolicy: Always``) keeps running: the next one starts once it has started.
     inits = spec.get("initContainers") or []
     init_runs: list[Run] = []
+    sidecars: list[tuple[Obj, Run]] = []
     begins: datetime | None = started
     for container in inits:
         if begins is None:
             init_runs.append(_NOT_STARTED)
             continue
-        result = run(container, begins, True)
+        if _is_sidecar(container):
+            result = run(container, begins, False, "Always")
+            sidecars.append((container, result))
+            begins = begins if result.started else None
+        else:
+            result = run(container, begins, True, policy)
+            begins = result.finished if result.exit_code == 0 else None
         init_runs.append(result)
-        begins = result.finished if result.exit_code == 0 else None
     containers = spec.get("containers") or []
     init_failed = any(r.exit_code not in (None, 0) for r in init_runs)
     if begins is None:
         runs = [_NOT_STARTED for _ in containers]
     else:
-        runs = [run(c, begins, False) for c in containers]
+        runs = [run(c, begins, completes, policy) for c in containers]
 
     phase = _phase(runs, init_failed, policy)
     stamp = format_time(now)
@@ -226,16 +229,16 @@ def running_status(
     why = "PodCompleted" if phase == "Succeeded" else "PodFailed"
     sandbox = condition("PodReadyToStartContainers", "False" if terminal else "True", "", "", stamp)
     pending_inits = [
-        str(c.get("name", "")) for c, r in zip(inits, init_runs, strict=True) if r.exit_code != 0
+        str(c.get("name", ""))
+        for c, r in zip(inits, init_runs, strict=True)
+        if (not r.started if _is_sidecar(c) else r.exit_code != 0)
     ]
     initialized = _initialized(inits, pending_inits, format_time(begins or now))
     if terminal:
         initialized = condition("Initialized", "True", why, "", stamp)
-    unready = [
-        str(c.get("name", ""))
-        for c, r in zip(containers, runs, strict=True)
-        if r.ready_since is None
-    ]
+    # Sidecars count towards readiness, as the kubelet lists them: first.
+    counted = [*sidecars, *zip(containers, runs, strict=True)]
+    unready = [str(c.get("name", "")) for c, r in counted if r.ready_since is None]
     if terminal:
         ready = condition("Ready", "False", why, "", stamp)
     elif unready:
@@ -243,7 +246,7 @@ def running_status(
             "Ready", "False", "ContainersNotReady", _unready(containers, unready), stamp
         )
     else:
-        since = max((r.ready_since for r in runs if r.ready_since), default=now)
+        since = max((r.ready_since for _, r in counted if r.ready_since), default=now)
         ready = condition("Ready", "True", "", "", format_time(since))
     for new in (sandbox, initialized, ready, {**ready, "type": "ContainersReady"}):
         conditions = set_condition(conditions, _clean(new))
@@ -272,6 +275,11 @@ def running_status(
         status["podIPs"] = [{"ip": old["podIP"]}]
     later = [c for c in changes if c > now]
     return PodStatus(status, None if terminal or not later else min(later))
+
+
+def _is_sidecar(container: Obj) -> bool:
+    """An init container that keeps running beside the containers (Kubernetes 1.29+)."""
+    return container.get("restartPolicy") == "Always"
 
 
 def _phase(runs: list[Run], init_failed: bool, policy: str) -> str:
