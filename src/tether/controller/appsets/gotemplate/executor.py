@@ -178,7 +178,7 @@ def _template(s: _State, dot: Any, node: TemplateNode) -> None:
     if s.depth >= MAX_DEPTH:
         raise s.fail(f"exceeded maximum template depth ({MAX_DEPTH})")
     saved_vars, saved_name = s.vars, s.name
-    s.vars, s.depth = [("$", value)], s.depth + 1
+    s.vars, s.depth, s.name = [("$", value)], s.depth + 1, node.name
     try:
         _walk(s, value, tree)
     finally:
