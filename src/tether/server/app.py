@@ -34,6 +34,7 @@ from tether.server.events import router as events_router
 from tether.server.interfaces import DestinationClients, ManifestSource, PushHook
 from tether.server.metrics import AppMetrics, metrics_router
 from tether.server.ratelimit import LoginLimiter
+from tether.server.responses import OrjsonResponse
 from tether.server.routes import (
     account,
     applications,
@@ -56,14 +57,6 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-
-class OrjsonResponse(JSONResponse):
-    """JSON rendered by orjson: application lists are large and this is the hot path."""
-
-    def render(self, content: Any) -> bytes:
-        """Serialise ``content``."""
-        return orjson.dumps(content)
 
 
 class _TooLarge(Exception):

@@ -51,6 +51,8 @@ class ApplicationCache:
         self.kind = kind
         self._items: dict[str, Mapping[str, Any]] = {}
         self._sorted: list[Mapping[str, Any]] | None = None
+        #: Incremented on every change of the contents (keys cached pages).
+        self.version = 0
         self.resource_version = ""
         self._synced = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -95,7 +97,6 @@ class ApplicationCache:
     def _apply(self, change: Change) -> None:
         name = str((change.object.get("metadata") or {}).get("name", ""))
         existed = name in self._items
-        self._sorted = None
         if change.type == "DELETED":
             if self._items.pop(name, None) is None:
                 return
@@ -105,6 +106,8 @@ class ApplicationCache:
                 return
             self._items[name] = change.object
             change = Change("MODIFIED" if existed else "ADDED", change.object)
+        self._sorted = None
+        self.version += 1
         for listener in self.listeners:
             listener(change, self._synced.is_set())
         for queue in list(self._subscribers):

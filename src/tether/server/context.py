@@ -22,6 +22,7 @@ from tether.server.auth import Authenticator, Principal, bearer_token, check_csr
 from tether.server.clock import Clock
 from tether.server.errors import PermissionDenied
 from tether.server.interfaces import ManifestSource, PushHook
+from tether.server.pagecache import PageCache
 from tether.server.rbac import Policy, project_rules
 from tether.server.store import SettingsStore, Snapshot
 from tether.server.tokens import TokenKind
@@ -48,6 +49,9 @@ class ServerContext:
     monotonic: Callable[[], float] = time.monotonic
     #: Seconds between keep-alive comments on idle event streams.
     sse_heartbeat: float = 15.0
+    pages: PageCache = field(default_factory=PageCache)
+    #: Incremented whenever the policy is compiled anew (keys cached pages).
+    policy_generation: int = 0
     _policy: tuple[Snapshot, Policy] | None = field(default=None, repr=False)
 
     async def policy(self, principal: Principal | None = None) -> Policy:
@@ -55,6 +59,7 @@ class ServerContext:
         snapshot = await self.store.snapshot()
         if self._policy is None or self._policy[0] is not snapshot:
             self._policy = (snapshot, Policy.from_config(snapshot.rbac))
+            self.policy_generation += 1
         policy = self._policy[1]
         if principal is None or principal.kind is not TokenKind.PROJECT:
             return policy
@@ -85,8 +90,12 @@ class ServerContext:
             )
 
 
-def context(request: Request) -> ServerContext:
-    """The server context of the app handling ``request``."""
+async def context(request: Request) -> ServerContext:
+    """The server context of the app handling ``request``.
+
+    ``async`` on purpose: FastAPI runs plain functions in a thread pool, a thread hop
+    per request for a dictionary lookup.
+    """
     ctx: ServerContext = request.app.state.context
     return ctx
 
@@ -95,7 +104,8 @@ async def principal(request: Request) -> Principal:
     """Authenticate ``request`` (bearer token or cookie, with the cookie's CSRF check)."""
     token, from_cookie = bearer_token(request.headers, request.cookies)
     check_csrf(request.method, request.headers, from_cookie)
-    return await context(request).authenticator.authenticate(token)
+    ctx: ServerContext = request.app.state.context
+    return await ctx.authenticator.authenticate(token)
 
 
 Ctx = Annotated[ServerContext, Depends(context)]

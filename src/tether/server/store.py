@@ -14,16 +14,19 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from tether.kube import Conflict, KubeClient, NotFound
+from tether.kube import Conflict, KubeClient, KubeError, NotFound
 
 SETTINGS_CM: Final = "argocd-cm"
 RBAC_CM: Final = "argocd-rbac-cm"
 SECRET: Final = "argocd-secret"
 INITIAL_ADMIN_SECRET: Final = "argocd-initial-admin-secret"
+
+log = logging.getLogger(__name__)
 
 #: Optimistic-concurrency retries of a read-modify-write of ``argocd-secret``.
 _WRITE_ATTEMPTS = 5
@@ -72,24 +75,43 @@ class SettingsStore:
         self._snapshot: Snapshot | None = None
         self._read_at = 0.0
         self._lock = asyncio.Lock()
+        self._refresh: asyncio.Task[None] | None = None
 
     async def snapshot(self) -> Snapshot:
-        """The settings, read again when the cached copy is older than ``ttl``."""
+        """The settings; a copy older than ``ttl`` is refreshed in the background.
+
+        Requests never wait for a refresh while a copy exists (a slow cluster must not
+        stall every request every ``ttl`` seconds); only the first read, and the one
+        after :meth:`invalidate`, waits for the cluster.
+        """
         current = self._snapshot
-        if current is not None and self._monotonic() - self._read_at < self._ttl:
+        if current is not None:
+            stale = self._monotonic() - self._read_at >= self._ttl
+            if stale and (self._refresh is None or self._refresh.done()):
+                self._refresh = asyncio.create_task(self._reload(), name="settings refresh")
             return current
         async with self._lock:
-            if self._snapshot is not None and self._monotonic() - self._read_at < self._ttl:
-                return self._snapshot
+            if self._snapshot is None:
+                await self._reload()
+            assert self._snapshot is not None
+            return self._snapshot
+
+    async def _reload(self) -> None:
+        try:
             settings, rbac, secret = await asyncio.gather(
                 self._config_map(SETTINGS_CM), self._config_map(RBAC_CM), self._secret()
             )
-            self._snapshot = Snapshot(settings, rbac, decode_secret_data(secret))
-            self._read_at = self._monotonic()
-            return self._snapshot
+        except KubeError as error:
+            if self._snapshot is None:
+                raise
+            log.warning("failed to refresh the settings, keeping the last copy: %s", error)
+            self._read_at = self._monotonic()  # retry after another ttl, not at once
+            return
+        self._snapshot = Snapshot(settings, rbac, decode_secret_data(secret))
+        self._read_at = self._monotonic()
 
     def invalidate(self) -> None:
-        """Forget the cached copy: the next read asks the cluster."""
+        """Forget the cached copy: the next read waits for the cluster."""
         self._snapshot = None
 
     async def _config_map(self, name: str) -> dict[str, str]:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from tether.diff.mask import mask_secrets
@@ -46,6 +46,7 @@ from tether.server.errors import (
 )
 from tether.server.rbac import Action, Resource
 from tether.server.selectors import SelectorError, parse_selector
+from tether.server.tokens import TokenKind
 from tether.server.views import (
     app_matches,
     application_object,
@@ -179,6 +180,7 @@ def _decode_continue(token: str) -> str:
 
 @router.get("")
 async def list_applications(
+    request: Request,
     caller: Caller,
     ctx: Ctx,
     projects: Annotated[list[str], Query(max_length=100)] = [],  # noqa: B006 - FastAPI reads it
@@ -189,17 +191,20 @@ async def list_applications(
     search: Annotated[str, Query(max_length=253)] = "",
     limit: Annotated[int, Query(ge=0, le=MAX_LIMIT)] = 0,
     continue_: Annotated[str, Query(alias="continue", max_length=1024)] = "",
-) -> dict[str, Any]:
+) -> Response:
     """Applications the caller may see, filtered, sorted by name, optionally paged."""
+    policy = await ctx.policy(caller)
+    cacheable = caller.kind is not TokenKind.PROJECT
+    key = (ctx.apps.version, ctx.policy_generation, caller.subject, str(request.query_params))
+    if cacheable and (page := ctx.pages.get(key)) is not None:
+        return Response(page, media_type="application/json")
     try:
         labels_match = parse_selector(selector)
     except SelectorError as error:
         raise BadInput(str(error)) from error
     wanted_projects = {p for item in projects for p in item.split(",") if p}
     after = _decode_continue(continue_)
-    may_get = (await ctx.policy(caller)).checker(
-        [caller.subject], Resource.APPLICATIONS, Action.GET
-    )
+    may_get = policy.checker([caller.subject], Resource.APPLICATIONS, Action.GET)
     items: list[Mapping[str, Any]] = []
     next_token = ""
     for obj in ctx.apps.items():
@@ -225,10 +230,15 @@ async def list_applications(
             next_token = next_token.rstrip("=")
             break
         items.append(obj)
-    return {
-        "items": items,
-        "metadata": {"resourceVersion": ctx.apps.resource_version, "continue": next_token},
-    }
+    page = orjson.dumps(
+        {
+            "items": items,
+            "metadata": {"resourceVersion": ctx.apps.resource_version, "continue": next_token},
+        }
+    )
+    if cacheable:
+        ctx.pages.put(key, page)
+    return Response(page, media_type="application/json")
 
 
 @router.post("")

@@ -76,7 +76,7 @@ async def refresh_for(ctx: ServerContext, push: Push) -> list[str]:
 @router.post("/api/webhook")
 async def receive_webhook(request: Request) -> dict[str, Any]:
     """Handle one webhook delivery."""
-    ctx = context(request)
+    ctx = await context(request)
     headers = {k.lower(): v for k, v in request.headers.items()}
     provider = provider_of(headers)
     body = await request.body()
