@@ -322,3 +322,36 @@ def test_the_template_hash_is_stable_and_safe() -> None:
     assert template_hash(template) == template_hash(dict(reversed(list(template.items()))))
     assert template_hash(template) != template_hash(template, 1)
     assert set(template_hash(template)) <= set("bcdfghjklmnpqrstvwxz2456789")
+
+
+async def test_scaling_during_a_rollout_is_spread_in_proportion(sim: SimCluster) -> None:
+    deployment = load("deployment-badimage")
+    deployment["metadata"]["name"] = "web"
+    deployment["spec"]["replicas"] = 10
+    deployment["spec"]["progressDeadlineSeconds"] = 600
+    deployment["spec"]["selector"]["matchLabels"] = {"app": "web"}
+    deployment["spec"]["template"]["metadata"]["labels"] = {"app": "web"}
+    deployment["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.27"
+    await sim.create(deployment)
+    await sim.settle()
+    # A broken new version: the rollout stops with old and new ReplicaSets both running.
+    await sim.change("Deployment", "web", set_image("nginx:doesnotexist"))
+    await sim.settle()
+    sizes = {
+        r["metadata"]["annotations"][REVISION]: r["spec"]["replicas"]
+        for r in replicasets(sim, "web")
+    }
+    assert sizes == {"1": 8, "2": 5}  # 10 + maxSurge 3 = 13 Pods, 8 of them available
+    await sim.change("Deployment", "web", lambda d: d["spec"].__setitem__("replicas", 20))
+    await sim.settle()
+    after = {
+        r["metadata"]["annotations"][REVISION]: r["spec"]["replicas"]
+        for r in replicasets(sim, "web")
+    }
+    assert sum(after.values()) == 25  # 20 + maxSurge 5
+    assert after["1"] > sizes["1"]
+    assert after["2"] > sizes["2"]
+    assert all(
+        r["metadata"]["annotations"]["deployment.kubernetes.io/desired-replicas"] == "20"
+        for r in replicasets(sim, "web")
+    )

@@ -12,7 +12,8 @@ Follows kube-controller-manager's deployment controller:
   ``Recreate`` scales old ReplicaSets to zero, waits for their Pods to go, then scales
   the new one up;
 - a paused Deployment is only scaled, and says so (``Progressing`` ``Unknown``,
-  ``DeploymentPaused``, then ``DeploymentResumed``);
+  ``DeploymentPaused``, then ``DeploymentResumed``); a new replica count during a
+  rollout is spread over the ReplicaSets in proportion to their sizes;
 - old ReplicaSets beyond ``revisionHistoryLimit`` are deleted once a rollout completes;
 - the status has ``observedGeneration``, ``replicas``, ``updatedReplicas``,
   ``readyReplicas``, ``availableReplicas``, ``unavailableReplicas``, and the
@@ -122,13 +123,14 @@ class DeploymentController:
                     "Progressing", "Unknown", "DeploymentResumed", "Deployment is resumed", now
                 ),
             )
-        if paused:
-            await self._scale_paused(spec, new, olds)
+        scaling = not paused and _scaling_event(spec, new, olds)
+        if paused or scaling:
+            await self._scale_all(deployment, new, olds)
         elif (spec.get("strategy") or {}).get("type") == "Recreate":
             new, conditions = await self._recreate(deployment, new, olds, conditions)
         else:
             new, conditions = await self._rolling(deployment, new, olds, conditions)
-        await self._finish(key, new, conditions)
+        await self._finish(key, new, conditions, rollout=not (paused or scaling))
 
     async def _recreate(
         self, deployment: Entry, new: Entry | None, olds: list[Entry], conditions: list[Obj]
@@ -229,13 +231,52 @@ class DeploymentController:
             await self._scale(rs, spec_replicas(rs) - cut, deployment)
             surplus -= cut
 
-    async def _scale_paused(self, spec: Obj, new: Entry | None, olds: list[Entry]) -> None:
-        """A paused Deployment is still scaled, when one ReplicaSet runs it."""
-        running = [rs for rs in [new, *olds] if rs is not None and spec_replicas(rs) > 0]
-        target = running[0] if len(running) == 1 else new if not running else None
+    async def _scale_all(self, deployment: Entry, new: Entry | None, olds: list[Entry]) -> None:
+        """The controller's ``scale``: a paused Deployment, or a new replica count.
+
+        One active ReplicaSet (or, with none, the newest) takes the whole count; a
+        saturated new ReplicaSet leaves the old ones at zero; otherwise the Pods to add
+        or remove are spread in proportion to each ReplicaSet's size, the leftover
+        going to the largest.
+        """
+        spec = deployment.obj.get("spec") or {}
         replicas = int(spec.get("replicas", 1))
-        if target is not None and spec_replicas(target) != replicas:
-            await self._scale(target, replicas, None)
+        everything = [rs for rs in [new, *olds] if rs is not None]
+        running = [rs for rs in everything if spec_replicas(rs) > 0]
+        if len(running) <= 1:
+            target = running[0] if running else new or _newest(olds)
+            if target is not None and spec_replicas(target) != replicas:
+                await self._scale(target, replicas, deployment)
+            return
+        if new is not None and _saturated(replicas, new):
+            for rs in running:
+                if rs is not new:
+                    await self._scale(rs, 0, deployment)
+            return
+        if (spec.get("strategy") or {}).get("type", "RollingUpdate") != "RollingUpdate":
+            return
+        allowed = replicas + fenceposts(spec)[0] if replicas > 0 else 0
+        to_add = allowed - sum(spec_replicas(rs) for rs in running)
+        # Growing favours the biggest and newest, shrinking the biggest and oldest.
+        newest_first = to_add > 0
+        ordered = sorted(
+            running,
+            key=lambda rs: (
+                -spec_replicas(rs),
+                _negated(_created(rs)) if newest_first else _created(rs),
+            ),
+        )
+        sizes: dict[str, int] = {}
+        added = 0
+        for rs in ordered:
+            share = _proportion(rs, replicas, allowed, to_add, added)
+            sizes[rs.metadata["name"]] = spec_replicas(rs) + share
+            added += share
+        for index, rs in enumerate(ordered):
+            size = sizes[rs.metadata["name"]]
+            if index == 0 and to_add:
+                size = max(size + to_add - added, 0)
+            await self._scale(rs, size, deployment)
 
     # -- writes --------------------------------------------------------------------
 
@@ -349,7 +390,9 @@ class DeploymentController:
 
     # -- status --------------------------------------------------------------------
 
-    async def _finish(self, key: Key, new: Entry | None, conditions: list[Obj]) -> None:
+    async def _finish(
+        self, key: Key, new: Entry | None, conditions: list[Obj], *, rollout: bool
+    ) -> None:
         context = self._context
         deployment = context.get(context.kinds.deployments, *key)
         if deployment is None:
@@ -395,7 +438,7 @@ class DeploymentController:
                 now,
             )
         conditions = put_condition(conditions, avail)
-        if not spec.get("paused"):
+        if rollout:
             conditions = self._progress(spec, old_status, status, new, conditions, now)
         status = drop_zeros(status, _COUNTS)
         status["conditions"] = conditions
@@ -478,6 +521,60 @@ class DeploymentController:
         ]
         for rs in sorted(idle, key=revision)[: max(len(idle) - int(limit), 0)]:
             await self._context.delete(self._context.kinds.replicasets, rs)
+
+
+def _annotation(rs: Entry, name: str) -> int | None:
+    try:
+        return int((rs.metadata.get("annotations") or {})[name])
+    except (KeyError, ValueError):
+        return None
+
+
+def _scaling_event(spec: Obj, new: Entry | None, olds: list[Entry]) -> bool:
+    """Whether an active ReplicaSet was sized for another replica count."""
+    replicas = int(spec.get("replicas", 1))
+    for rs in [new, *olds]:
+        if rs is None or spec_replicas(rs) == 0:
+            continue
+        desired = _annotation(rs, DESIRED_REPLICAS)
+        if desired is not None and desired != replicas:
+            return True
+    return False
+
+
+def _saturated(replicas: int, rs: Entry) -> bool:
+    return (
+        _annotation(rs, DESIRED_REPLICAS) == replicas
+        and spec_replicas(rs) == replicas
+        and status_count(rs, "availableReplicas") == replicas
+    )
+
+
+def _proportion(rs: Entry, replicas: int, allowed: int, to_add: int, added: int) -> int:
+    """``GetProportion``: this ReplicaSet's share of the Pods to add (or remove)."""
+    size = spec_replicas(rs)
+    if size == 0 or to_add == 0 or to_add == added:
+        return 0
+    if replicas == 0:
+        fraction = -size
+    else:
+        annotated = _annotation(rs, MAX_REPLICAS) or allowed
+        fraction = round(size * allowed / annotated) - size
+    remaining = to_add - added
+    return min(fraction, remaining) if to_add > 0 else max(fraction, remaining)
+
+
+def _created(rs: Entry) -> str:
+    return f"{rs.metadata.get('creationTimestamp', '')}{rs.metadata['name']}"
+
+
+def _negated(text: str) -> str:
+    """A key that sorts ``text`` in reverse."""
+    return "".join(chr(0x10FFFF - ord(ch)) for ch in text)
+
+
+def _newest(rss: list[Entry]) -> Entry | None:
+    return max(rss, key=_created, default=None)
 
 
 def _complete(spec: Obj, status: Obj, deployment: Entry) -> bool:
