@@ -124,16 +124,6 @@ class SimCluster:
                 last = rv
                 quiet = 0 if busy else quiet + 1
 
-    async def until(self, check: Callable[[], bool], what: str = "") -> None:
-        """Wait (bounded) until ``check()`` holds."""
-        _, watch = self.cluster.store.watch(None)
-        try:
-            async with watch, asyncio.timeout(WAIT_SECONDS):
-                while not check():
-                    await watch.next(0.05)
-        except TimeoutError:
-            raise AssertionError(f"timed out waiting for {what or check}") from None
-
     async def advance(self, seconds: float) -> None:
         """Move the clock and let the simulation catch up."""
         self.clock.advance(seconds)

@@ -317,3 +317,8 @@ def find_condition(obj: Obj, type_: str) -> Obj | None:
 def drop_zeros(status: Obj, keys: Iterable[str]) -> Obj:
     """``status`` without the integer fields the API omits when zero."""
     return {k: v for k, v in status.items() if not (k in keys and v == 0)}
+
+
+def reversed_key(text: str) -> str:
+    """A sort key that orders strings in reverse (newest timestamps first)."""
+    return "".join(chr(0x10FFFF - ord(ch)) for ch in text)

@@ -32,20 +32,26 @@ from tether.localcluster.simulation.context import (
     controller_ref,
     drop_zeros,
     find_condition,
+    reversed_key,
 )
 from tether.localcluster.simulation.rollout import (
     DESIRED_REPLICAS,
     HASH_LABEL,
     MAX_REPLICAS,
     REVISION,
+    created_key,
     deadline,
     deployment_condition,
     fenceposts,
     max_unavailable,
+    newest,
     oldest_first,
+    proportion,
     put_condition,
     revision,
     same_template,
+    saturated,
+    scaling_event,
     spec_replicas,
     status_count,
     template_hash,
@@ -123,7 +129,7 @@ class DeploymentController:
                     "Progressing", "Unknown", "DeploymentResumed", "Deployment is resumed", now
                 ),
             )
-        scaling = not paused and _scaling_event(spec, new, olds)
+        scaling = not paused and scaling_event(spec, new, olds)
         if paused or scaling:
             await self._scale_all(deployment, new, olds)
         elif (spec.get("strategy") or {}).get("type") == "Recreate":
@@ -244,11 +250,11 @@ class DeploymentController:
         everything = [rs for rs in [new, *olds] if rs is not None]
         running = [rs for rs in everything if spec_replicas(rs) > 0]
         if len(running) <= 1:
-            target = running[0] if running else new or _newest(olds)
+            target = running[0] if running else new or newest(olds)
             if target is not None and spec_replicas(target) != replicas:
                 await self._scale(target, replicas, deployment)
             return
-        if new is not None and _saturated(replicas, new):
+        if new is not None and saturated(replicas, new):
             for rs in running:
                 if rs is not new:
                     await self._scale(rs, 0, deployment)
@@ -263,13 +269,13 @@ class DeploymentController:
             running,
             key=lambda rs: (
                 -spec_replicas(rs),
-                _negated(_created(rs)) if newest_first else _created(rs),
+                reversed_key(created_key(rs)) if newest_first else created_key(rs),
             ),
         )
         sizes: dict[str, int] = {}
         added = 0
         for rs in ordered:
-            share = _proportion(rs, replicas, allowed, to_add, added)
+            share = proportion(rs, replicas, allowed, to_add, added)
             sizes[rs.metadata["name"]] = spec_replicas(rs) + share
             added += share
         for index, rs in enumerate(ordered):
@@ -521,60 +527,6 @@ class DeploymentController:
         ]
         for rs in sorted(idle, key=revision)[: max(len(idle) - int(limit), 0)]:
             await self._context.delete(self._context.kinds.replicasets, rs)
-
-
-def _annotation(rs: Entry, name: str) -> int | None:
-    try:
-        return int((rs.metadata.get("annotations") or {})[name])
-    except (KeyError, ValueError):
-        return None
-
-
-def _scaling_event(spec: Obj, new: Entry | None, olds: list[Entry]) -> bool:
-    """Whether an active ReplicaSet was sized for another replica count."""
-    replicas = int(spec.get("replicas", 1))
-    for rs in [new, *olds]:
-        if rs is None or spec_replicas(rs) == 0:
-            continue
-        desired = _annotation(rs, DESIRED_REPLICAS)
-        if desired is not None and desired != replicas:
-            return True
-    return False
-
-
-def _saturated(replicas: int, rs: Entry) -> bool:
-    return (
-        _annotation(rs, DESIRED_REPLICAS) == replicas
-        and spec_replicas(rs) == replicas
-        and status_count(rs, "availableReplicas") == replicas
-    )
-
-
-def _proportion(rs: Entry, replicas: int, allowed: int, to_add: int, added: int) -> int:
-    """``GetProportion``: this ReplicaSet's share of the Pods to add (or remove)."""
-    size = spec_replicas(rs)
-    if size == 0 or to_add == 0 or to_add == added:
-        return 0
-    if replicas == 0:
-        fraction = -size
-    else:
-        annotated = _annotation(rs, MAX_REPLICAS) or allowed
-        fraction = round(size * allowed / annotated) - size
-    remaining = to_add - added
-    return min(fraction, remaining) if to_add > 0 else max(fraction, remaining)
-
-
-def _created(rs: Entry) -> str:
-    return f"{rs.metadata.get('creationTimestamp', '')}{rs.metadata['name']}"
-
-
-def _negated(text: str) -> str:
-    """A key that sorts ``text`` in reverse."""
-    return "".join(chr(0x10FFFF - ord(ch)) for ch in text)
-
-
-def _newest(rss: list[Entry]) -> Entry | None:
-    return max(rss, key=_created, default=None)
 
 
 def _complete(spec: Obj, status: Obj, deployment: Entry) -> bool:

@@ -176,3 +176,56 @@ def deadline(progressing: Obj | None, deadline_seconds: int | None) -> datetime 
         return None
     since = parse_time(progressing.get("lastUpdateTime"))
     return None if since is None else since + timedelta(seconds=deadline_seconds + 1)
+
+
+def annotation(rs: Entry, name: str) -> int | None:
+    """An integer annotation of a ReplicaSet, if it has a readable one."""
+    try:
+        return int((rs.metadata.get("annotations") or {})[name])
+    except (KeyError, ValueError):
+        return None
+
+
+def scaling_event(spec: Obj, new: Entry | None, olds: list[Entry]) -> bool:
+    """Whether an active ReplicaSet was sized for another replica count."""
+    replicas = int(spec.get("replicas", 1))
+    for rs in [new, *olds]:
+        if rs is None or spec_replicas(rs) == 0:
+            continue
+        desired = annotation(rs, DESIRED_REPLICAS)
+        if desired is not None and desired != replicas:
+            return True
+    return False
+
+
+def saturated(replicas: int, rs: Entry) -> bool:
+    """Whether the new ReplicaSet runs, available, every replica the Deployment wants."""
+    return (
+        annotation(rs, DESIRED_REPLICAS) == replicas
+        and spec_replicas(rs) == replicas
+        and status_count(rs, "availableReplicas") == replicas
+    )
+
+
+def proportion(rs: Entry, replicas: int, allowed: int, to_add: int, added: int) -> int:
+    """``GetProportion``: this ReplicaSet's share of the Pods to add (or remove)."""
+    size = spec_replicas(rs)
+    if size == 0 or to_add == 0 or to_add == added:
+        return 0
+    if replicas == 0:
+        fraction = -size
+    else:
+        annotated = annotation(rs, MAX_REPLICAS) or allowed
+        fraction = round(size * allowed / annotated) - size
+    remaining = to_add - added
+    return min(fraction, remaining) if to_add > 0 else max(fraction, remaining)
+
+
+def created_key(rs: Entry) -> str:
+    """Sorts ReplicaSets oldest first (creation time, then name)."""
+    return f"{rs.metadata.get('creationTimestamp', '')}{rs.metadata['name']}"
+
+
+def newest(rss: list[Entry]) -> Entry | None:
+    """The most recently created ReplicaSet."""
+    return max(rss, key=created_key, default=None)

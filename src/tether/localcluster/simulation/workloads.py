@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tether.localcluster.simulation.clock import parse_time
-from tether.localcluster.simulation.context import controller_ref, find_condition
+from tether.localcluster.simulation.context import controller_ref, find_condition, reversed_key
 from tether.localcluster.watch import Entry
 
 Obj = dict[str, Any]
@@ -100,6 +100,5 @@ def deletion_rank(pod: Entry) -> tuple[int, int, int, int, str]:
     is_ready = 1 if ready_since(pod) is not None else 0
     restarts = sum(int(c.get("restartCount") or 0) for c in status.get("containerStatuses") or [])
     created = str(pod.metadata.get("creationTimestamp", ""))
-    # Newest first: invert the timestamp's order by sorting on its negated characters.
-    newest_first = "".join(chr(0x10FFFF - ord(ch)) for ch in created)
+    newest_first = reversed_key(created)
     return (scheduled, order, is_ready, -restarts, newest_first)
