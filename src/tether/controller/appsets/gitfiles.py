@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Mapping
-from typing import Any
-
-import yaml
+from typing import Any, Final
 
 from tether.controller.appsets.errors import GeneratorError
 from tether.controller.appsets.generator import (
@@ -28,20 +26,26 @@ from tether.controller.appsets.generator import (
 from tether.controller.appsets.gitdirs import patterns_of, resolve_repository, select_paths
 from tether.controller.appsets.params import ParamSet, as_go_data, flatten, path_params
 from tether.model.applicationset import Generator
+from tether.render.errors import RenderError
+from tether.render.yamlio import YamlLimits, load_documents
 from tether.source import EntryKind, SourceError
 
-#: Largest file the generator parses; a parameter file is small.
-MAX_FILE_BYTES = 4 * 1024 * 1024
+#: A parameter file is small: refuse anything past 4 MiB before parsing it.
+FILE_LIMITS: Final = YamlLimits(max_bytes=4 * 1024 * 1024)
 
 
 def parse_objects(path: str, content: bytes) -> list[Mapping[str, Any]]:
-    """The objects a parameter file holds (a list of objects, or one object)."""
-    if len(content) > MAX_FILE_BYTES:
-        raise GeneratorError("git", f"failed to read {path}: larger than {MAX_FILE_BYTES} bytes")
+    """The objects a parameter file holds (a list of objects, or one object).
+
+    Repository content is hostile: the file is parsed within the size, depth and alias
+    limits of :mod:`tether.render.yamlio`, with scalars read as Kubernetes (and so
+    Argo CD) reads them. Only the first document of a stream counts, as in Argo CD.
+    """
     try:
-        parsed = yaml.load(content, Loader=yaml.CSafeLoader)
-    except yaml.YAMLError as error:
+        documents = load_documents(content, name=path, limits=FILE_LIMITS)
+    except RenderError as error:
         raise GeneratorError("git", f"failed to parse {path}: {error}") from error
+    parsed = documents[0] if documents else None
     if parsed is None:
         return [{}]
     if isinstance(parsed, Mapping):

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import yaml
-
 from tether.controller.appsets.errors import GeneratorError
 from tether.controller.appsets.generator import Generated, GenerationContext, requeue_of
 from tether.controller.appsets.params import ParamSet, as_go_data
 from tether.model.applicationset import Generator
+from tether.render.errors import RenderError
+from tether.render.yamlio import load_documents
 
 
 async def generate_list(generator: Generator, ctx: GenerationContext) -> Generated:
@@ -60,9 +60,10 @@ def _yaml_elements(raw: Any) -> list[ParamSet]:
     if not isinstance(raw, str):
         raise GeneratorError("list", "elementsYaml must be a string")
     try:
-        parsed = yaml.safe_load(raw)
-    except yaml.YAMLError as error:
+        documents = load_documents(raw, name="elementsYaml")
+    except RenderError as error:
         raise GeneratorError("list", f"elementsYaml is not valid YAML: {error}") from error
+    parsed = documents[0] if documents else None
     if parsed is None:
         return []
     if not isinstance(parsed, list) or not all(isinstance(e, Mapping) for e in parsed):

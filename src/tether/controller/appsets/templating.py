@@ -22,10 +22,10 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
-import yaml
-
 from tether.controller.appsets.errors import TemplateError
 from tether.controller.appsets.gotemplate import GoTemplate
+from tether.render.errors import RenderError
+from tether.render.yamlio import load_documents
 
 _TAG: Final = re.compile(r"\{\{(.*?)\}\}", re.S)
 
@@ -79,9 +79,10 @@ def render_patch(
     """Render a ``templatePatch`` and parse the YAML it produces."""
     text = GoTemplate(patch, name="templatePatch", options=options).render(params)
     try:
-        parsed = yaml.safe_load(text)
-    except yaml.YAMLError as error:
+        documents = load_documents(text, name="templatePatch")
+    except RenderError as error:
         raise TemplateError(f"templatePatch did not render to valid YAML: {error}") from error
+    parsed = documents[0] if documents else None
     if parsed is None:
         return {}
     if not isinstance(parsed, Mapping):

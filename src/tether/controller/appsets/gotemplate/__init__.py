@@ -72,7 +72,10 @@ class GoTemplate:
 @lru_cache(maxsize=4096)
 def _parse(name: str, text: str) -> Mapping[str, ListNode]:
     # Trees are never mutated after parsing, so one parse serves every render.
-    return parse(name, text, _NAMES)
+    try:
+        return parse(name, text, _NAMES)
+    except RecursionError as error:
+        raise TemplateSyntaxError(f"template: {name}: nests too deeply") from error
 
 
 __all__ = [

@@ -16,6 +16,8 @@ import yaml
 
 from tether.controller.appsets.gotemplate.functions import CallError, Function, Kind, fn
 from tether.controller.appsets.gotemplate.sprig import from_json, jsonable
+from tether.render.errors import RenderError
+from tether.render.yamlio import load_documents
 
 _INVALID_DNS = re.compile(r"[^-a-z0-9.]")
 _SLUG_INVALID = re.compile(r"[^a-z0-9_-]")
@@ -84,11 +86,12 @@ def to_yaml(value: Any) -> str:
 
 
 def _parse_yaml(text: str) -> Any:
+    # Parameters may carry repository content: parse within the hostile-input limits.
     try:
-        parsed = yaml.load(text, Loader=yaml.CSafeLoader)
-    except yaml.YAMLError as error:
+        documents = load_documents(text, name="fromYaml")
+    except RenderError as error:
         raise CallError(f"error converting YAML to JSON: {error}") from error
-    return from_json(json.dumps(parsed, default=str))
+    return from_json(json.dumps(documents[0] if documents else None))
 
 
 def from_yaml(text: str) -> dict[str, Any]:

@@ -37,8 +37,14 @@ from tether.controller.appsets.gotemplate.nodes import (
 )
 from tether.controller.appsets.gotemplate.values import MISSING, format_value, go_type, truth
 
-#: Deepest chain of {{template}} calls before execution stops (Go allows 100000).
-MAX_DEPTH: Final = 1000
+#: Deepest chain of {{template}} calls before execution stops. Go allows 100000; a
+#: Python stack does not, and no real template nests more than a few levels.
+MAX_DEPTH: Final = 100
+#: Nodes one execution may walk: a template must not loop for minutes (nested ranges
+#: over ``until 100000``), since it runs inside the controller.
+MAX_STEPS: Final = 2_000_000
+#: Characters one execution may print.
+MAX_OUTPUT: Final = 4 * 1024 * 1024
 
 
 class MissingKey(StrEnum):
@@ -73,7 +79,15 @@ class _State:
     out: list[str] = field(default_factory=list)
     vars: list[tuple[str, Any]] = field(default_factory=list)
     depth: int = 0
+    steps: int = 0
+    size: int = 0
     node: Node | None = None
+
+    def write(self, text: str) -> None:
+        self.size += len(text)
+        if self.size > MAX_OUTPUT:
+            raise self.fail(f"output is larger than {MAX_OUTPUT} characters")
+        self.out.append(text)
 
     def fail(self, message: str) -> TemplateExecError:
         at = f" at <{self.node}>" if self.node is not None and _showable(self.node) else ""
@@ -99,21 +113,27 @@ def execute(
     if tree is None:
         raise TemplateExecError(f'template: no template "{name}" associated with template')
     state = _State(name, trees, functions, missing_key, vars=[("$", data)])
-    _walk(state, data, tree)
+    try:
+        _walk(state, data, tree)
+    except RecursionError as error:
+        raise state.fail("template nests too deeply") from error
     return "".join(state.out)
 
 
 def _walk(s: _State, dot: Any, node: Node) -> None:
     s.node = node
+    s.steps += 1
+    if s.steps > MAX_STEPS:
+        raise s.fail(f"execution took more than {MAX_STEPS} steps")
     if isinstance(node, TextNode):
-        s.out.append(node.text)
+        s.write(node.text)
     elif isinstance(node, ListNode):
         for child in node.nodes:
             _walk(s, dot, child)
     elif isinstance(node, ActionNode):
         value = _pipeline(s, dot, node.pipe)
         if not node.pipe.decl:
-            s.out.append(format_value(value, top=True))
+            s.write(format_value(value, top=True))
     elif isinstance(node, BranchNode):
         if node.keyword == "range":
             _range(s, dot, node)

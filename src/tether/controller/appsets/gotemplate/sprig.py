@@ -15,13 +15,16 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from tether.controller.appsets.gotemplate.functions import CallError, Function, Kind, fn
 from tether.controller.appsets.gotemplate.gofmt import quote
 from tether.controller.appsets.gotemplate.values import MISSING, format_value, go_kind, go_type
 
 S, N, A, B, M = Kind.STRING, Kind.INT, Kind.ANY, Kind.BOOL, Kind.MAP
+#: Bounds on what one call may build: templates run inside the controller.
+MAX_ITEMS: Final = 100_000
+MAX_STRING: Final = 1024 * 1024
 
 
 def strval(value: Any) -> str:
@@ -262,14 +265,26 @@ def _go_mod(a: Any, b: Any) -> int:
     return x - _go_div(x, y) * y
 
 
+def _bounded(values: range) -> list[int]:
+    if len(values) > MAX_ITEMS:
+        raise CallError(f"refusing to build a list of {len(values)} items (limit {MAX_ITEMS})")
+    return list(values)
+
+
 def _until(count: int) -> list[int]:
-    return list(range(count)) if count >= 0 else list(range(0, count, -1))
+    return _bounded(range(count) if count >= 0 else range(0, count, -1))
 
 
 def _until_step(start: int, stop: int, step: int) -> list[int]:
     if step == 0 or (step > 0 and start >= stop) or (step < 0 and start <= stop):
         return []
-    return list(range(start, stop, step))
+    return _bounded(range(start, stop, step))
+
+
+def _repeat(count: int, text: str) -> str:
+    if count > 0 and count * len(text) > MAX_STRING:
+        raise CallError(f"refusing to build a string of {count * len(text)} characters")
+    return text * max(count, 0)
 
 
 def _slice(values: Any, *indexes: Any) -> list[Any]:
@@ -295,7 +310,7 @@ SPRIG: dict[str, Function] = {
     "lower": fn(S)(str.lower),
     "title": fn(S)(_title),
     "untitle": fn(S)(lambda s: re.sub(r"\b(\w)", lambda m: m.group(1).lower(), s)),
-    "repeat": fn(N, S)(lambda n, s: s * max(n, 0)),
+    "repeat": fn(N, S)(_repeat),
     "substr": fn(N, N, S)(_substr),
     "nospace": fn(S)(lambda s: re.sub(r"\s", "", s)),
     "trunc": fn(N, S)(_trunc),
