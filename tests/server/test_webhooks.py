@@ -21,6 +21,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 GITHUB_SECRET = "github-hook-secret"
 GITLAB_SECRET = "gitlab-hook-token"
 GITEA_SECRET = "gitea-hook-secret"
+BITBUCKET_SERVER_SECRET = "bitbucket-server-secret"
 AZURE_USER, AZURE_PASSWORD = "hook", "azure-hook-password"
 GENERATE_PATHS = "argocd.argoproj.io/manifest-generate-paths"
 
@@ -40,6 +41,7 @@ APPS = {
     "gitea-main": ("https://gitea.example.com/ops/apps", "main", "release", ""),
     "bb-main": ("git@bitbucket.org:team/apps.git", "main", "app", ""),
     "az-main": ("https://dev.azure.com/contoso/Platform/_git/apps", "HEAD", "app", ""),
+    "bbs-main": ("https://bitbucket.example.com/scm/ops/apps.git", "main", "app", ""),
 }
 
 
@@ -68,6 +70,7 @@ async def module_hooks(kube: KubeClient) -> AsyncIterator[Hooks]:
                 "webhook.github.secret": GITHUB_SECRET,
                 "webhook.gitlab.secret": GITLAB_SECRET,
                 "webhook.gogs.secret": GITEA_SECRET,
+                "webhook.bitbucketserver.secret": BITBUCKET_SERVER_SECRET,
                 "webhook.azuredevops.username": AZURE_USER,
                 "webhook.azuredevops.password": AZURE_PASSWORD,
             }
@@ -220,6 +223,24 @@ async def test_bitbucket_cloud_without_a_configured_uuid_is_accepted(hooks: Hook
     )
     assert response.status_code == 200
     assert await refreshed(hooks.harness) == {"bb-main"}
+
+
+async def test_bitbucket_server_signed_refs_changed(hooks: Hooks) -> None:
+    body = payload("webhook-bitbucketserver-push.json")
+    headers = {"X-Event-Key": "repo:refs_changed", "X-Request-Id": "b5f4c1d2"}
+    bad = await hooks.harness.http.post(
+        "/api/webhook",
+        content=body,
+        headers={**headers, "X-Hub-Signature": github_signature(body, "wrong")},
+    )
+    assert bad.status_code == 401
+    good = await hooks.harness.http.post(
+        "/api/webhook",
+        content=body,
+        headers={**headers, "X-Hub-Signature": github_signature(body, BITBUCKET_SERVER_SECRET)},
+    )
+    assert good.status_code == 200
+    assert await refreshed(hooks.harness) == {"bbs-main"}
 
 
 async def test_azure_devops_basic_auth(hooks: Hooks) -> None:

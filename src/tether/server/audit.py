@@ -34,6 +34,7 @@ class Reason(StrEnum):
     OPERATION_STARTED = "OperationStarted"
     OPERATION_TERMINATING = "OperationTerminating"
     REFRESH_REQUESTED = "RefreshRequested"
+    LOGGED_IN = "LoggedIn"
     LOGGED_OUT = "LoggedOut"
 
 

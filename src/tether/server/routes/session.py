@@ -37,6 +37,12 @@ async def create_session(
 ) -> dict[str, str]:
     """Log in with a username and password; the token is returned and set as a cookie."""
     token, _ = await ctx.authenticator.login(body.username, body.password, _client_of(request))
+    await ctx.auditor.record(
+        body.username,
+        Reason.LOGGED_IN,
+        Subject("v1", "Secret", "argocd-secret", ctx.namespace),
+        f"logged in from {_client_of(request)} with",
+    )
     lifetime = session_seconds((await ctx.store.snapshot()).settings)
     response.set_cookie(
         COOKIE,
