@@ -106,15 +106,20 @@ class Harness:
     ) -> dict[str, Any] | None:
         """Wait (bounded) until the live object (``None`` when absent) satisfies ``predicate``."""
         found: dict[str, Any] | None = None
-        async with asyncio.timeout(seconds):
-            while True:
-                try:
-                    found = await self.client.get(api_version, kind, name, namespace)
-                except NotFound:
-                    found = None
-                if predicate(found):
-                    return found
-                await asyncio.sleep(0.05)
+        try:
+            async with asyncio.timeout(seconds):
+                while True:
+                    try:
+                        found = await self.client.get(api_version, kind, name, namespace)
+                    except NotFound:
+                        found = None
+                    if predicate(found):
+                        return found
+                    await asyncio.sleep(0.05)
+        except TimeoutError:
+            raise AssertionError(
+                f"{kind} {namespace}/{name} never matched; last: {found}"
+            ) from None
 
     def new_app_name(self) -> str:
         return f"app-{next(_apps)}"

@@ -278,3 +278,35 @@ async def test_server_side_diff_compares_what_the_server_would_store(harness: Ha
     await harness.refresh(name)
     app = await harness.wait_app(name, lambda a: harness.sync_status(a) == "OutOfSync")
     assert [r["name"] for r in app["status"]["resources"] if r["status"] == "OutOfSync"] == ["web"]
+
+
+async def test_an_empty_render_is_refused_and_deletes_nothing(harness: Harness) -> None:
+    name = harness.new_app_name()
+    ns = f"{name}-ns"
+    harness.repo.push(
+        {"app/a.yaml": CONFIGMAP.format(name="a", color="x"), "app/README.md": "# app\n"}, "one"
+    )
+    await harness.client.apply(
+        application(name, harness.repo.url_file, ns, automated={"prune": True})
+    )
+    await harness.wait_app(name, harness.synced_and_healthy)
+
+    sha = harness.repo.push({"app/a.yaml": None}, "nothing left")
+    await harness.refresh(name)
+    app = await harness.wait_app(
+        name, lambda a: "SyncError" in {c["type"] for c in a["status"].get("conditions") or []}
+    )
+    assert app["status"]["conditions"][0]["message"] == (
+        f"Skipping sync attempt to {sha}: auto-sync will wipe out all resources"
+    )
+    assert harness.sync_status(app) == "OutOfSync"
+    await harness.client.get("v1", "ConfigMap", "a", ns)  # nothing was deleted
+
+    harness.repo.push({"app/a.yaml": CONFIGMAP.format(name="a", color="back")}, "back")
+    await harness.refresh(name)
+    await harness.wait_object(
+        "v1", "ConfigMap", "a", ns, lambda o: bool(o) and o["data"]["color"] == "back"
+    )
+    await harness.wait_app(
+        name, lambda a: harness.synced_and_healthy(a) and not a["status"].get("conditions")
+    )

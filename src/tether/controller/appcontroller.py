@@ -286,6 +286,8 @@ class ApplicationController:
         if pending or (decision is not None and decision.operation is not None):
             gate = self._gate(key, obj, app, project, now)
         conditions = gate.conditions or cycle_conditions(key, obj, self._lookup)
+        if decision is not None:
+            conditions = (*conditions, *decision.conditions)
         await self._write_fields(
             obj, comparison_status(app, comparison, self.namespace, now, conditions)
         )
@@ -460,6 +462,13 @@ class ApplicationController:
             if f in (keys.RESOURCES_FINALIZER, keys.RESOURCES_FINALIZER_BACKGROUND)
         ]
         if not ours:
+            return
+        running = self._terminate.get(key)
+        if running is not None:
+            # A sync under way could apply objects again after they were deleted: stop it
+            # first, and cascade once it has ended.
+            running.set()
+            self.refresh_queue.add_after(key, 0.2)
             return
         try:
             connection = self.clusters.resolve(

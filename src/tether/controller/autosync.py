@@ -21,18 +21,29 @@ from tether.controller.settings import ControllerSettings
 from tether.model import OperationPhase, SyncStatus
 from tether.model.application import Application
 from tether.model.operation import Operation, OperationInitiator, SyncOperation
+from tether.model.status import Condition, ConditionType
 
 
 @dataclass(frozen=True, slots=True)
 class AutoSyncDecision:
     """Start ``operation`` now; or, with ``operation`` None, ``reason`` why not.
 
-    ``retry_after`` asks for another look later (a self-heal waiting for its back-off).
+    ``retry_after`` asks for another look later (a self-heal waiting for its back-off);
+    ``is_error`` marks a reason the app's status shows as a ``SyncError`` condition (a
+    refused wipe-out, a failed attempt not retried), as Argo CD does.
     """
 
     operation: Operation | None
     reason: str = ""
     retry_after: float | None = None
+    is_error: bool = False
+
+    @property
+    def conditions(self) -> tuple[Condition, ...]:
+        """The condition this decision puts on the app, if any."""
+        if not self.is_error:
+            return ()
+        return (Condition(ConditionType.SYNC_ERROR.value, self.reason),)
 
 
 def _revisions_of(operation: Operation | None) -> tuple[str, ...]:
@@ -59,7 +70,10 @@ def decide_auto_sync(
         return AutoSyncDecision(None, f"application is {comparison.sync_status.value}")
     if automated.prune and not automated.allow_empty and comparison.is_empty:
         return AutoSyncDecision(
-            None, "Skipping sync attempt: auto-sync will wipe out all resources"
+            None,
+            f"Skipping sync attempt to {', '.join(comparison.revisions)}: auto-sync will wipe "
+            "out all resources",
+            is_error=True,
         )
     revisions = comparison.revisions
     heal_attempts = 0
@@ -67,7 +81,9 @@ def decide_auto_sync(
         same_revision = _revisions_of(last.operation) == revisions
         if same_revision and last.phase is not OperationPhase.SUCCEEDED:
             return AutoSyncDecision(
-                None, f"Skipping auto-sync: failed previous sync attempt to {revisions}"
+                None,
+                f"Failed sync attempt to {', '.join(revisions)}: {last.message}",
+                is_error=True,
             )
         if same_revision:
             if not automated.self_heal:
