@@ -31,7 +31,13 @@ from tether.server.clock import Clock, system_clock
 from tether.server.context import MAX_BODY, ServerContext
 from tether.server.errors import ApiError, BadInput, PayloadTooLarge, from_kube_error
 from tether.server.events import router as events_router
-from tether.server.interfaces import DestinationClients, ManifestSource, PushHook
+from tether.server.interfaces import (
+    DestinationClients,
+    ManagedResources,
+    ManifestSource,
+    PushHook,
+    ResourceTree,
+)
 from tether.server.metrics import AppMetrics, metrics_router
 from tether.server.ratelimit import LoginLimiter
 from tether.server.responses import OrjsonResponse
@@ -135,6 +141,8 @@ def create_app(
     destinations: DestinationClients | None = None,
     on_push: PushHook | None = None,
     registry: CollectorRegistry | None = None,
+    resource_tree: ResourceTree | None = None,
+    managed_resources: ManagedResources | None = None,
     monotonic: Callable[[], float] = time.monotonic,
     settings_ttl: float = 2.0,
 ) -> FastAPI:
@@ -144,9 +152,12 @@ def create_app(
     and managed resources carry no ``targetState``); ``destinations`` gives the client
     of an app's destination cluster (default: only the in-cluster destination);
     ``on_push`` is called for each accepted webhook push; ``registry`` receives the
-    server's metrics and may carry the controller's too.
+    server's metrics and may carry the controller's too. ``resource_tree`` and
+    ``managed_resources`` replace the answers built from the cluster alone (for
+    example with the controller's live cache and diffs).
     """
     store = SettingsStore(client, namespace, monotonic=monotonic, ttl=settings_ttl)
+    inspector = ClusterInspector(destinations or in_cluster_only(client), manifests)
     apps = ApplicationCache(client, namespace)
     context = ServerContext(
         client=client,
@@ -156,7 +167,9 @@ def create_app(
         authenticator=Authenticator(client, store, clock, LoginLimiter(monotonic)),
         auditor=Auditor(client, namespace, clock),
         apps=apps,
-        inspector=ClusterInspector(destinations or in_cluster_only(client), manifests),
+        inspector=inspector,
+        tree=resource_tree or inspector,
+        managed=managed_resources or inspector,
         manifests=manifests,
         on_push=on_push,
         monotonic=monotonic,

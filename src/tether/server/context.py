@@ -21,7 +21,7 @@ from tether.server.audit import Auditor
 from tether.server.auth import Authenticator, Principal, bearer_token, check_csrf
 from tether.server.clock import Clock
 from tether.server.errors import PermissionDenied
-from tether.server.interfaces import ManifestSource, PushHook
+from tether.server.interfaces import ManagedResources, ManifestSource, PushHook, ResourceTree
 from tether.server.pagecache import PageCache
 from tether.server.rbac import Policy, project_rules
 from tether.server.store import SettingsStore, Snapshot
@@ -44,6 +44,8 @@ class ServerContext:
     auditor: Auditor
     apps: ApplicationCache
     inspector: ClusterInspector
+    tree: ResourceTree
+    managed: ManagedResources
     manifests: ManifestSource | None = None
     on_push: PushHook | None = None
     monotonic: Callable[[], float] = time.monotonic

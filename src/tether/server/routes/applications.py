@@ -511,7 +511,7 @@ async def resource_tree(name: str, caller: Caller, ctx: Ctx) -> dict[str, Any]:
     """The app's live objects and their descendants (``ownerReferences``)."""
     _, app = await _load(ctx, caller, name, Action.GET)
     try:
-        return await ctx.inspector.tree(app)
+        return await ctx.tree.tree(app)
     except KubeError as error:
         raise from_kube_error(error) from error
 
@@ -521,7 +521,7 @@ async def managed_resources(name: str, caller: Caller, ctx: Ctx) -> dict[str, An
     """Live (and, when rendering is wired in, desired) state of each managed object."""
     _, app = await _load(ctx, caller, name, Action.GET)
     try:
-        return {"items": await ctx.inspector.managed_resources(app)}
+        return {"items": await ctx.managed.managed_resources(app)}
     except KubeError as error:
         raise from_kube_error(error) from error
 

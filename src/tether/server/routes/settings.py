@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from tether.server.accounts import Capability
 from tether.server.context import Ctx
 
 router = APIRouter(prefix="/api/v1/settings", tags=["settings"])
@@ -15,13 +16,13 @@ router = APIRouter(prefix="/api/v1/settings", tags=["settings"])
 async def get_settings(ctx: Ctx) -> dict[str, Any]:
     """Argo CD's public ``Settings``: URL, login options, UI hints; never a secret."""
     cm = (await ctx.store.snapshot()).settings
+    accounts = await ctx.authenticator.accounts()
     return {
         "url": cm.get("url", ""),
         "appLabelKey": cm.get("application.instanceLabelKey", "app.kubernetes.io/instance"),
         "trackingMethod": cm.get("application.resourceTrackingMethod", "annotation"),
         "statusBadgeEnabled": cm.get("statusbadge.enabled", "false") == "true",
-        "userLoginsDisabled": cm.get("admin.enabled", "true") == "false"
-        and not any(k.startswith("accounts.") for k in cm),
+        "userLoginsDisabled": not any(a.can(Capability.LOGIN) for a in accounts.values()),
         "kustomizeVersions": [],
         "uiBannerContent": cm.get("ui.bannercontent", ""),
         "uiBannerURL": cm.get("ui.bannerurl", ""),
