@@ -29,7 +29,7 @@ from tether.controller.operation import OperationRunner, new_operation_state
 from tether.controller.projects import project_problem, resolve_project
 from tether.controller.settings import SETTINGS_CONFIGMAP, ControllerSettings
 from tether.controller.status import comparison_status, failure_status, needs_write, status_patch
-from tether.controller.workqueue import WorkQueue
+from tether.controller.workqueue import RateLimit, WorkQueue
 from tether.kube import Conflict, Invalid, KubeClient, KubeError, NotFound
 from tether.live import Change
 from tether.model import OperationPhase, ResourceKey, SpecError, keys
@@ -46,6 +46,10 @@ log = logging.getLogger(__name__)
 APPLICATION = ("argoproj.io/v1alpha1", "Application")
 APP_PROJECT = ("argoproj.io/v1alpha1", "AppProject")
 _MANAGEMENT_KINDS = (APPLICATION, APP_PROJECT, ("v1", "ConfigMap"), ("v1", "Secret"))
+
+
+#: Per app: a burst of 10 refreshes, then at most 2 a second.
+DEFAULT_REFRESH_RATE_LIMIT = RateLimit(rate=2.0, burst=10)
 
 
 def _utcnow() -> datetime:
@@ -73,6 +77,7 @@ class ApplicationController:
         poll_interval: float = 0.5,
         resync: bool = True,
         rng: Callable[[], float] = random.random,
+        refresh_rate_limit: RateLimit | None = DEFAULT_REFRESH_RATE_LIMIT,
     ) -> None:
         self.client = client
         self.namespace = namespace
@@ -89,7 +94,7 @@ class ApplicationController:
             poll_interval=poll_interval,
         )
         self.refresh_queue: WorkQueue[str] = WorkQueue(
-            "refresh", self.reconcile, workers=status_workers
+            "refresh", self.reconcile, workers=status_workers, rate_limit=refresh_rate_limit
         )
         self.operation_queue: WorkQueue[str] = WorkQueue(
             "operation", self.operate, workers=operation_workers
@@ -238,6 +243,7 @@ class ApplicationController:
         obj, app, invalid = self._application(key)
         if obj is None:
             self.comparer.forget(key)
+            self.refresh_queue.forget(key)
             self._reconciled.pop(key, None)
             return
         now = self.clock()

@@ -4,6 +4,11 @@ Like client-go's rate-limited work queue: a key added many times while waiting i
 processed once; a key added while it is being processed is processed again afterwards
 (never concurrently); :meth:`WorkQueue.add_after` schedules a key for later (periodic
 resync, self-heal back-off); a failed key comes back after an exponential back-off.
+
+Each key also has its own token bucket (:class:`RateLimit`): a key may be processed
+``burst`` times in quick succession, then at most ``rate`` times a second. A key added
+faster than that waits for its next token instead of being dropped, so a noisy app
+(objects that change constantly, a flapping webhook) cannot starve the others.
 """
 
 from __future__ import annotations
@@ -14,11 +19,32 @@ import heapq
 import itertools
 import logging
 from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """A per-key token bucket: ``burst`` tokens, refilled at ``rate`` tokens a second."""
+
+    rate: float = 2.0
+    burst: int = 10
+
+    def __post_init__(self) -> None:
+        if self.rate <= 0 or self.burst < 1:
+            raise ValueError("a rate limit needs a positive rate and a burst of at least 1")
+
+
+class _Bucket:
+    __slots__ = ("tokens", "updated")
+
+    def __init__(self, tokens: float, updated: float) -> None:
+        self.tokens = tokens
+        self.updated = updated
 
 
 class WorkQueue(Generic[K]):
@@ -31,6 +57,7 @@ class WorkQueue(Generic[K]):
         *,
         workers: int = 10,
         failure_backoff: tuple[float, float] = (0.5, 60.0),
+        rate_limit: RateLimit | None = None,
     ) -> None:
         self.name = name
         self._handler = handler
@@ -47,24 +74,60 @@ class WorkQueue(Generic[K]):
         self._tasks: list[asyncio.Task[None]] = []
         self._idle = asyncio.Event()
         self._idle.set()
+        self._limit = rate_limit
+        self._buckets: dict[K, _Bucket] = {}
+        self._throttled: set[K] = set()
 
     def __len__(self) -> int:
         return len(self._queued) + len(self._active)
 
     def add(self, key: K) -> None:
-        """Process ``key`` as soon as a worker is free (once, however often it is added)."""
+        """Process ``key`` as soon as a worker is free and its rate limit allows.
+
+        Once, however often it is added meanwhile.
+        """
         if key in self._active:
             self._again.add(key)
-        elif key not in self._queued:
+        elif key not in self._queued and key not in self._throttled:
+            wait = self._take_token(key)
+            if wait > 0:
+                self._throttled.add(key)
+                self._schedule(key, wait)
+                return
             self._queued.add(key)
             self._idle.clear()
             self._ready.put_nowait(key)
+
+    def forget(self, key: K) -> None:
+        """Drop what the queue remembers about ``key`` (its bucket, its failures)."""
+        self._buckets.pop(key, None)
+        self._failures.pop(key, None)
+
+    def _take_token(self, key: K) -> float:
+        """Take one of ``key``'s tokens; returns 0, or how long until one is there."""
+        if self._limit is None:
+            return 0.0
+        now = asyncio.get_running_loop().time()
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = _Bucket(float(self._limit.burst), now)
+        bucket.tokens = min(
+            float(self._limit.burst), bucket.tokens + (now - bucket.updated) * self._limit.rate
+        )
+        bucket.updated = now
+        if bucket.tokens >= 1.0:
+            bucket.tokens -= 1.0
+            return 0.0
+        return (1.0 - bucket.tokens) / self._limit.rate
 
     def add_after(self, key: K, delay: float) -> None:
         """Process ``key`` after ``delay`` seconds."""
         if delay <= 0:
             self.add(key)
             return
+        self._schedule(key, delay)
+
+    def _schedule(self, key: K, delay: float) -> None:
         loop = asyncio.get_running_loop()
         heapq.heappush(self._delayed, (loop.time() + delay, next(self._order), key))
         self._wake.set()
@@ -96,7 +159,9 @@ class WorkQueue(Generic[K]):
             self._wake.clear()
             now = loop.time()
             while self._delayed and self._delayed[0][0] <= now:
-                self.add(heapq.heappop(self._delayed)[2])
+                key = heapq.heappop(self._delayed)[2]
+                self._throttled.discard(key)
+                self.add(key)
             timeout = self._delayed[0][0] - now if self._delayed else None
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
