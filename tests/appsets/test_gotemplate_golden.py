@@ -7,6 +7,7 @@ every case must print exactly what Go printed, or fail where Go failed.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,18 @@ from tether.controller.appsets.gotemplate import GoTemplate
 from tether.controller.appsets.params import as_go_data
 
 GOLDEN = Path(__file__).parents[2] / "testdata/appsets/gotemplate/golden.yaml"
-CASES: list[dict[str, Any]] = yaml.safe_load(GOLDEN.read_text())
+
+
+class GoYamlLoader(yaml.SafeLoader):
+    """Reads the fixture as Go's YAML library wrote it: ``1e+21`` is a float there."""
+
+
+GoYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$"),
+    list("-+.0123456789"),
+)
+CASES: list[dict[str, Any]] = yaml.load(GOLDEN.read_text(), Loader=GoYamlLoader)
 
 
 def test_enough_golden_cases() -> None:

@@ -54,12 +54,21 @@ async def _run_type(generator: Generator, ctx: GenerationContext) -> Generated:
 def interpolate(
     generator: Generator, params: Mapping[str, Any], ctx: GenerationContext
 ) -> Generator:
-    """``generator`` with its definition rendered with ``params`` (matrix children)."""
+    """``generator`` with its definition rendered with ``params`` (matrix children).
+
+    A ``template`` override inside the child is left alone: it is a template for the
+    Applications, rendered later with the combined parameters.
+    """
     substitute = substitution(params, go_template=ctx.go_template, options=ctx.options)
+    wire = generator.to_dict()
+    body = dict(wire[generator.type])
+    override = body.pop("template", None)
     try:
-        rendered = render_data(generator.to_dict(), substitute)
+        rendered = render_data({**wire, generator.type: body}, substitute)
     except TemplateError as error:
         raise GeneratorError(generator.type, f"failed to render the generator: {error}") from error
+    if override is not None:
+        rendered[generator.type]["template"] = override
     return Generator.from_dict(rendered, "generator")
 
 

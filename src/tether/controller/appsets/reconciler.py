@@ -173,6 +173,10 @@ class ApplicationSetReconciler:
                 log.warning("watch of %s failed: %s", kind, error)
                 version = ""
                 await asyncio.sleep(WATCH_BACKOFF)
+            except Exception:  # a bug must not end the watch for good: log, relist
+                log.exception("watch of %s failed unexpectedly", kind)
+                version = ""
+                await asyncio.sleep(WATCH_BACKOFF)
 
     def _on_appset(self, kind: str, obj: Mapping[str, Any]) -> None:
         metadata = obj.get("metadata") or {}

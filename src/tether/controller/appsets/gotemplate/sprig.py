@@ -19,7 +19,13 @@ from typing import Any, Final
 
 from tether.controller.appsets.gotemplate.functions import CallError, Function, Kind, fn
 from tether.controller.appsets.gotemplate.gofmt import quote
-from tether.controller.appsets.gotemplate.values import MISSING, format_value, go_kind, go_type
+from tether.controller.appsets.gotemplate.values import (
+    MISSING,
+    format_float,
+    format_value,
+    go_kind,
+    go_type,
+)
 
 S, N, A, B, M = Kind.STRING, Kind.INT, Kind.ANY, Kind.BOOL, Kind.MAP
 #: Bounds on what one call may build: templates run inside the controller.
@@ -87,17 +93,67 @@ def _as_list(value: Any, name: str) -> list[Any]:
 
 
 def to_json(value: Any, *, escape_html: bool = True, indent: int | None = None) -> str:
-    """Go's ``json.Marshal`` (sorted keys; ``<``, ``>`` and ``&`` escaped by default)."""
-    text = json.dumps(
-        jsonable(value),
-        sort_keys=True,
-        ensure_ascii=False,
-        separators=(",", ":") if indent is None else (",", ": "),
-        indent=indent,
-    )
+    """Go's ``json.Marshal``: sorted keys, Go's float format, ``<>&`` escaped by default."""
+    out: list[str] = []
+    _encode(value, out, escape_html=escape_html, indent=indent, level=0)
+    return "".join(out)
+
+
+def _json_float(value: float) -> str:
+    if not math.isfinite(value):
+        raise CallError(f"json: unsupported value: {format_value(value)}")
+    magnitude = abs(value)
+    if magnitude != 0 and (magnitude < 1e-6 or magnitude >= 1e21):
+        text = format_float(value, "e")
+        # encoding/json writes e-07 as e-7
+        return re.sub(r"e-0(\d)$", r"e-\1", text)
+    return format_float(value, "f")
+
+
+def _json_string(text: str, *, escape_html: bool) -> str:
+    encoded = json.dumps(text, ensure_ascii=False)
     if escape_html:
-        text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+        encoded = encoded.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return encoded.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def _encode(
+    value: Any, out: list[str], *, escape_html: bool, indent: int | None, level: int
+) -> None:
+    newline = "" if indent is None else "\n" + " " * (indent * (level + 1))
+    closing = "" if indent is None else "\n" + " " * (indent * level)
+    colon = ":" if indent is None else ": "
+    if value is None or value is MISSING:
+        out.append("null")
+    elif isinstance(value, bool):
+        out.append("true" if value else "false")
+    elif isinstance(value, int):
+        out.append(str(value))
+    elif isinstance(value, float):
+        out.append(_json_float(value))
+    elif isinstance(value, str):
+        out.append(_json_string(value, escape_html=escape_html))
+    elif isinstance(value, Mapping):
+        if not value:
+            out.append("{}")
+            return
+        out.append("{")
+        for i, key in enumerate(sorted(value, key=lambda k: str(k).encode())):
+            out.append(("," if i else "") + newline)
+            out.append(_json_string(str(key), escape_html=escape_html) + colon)
+            _encode(value[key], out, escape_html=escape_html, indent=indent, level=level + 1)
+        out.append(closing + "}")
+    elif isinstance(value, (list, tuple)):
+        if not value:
+            out.append("[]")
+            return
+        out.append("[")
+        for i, item in enumerate(value):
+            out.append(("," if i else "") + newline)
+            _encode(item, out, escape_html=escape_html, indent=indent, level=level + 1)
+        out.append(closing + "]")
+    else:
+        raise CallError(f"json: unsupported type: {go_type(value)}")
 
 
 def jsonable(value: Any) -> Any:
@@ -170,7 +226,7 @@ def _abbrev(width: int, text: str) -> str:
 
 
 def _title(text: str) -> str:
-    return re.sub(r"(^|[^\w'])(\w)", lambda m: m.group(1) + m.group(2).upper(), text)
+    return re.sub(r"(^|\W)(\w)", lambda m: m.group(1) + m.group(2).upper(), text)
 
 
 def _words(text: str) -> list[str]:
