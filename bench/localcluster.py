@@ -60,7 +60,18 @@ class Server:
         self.data_dir = data_dir
         tether = Path(sys.executable).with_name("tether")
         self.process = subprocess.Popen(
-            [str(tether), "local-cluster", "serve", "--data-dir", str(data_dir), "--port", "0"],
+            # The API server alone: the workload simulation would turn each applied
+            # Deployment into ReplicaSets and Pods (bench/simulation.py measures that).
+            [
+                str(tether),
+                "local-cluster",
+                "serve",
+                "--data-dir",
+                str(data_dir),
+                "--port",
+                "0",
+                "--no-simulation",
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
