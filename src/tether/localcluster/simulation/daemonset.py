@@ -16,7 +16,7 @@ from typing import Any
 
 from tether.localcluster.loop import WorkQueue
 from tether.localcluster.simulation.context import Context
-from tether.localcluster.simulation.node import NODE_NAME, node_object
+from tether.localcluster.simulation.node import NODE_NAME, fits
 from tether.localcluster.simulation.revisions import REVISION_LABEL, ensure_revision, trim_revisions
 from tether.localcluster.simulation.workloads import (
     active,
@@ -92,9 +92,7 @@ class DaemonSetController:
         spec = ds.obj.get("spec") or {}
         template = spec.get("template") or {}
         revision, revisions = await ensure_revision(context, ds, template)
-        wanted = (template.get("spec") or {}).get("nodeSelector") or {}
-        labels = node_object("")["metadata"]["labels"]
-        fits = all(labels.get(k) == v for k, v in wanted.items())
+        runs_here = fits(template.get("spec") or {})
         pods = [
             p
             for p in context.owned(kinds.pods, key[0], ds.metadata["uid"])
@@ -105,10 +103,10 @@ class DaemonSetController:
             outdated = (pod.metadata.get("labels") or {}).get(REVISION_LABEL) != revision.metadata[
                 "name"
             ]
-            if phase(pod) == "Failed" or not fits or (rolling and outdated):
+            if phase(pod) == "Failed" or not runs_here or (rolling and outdated):
                 await context.delete(kinds.pods, pod)
         pods = [p for p in context.owned(kinds.pods, key[0], ds.metadata["uid"]) if active(p)]
-        if fits and not pods:
+        if runs_here and not pods:
             new_pod = pod_from_template(
                 template,
                 ds,
@@ -124,7 +122,7 @@ class DaemonSetController:
                 t for t in DAEMON_TOLERATIONS if t not in existing
             ]
             await context.create(kinds.pods, key[0], new_pod)
-        await self._status(key, revision.metadata["name"], 1 if fits else 0)
+        await self._status(key, revision.metadata["name"], 1 if runs_here else 0)
         await trim_revisions(
             context,
             revisions,

@@ -12,6 +12,9 @@ what it applies:
   fails and the Job retries; under ``Always``/``OnFailure`` it is a crash loop;
 - ``TETHER_SIMULATE=unready``: the container runs but is never Ready.
 
+An image that cannot be pulled wins over the environment variable, which wins over
+the ConfigMap's other patterns (a container that is never pulled never runs).
+
 More rules come from the ConfigMap ``tether-simulation`` in ``kube-system``, read
 live: its keys ``pullErrorImages``, ``crashLoopImages``, ``failImages`` and
 ``unreadyImages`` each hold image patterns (shell-style, one per line or comma

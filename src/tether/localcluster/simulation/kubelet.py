@@ -21,7 +21,7 @@ from tether.localcluster.errors import APIError
 from tether.localcluster.loop import WorkQueue
 from tether.localcluster.resources import ResourceType
 from tether.localcluster.simulation.context import KUBELET, Context, condition
-from tether.localcluster.simulation.node import NODE_NAME, POD_CIDR, node_object
+from tether.localcluster.simulation.node import NODE_NAME, POD_CIDR, fits
 from tether.localcluster.simulation.pods import (
     creating_status,
     running_status,
@@ -95,13 +95,6 @@ def admit_binding(
     return []
 
 
-def _fits(spec: dict[str, Any]) -> bool:
-    """Whether the node's labels satisfy the Pod's ``nodeSelector``."""
-    wanted = spec.get("nodeSelector") or {}
-    labels = node_object("")["metadata"]["labels"]
-    return all(labels.get(k) == v for k, v in wanted.items())
-
-
 class Kubelet:
     """Schedules Pods to ``local-node`` and runs them there."""
 
@@ -152,7 +145,7 @@ class Kubelet:
         spec = pod.obj.get("spec") or {}
         node = spec.get("nodeName")
         if not node:
-            if not _fits(spec):
+            if not fits(spec):
                 await self._unschedulable(key)
                 return
             pod = await context.update(

@@ -23,6 +23,15 @@ POD_CIDR = "10.244.0.0/16"
 KUBELET_VERSION = "v1.35.0"
 MAX_PODS = 110
 _NAMESPACE = uuid.UUID("6f1b2c8e-52a4-4c0b-9b5e-0d8c7a1e4f20")
+#: The node's labels, which ``nodeSelector``s are matched against.
+NODE_LABELS = {
+    "beta.kubernetes.io/arch": "amd64",
+    "beta.kubernetes.io/os": "linux",
+    "kubernetes.io/arch": "amd64",
+    "kubernetes.io/hostname": NODE_NAME,
+    "kubernetes.io/os": "linux",
+    "node-role.kubernetes.io/control-plane": "",
+}
 
 
 def _memory_kib() -> int:
@@ -30,6 +39,12 @@ def _memory_kib() -> int:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 1024
     except (ValueError, OSError):
         return 16 * 1024 * 1024
+
+
+def fits(spec: dict[str, Any]) -> bool:
+    """Whether the node's labels satisfy a Pod spec's ``nodeSelector``."""
+    wanted = spec.get("nodeSelector") or {}
+    return all(NODE_LABELS.get(k) == v for k, v in wanted.items())
 
 
 def node_object(now: str) -> dict[str, Any]:
@@ -71,14 +86,7 @@ def node_object(now: str) -> dict[str, Any]:
         "kind": "Node",
         "metadata": {
             "name": NODE_NAME,
-            "labels": {
-                "beta.kubernetes.io/arch": "amd64",
-                "beta.kubernetes.io/os": "linux",
-                "kubernetes.io/arch": "amd64",
-                "kubernetes.io/hostname": NODE_NAME,
-                "kubernetes.io/os": "linux",
-                "node-role.kubernetes.io/control-plane": "",
-            },
+            "labels": dict(NODE_LABELS),
             "annotations": {"node.alpha.kubernetes.io/ttl": "0"},
         },
         "spec": {"podCIDR": POD_CIDR, "podCIDRs": [POD_CIDR]},
