@@ -257,6 +257,15 @@ async def test_plugin_generator(forge: FakeForge) -> None:
     request = forge.requests[-1]
     assert (request.method, request.path) == ("POST", "/api/v1/getparams.execute")
     assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+    settings_secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "argocd-secret"},
+        "stringData": {"plugin.my.token": "from-settings"},
+    }
+    config["data"]["token"] = "$plugin.my.token"
+    await run(spec, objects=[config, settings_secret])
+    assert forge.requests[-1].headers["Authorization"] == "Bearer from-settings"
     assert request.body == {
         "applicationSetName": "set",
         "input": {"parameters": {"clusters": ["a", "b"]}},

@@ -1,7 +1,8 @@
 """The ``plugin`` generator: parameters from an HTTP service, Argo CD's plugin protocol.
 
 ``configMapRef.name`` names a ConfigMap in the control namespace with ``baseUrl`` and
-``token`` (``$<secret-name>:<key>``, a reference to a Secret key). tether POSTs
+``token``: ``$<secret-name>:<key>`` names a key of any Secret of the control namespace,
+``$<key>`` a key of ``argocd-secret`` (Argo CD's two forms). tether POSTs
 ``{"applicationSetName": ..., "input": {"parameters": ...}}`` to
 ``<baseUrl>/api/v1/getparams.execute`` with ``Authorization: Bearer <token>`` and reads
 ``{"output": {"parameters": [ {...}, ... ]}}``. Each object becomes a parameter set
@@ -27,14 +28,18 @@ from tether.model.applicationset import Generator
 
 KIND = "plugin"
 PATH = "/api/v1/getparams.execute"
+#: Argo CD's settings Secret, where ``$<key>`` token references point.
+SETTINGS_SECRET = "argocd-secret"
 
 
 async def _token(reference: str, ctx: GenerationContext) -> str:
     if not reference:
         return ""
-    if not reference.startswith("$") or ":" not in reference:
-        raise GeneratorError(KIND, "token must be a reference like $secret-name:key")
-    name, _, key = reference[1:].partition(":")
+    if not reference.startswith("$") or len(reference) < 2:
+        raise GeneratorError(KIND, "token must be a reference: $<secret-name>:<key> or $<key>")
+    name, colon, key = reference[1:].partition(":")
+    if not colon:
+        name, key = SETTINGS_SECRET, name
     try:
         return await ctx.secrets.secret_value(name, key)
     except LookupError as error:
