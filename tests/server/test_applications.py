@@ -437,3 +437,18 @@ async def test_unknown_application_is_404_for_admin(server: Harness) -> None:
     assert response.status_code == 404
     with pytest.raises(NotFound):
         await server.get_app("ghost")
+
+
+async def test_chunked_body_over_the_limit_is_413(server: Harness) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"["
+        for _ in range(600):
+            yield b"0," * 4096
+        yield b"0]"
+
+    response = await server.http.post(
+        "/api/v1/applications",
+        headers={**server.auth(), "Content-Type": "application/json"},
+        content=chunks(),
+    )
+    assert response.status_code == 413

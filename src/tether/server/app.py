@@ -65,10 +65,6 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class BodyLimit:
     """Refuse bodies over the limit with 413, by ``Content-Length`` or while streaming.
 
@@ -90,27 +86,30 @@ class BodyLimit:
                 await _send_error(send, PayloadTooLarge(f"request body larger than {limit} bytes"))
                 return
         received = 0
-        started = False
+        refused = started = False
+        error = PayloadTooLarge(f"request body larger than {limit} bytes")
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, refused
             message = await receive()
-            if message["type"] == "http.request":
+            if message["type"] == "http.request" and not refused:
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise _TooLarge
+                    # Answer now, then tell the app the client left: it stops reading,
+                    # and whatever it answers is dropped (the 413 already went out).
+                    refused = True
+                    if not started:
+                        await _send_error(send, error)
+                    return {"type": "http.disconnect"}
             return message
 
-        async def tracking_send(message: Message) -> None:
+        async def guarded_send(message: Message) -> None:
             nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+            if not refused:
+                started = True
+                await send(message)
 
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await _send_error(send, PayloadTooLarge(f"request body larger than {limit} bytes"))
+        await self.app(scope, limited_receive, guarded_send)
 
 
 async def _send_error(send: Send, error: ApiError) -> None:
