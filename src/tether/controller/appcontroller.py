@@ -26,6 +26,7 @@ from tether.controller.clusters import ClusterConnection, ClusterRegistry, Unkno
 from tether.controller.comparison import AppComparer, ComparisonFailed, tracking_name
 from tether.controller.gates import OPEN, SyncGate, cycle_conditions, evaluate_gate
 from tether.controller.operation import OperationRunner, new_operation_state
+from tether.controller.orphans import find_orphans, orphan_conditions
 from tether.controller.projects import project_problem, resolve_project
 from tether.controller.settings import SETTINGS_CONFIGMAP, ControllerSettings
 from tether.controller.status import comparison_status, failure_status, needs_write, status_patch
@@ -294,6 +295,16 @@ class ApplicationController:
         conditions = gate.conditions or cycle_conditions(key, obj, self._lookup)
         if decision is not None:
             conditions = (*conditions, *decision.conditions)
+        orphaned = project.spec.orphaned_resources
+        if orphaned is not None and app.spec.destination.namespace:
+            orphans = find_orphans(
+                connection.cache,
+                connection.kinds,
+                app.spec.destination.namespace,
+                orphaned,
+                self.settings.tracking,
+            )
+            conditions = (*conditions, *orphan_conditions(orphans, orphaned))
         await self._write_fields(
             obj, comparison_status(app, comparison, self.namespace, now, conditions)
         )

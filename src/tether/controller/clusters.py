@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tether.kube import ClusterConfig, KubeClient, kubeconfig_from_dict
@@ -34,11 +34,17 @@ class ClusterConnection:
     server: str
     client: KubeClient
     cache: ClusterCache
+    #: Every ``(apiVersion, kind)`` the cache was asked to watch.
+    kinds: set[tuple[str, str]] = field(default_factory=set)
 
     def watch_kinds_of(self, objects: Iterable[Mapping[str, Any]]) -> None:
         """Make sure the cache watches the kinds of ``objects`` (and their children)."""
         kinds = {(str(o.get("apiVersion", "")), str(o.get("kind", ""))) for o in objects}
-        self.cache.watch_kinds(sorted(kinds | set(CHILD_KINDS)))
+        wanted = kinds | set(CHILD_KINDS)
+        if wanted <= self.kinds:
+            return
+        self.kinds |= wanted
+        self.cache.watch_kinds(sorted(wanted))
 
 
 def _secret_data(secret: Mapping[str, Any]) -> dict[str, str]:
