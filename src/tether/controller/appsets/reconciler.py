@@ -31,16 +31,27 @@ from tether.controller.appsets.conditions import (
 )
 from tether.controller.appsets.errors import AppSetError, GeneratorError
 from tether.controller.appsets.generate import generate
-from tether.controller.appsets.generator import DEFAULT_REQUEUE_SECONDS, GenerationContext
-from tether.controller.appsets.lifecycle import Action, ActionKind, controller_of, owned_by, plan
-from tether.controller.appsets.render import render_applications
+from tether.controller.appsets.generator import (
+    DEFAULT_REQUEUE_SECONDS,
+    Generated,
+    GenerationContext,
+)
+from tether.controller.appsets.lifecycle import (
+    Action,
+    ActionKind,
+    Plan,
+    controller_of,
+    owned_by,
+    plan,
+)
+from tether.controller.appsets.render import Rendered, render_applications
 from tether.controller.appsets.rollingsync import progress, sync_operation, without_automated_sync
 from tether.controller.appsets.sources import ClusterInputs, GitRepositories
 from tether.kube import Gone, KubeClient, KubeError, NotFound
 from tether.model import keys
 from tether.model.application import API_VERSION
 from tether.model.applicationset import APPLICATION_SET_KIND, ApplicationSet
-from tether.model.appsetstatus import AppSetCondition
+from tether.model.appsetstatus import AppSetApplicationStatus, AppSetCondition
 from tether.model.specerror import SpecError
 from tether.source import Clock, GitCache, SystemClock
 
@@ -68,6 +79,17 @@ class Outcome:
     problems: tuple[str, ...] = ()
     error: str = ""
     requeue_after: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """What a pass wants: rendered Applications, the live ones, and the plan."""
+
+    rendered: Rendered
+    desired: list[dict[str, Any]]
+    prunes: dict[str, bool]
+    live: list[dict[str, Any]]
+    plan: Plan
 
 
 @dataclass(slots=True)
@@ -210,65 +232,77 @@ class ApplicationSetReconciler:
             return Outcome(name, error=str(error))
         if (raw.get("metadata") or {}).get("deletionTimestamp"):
             return await self._finish_deletion(raw, appset)
-        if _needs_finalizer(appset) and keys.RESOURCES_FINALIZER not in (
-            raw.get("metadata") or {}
-        ).get("finalizers", []):
-            await self._set_finalizers(raw, [*appset.metadata.finalizers, keys.RESOURCES_FINALIZER])
         ctx = GenerationContext(
             appset, self._repositories, self._inputs, self._inputs, self.http_timeout
         )
         try:
+            await self._ensure_finalizer(raw, appset)
             results, requeue = await generate(ctx)
-        except GeneratorError as error:
+        except (GeneratorError, KubeError) as error:
             await self._write_failure(raw, str(error), Reason.APPLICATION_PARAMS_GENERATION_ERROR)
             return Outcome(name, error=str(error), requeue_after=self.default_requeue)
         try:
-            rendered = render_applications(appset, results)
-            desired = list(rendered.applications)
-            prunes: dict[str, bool] = {}
-            if appset.spec.is_progressive:
-                for i, app in enumerate(desired):
-                    desired[i], prunes[app["metadata"]["name"]] = without_automated_sync(app)
-            live = await self._live_applications(appset, desired)
-            protected = frozenset(f.application for f in rendered.failures if f.application)
-            changes = plan(
-                appset,
-                desired,
-                live,
-                protected=protected,
-                allow_deletes=all(f.application for f in rendered.failures),
-            )
+            step = await self._plan(appset, results)
         except (AppSetError, KubeError) as error:
             await self._write_failure(raw, str(error), Reason.APPLICATION_VALIDATION_ERROR)
             return Outcome(name, error=str(error), requeue_after=self.default_requeue)
-        writes = await self._apply(appset, changes.actions)
-        live_after = {str(a["metadata"]["name"]): a for a in live} | writes.live
+        writes = await self._apply(appset, step.plan.actions)
+        return await self._report(raw, appset, step, writes, requeue)
+
+    async def _plan(self, appset: ApplicationSet, results: Sequence[Generated]) -> _Step:
+        """Render, read the live Applications, and plan the changes."""
+        rendered = render_applications(appset, results)
+        desired = list(rendered.applications)
+        prunes: dict[str, bool] = {}
+        if appset.spec.is_progressive:
+            for i, app in enumerate(desired):
+                desired[i], prunes[app["metadata"]["name"]] = without_automated_sync(app)
+        live = await self._live_applications(appset, desired)
+        changes = plan(
+            appset,
+            desired,
+            live,
+            protected=frozenset(f.application for f in rendered.failures if f.application),
+            # A failure without a name might be any Application: delete nothing.
+            allow_deletes=all(f.application for f in rendered.failures),
+        )
+        return _Step(rendered, desired, prunes, live, changes)
+
+    async def _report(
+        self,
+        raw: Mapping[str, Any],
+        appset: ApplicationSet,
+        step: _Step,
+        writes: _Writes,
+        requeue: float | None,
+    ) -> Outcome:
+        """Advance a rollout, write the status, and describe the pass."""
+        live_after = {str(a["metadata"]["name"]): a for a in step.live} | writes.live
         for deleted in writes.done.get(ActionKind.DELETE, []):
             live_after.pop(deleted, None)
-        problems = [(Reason.APPLICATION_VALIDATION_ERROR, str(f)) for f in rendered.failures]
-        problems += [(Reason.APPLICATION_VALIDATION_ERROR, c.message) for c in changes.conflicts]
+        problems = [(Reason.APPLICATION_VALIDATION_ERROR, str(f)) for f in step.rendered.failures]
+        problems += [(Reason.APPLICATION_VALIDATION_ERROR, c.message) for c in step.plan.conflicts]
         problems += writes.errors
         conditions = (
             partly_failed([m for _, m in problems], problems[0][0])
             if problems
             else healthy_conditions()
         )
-        app_status: Sequence[Any] = ()
+        app_status: Sequence[AppSetApplicationStatus] = ()
         synced: list[str] = []
         if appset.spec.is_progressive:
             changed = frozenset(writes.done.get(ActionKind.UPDATE, []))
-            rollout = progress(appset, desired, live_after, changed, self.clock.now())
+            rollout = progress(appset, step.desired, live_after, changed, self.clock.now())
             app_status = rollout.statuses
             conditions.append(rollout_condition(rollout.current_step))
-            synced = await self._trigger_syncs(desired, live_after, rollout.to_sync, prunes)
-        resources = [
-            resource_entry(live_after[str(a["metadata"]["name"])])
-            for a in desired
-            if str(a["metadata"]["name"]) in live_after
-        ]
+            synced = await self._trigger_syncs(
+                step.desired, live_after, rollout.to_sync, step.prunes
+            )
+        names = [str(a["metadata"]["name"]) for a in step.desired]
+        resources = [resource_entry(live_after[n]) for n in names if n in live_after]
         await self._write_status(raw, appset.status.conditions, conditions, resources, app_status)
         return Outcome(
-            name,
+            appset.metadata.name,
             created=tuple(writes.done.get(ActionKind.CREATE, [])),
             updated=tuple(writes.done.get(ActionKind.UPDATE, [])),
             deleted=tuple(writes.done.get(ActionKind.DELETE, [])),
@@ -276,6 +310,12 @@ class ApplicationSetReconciler:
             problems=tuple(m for _, m in problems),
             requeue_after=requeue,
         )
+
+    async def _ensure_finalizer(self, raw: Mapping[str, Any], appset: ApplicationSet) -> None:
+        """Add the finalizer that lets a deletion release the Applications first."""
+        present = (raw.get("metadata") or {}).get("finalizers") or []
+        if _needs_finalizer(appset) and keys.RESOURCES_FINALIZER not in present:
+            await self._set_finalizers(raw, [*present, keys.RESOURCES_FINALIZER])
 
     async def _finish_deletion(self, raw: Mapping[str, Any], appset: ApplicationSet) -> Outcome:
         """Let go of the Applications as the policy says, then let the deletion finish.
@@ -439,7 +479,7 @@ class ApplicationSetReconciler:
         previous: Sequence[AppSetCondition],
         conditions: Sequence[AppSetCondition],
         resources: Sequence[Mapping[str, Any]] | None,
-        app_status: Sequence[Any] | None,
+        app_status: Sequence[AppSetApplicationStatus] | None,
     ) -> None:
         current = dict(raw.get("status") or {})
         merged = merge_conditions(previous, conditions, self.clock.now())
