@@ -10,7 +10,7 @@ from appset_helpers import cluster_secret, params_of, run
 from gitserver import GitServer, RemoteRepo
 
 from tether.controller.appsets.errors import GeneratorError
-from tether.controller.appsets.sources import GitRepositories
+from tether.controller.appsets.sources import GitRepositories, SnapshotRepositories
 
 DEV_CONFIG = {
     "cluster": {"name": "dev", "address": "https://1.2.3.4"},
@@ -257,3 +257,32 @@ async def test_matrix_git_directories_by_clusters(
         ("web", "in-cluster"),
         ("web", "edge"),
     ]
+
+
+async def test_one_pass_resolves_each_repository_once(
+    layout: RemoteRepo, git_repos: GitRepositories, git_server_session: GitServer
+) -> None:
+    spec = {
+        "generators": [
+            {
+                "matrix": {
+                    "generators": [
+                        {"list": {"elements": [{"env": e} for e in ("a", "b", "c", "d")]}},
+                        {
+                            "git": {
+                                "repoURL": layout.url_http_with_credentials,
+                                "directories": [{"path": "apps/team/*"}],
+                            }
+                        },
+                    ]
+                }
+            }
+        ]
+    }
+    await run(spec, repos=git_repos)  # the first fetch fills the mirror
+    before = git_server_session.http_requests
+    assert len(params_of(await run(spec, repos=git_repos))) == 8
+    per_resolve = git_server_session.http_requests - before
+    before = git_server_session.http_requests
+    assert len(params_of(await run(spec, repos=SnapshotRepositories(git_repos)))) == 8
+    assert git_server_session.http_requests - before == per_resolve // 4

@@ -46,7 +46,11 @@ from tether.controller.appsets.lifecycle import (
 )
 from tether.controller.appsets.render import Rendered, render_applications
 from tether.controller.appsets.rollingsync import progress, sync_operation, without_automated_sync
-from tether.controller.appsets.sources import ClusterInputs, GitRepositories
+from tether.controller.appsets.sources import (
+    ClusterInputs,
+    GitRepositories,
+    SnapshotRepositories,
+)
 from tether.kube import Gone, KubeClient, KubeError, NotFound
 from tether.model import keys
 from tether.model.application import API_VERSION
@@ -232,9 +236,8 @@ class ApplicationSetReconciler:
             return Outcome(name, error=str(error))
         if (raw.get("metadata") or {}).get("deletionTimestamp"):
             return await self._finish_deletion(raw, appset)
-        ctx = GenerationContext(
-            appset, self._repositories, self._inputs, self._inputs, self.http_timeout
-        )
+        repositories = SnapshotRepositories(self._repositories)
+        ctx = GenerationContext(appset, repositories, self._inputs, self._inputs, self.http_timeout)
         try:
             await self._ensure_finalizer(raw, appset)
             results, requeue = await generate(ctx)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from tether.controller.appsets.clusters import secret_field
+from tether.controller.appsets.generator import RepositoryReader
 from tether.kube import KubeClient, KubeError, NotFound
 from tether.model import keys
 from tether.source import EntryKind, GitCache, PathNotFound, SourceError, match_glob
@@ -40,6 +41,36 @@ class GitRepositories:
     async def read_file(self, repo_url: str, commit: str, path: str) -> bytes:
         """A file at ``commit``."""
         return await self.cache.read_file(repo_url, commit, path)
+
+
+class SnapshotRepositories:
+    """One pass's view of the repositories: each ``(repoURL, revision)`` resolved once.
+
+    A matrix may run the same git generator once per cluster; resolving once per pass
+    saves a remote round trip each time, and every generator of the pass reads the same
+    commit, so a push landing mid-pass cannot mix two states into one plan.
+    """
+
+    def __init__(self, inner: RepositoryReader) -> None:
+        self.inner = inner
+        self._resolved: dict[tuple[str, str], str] = {}
+
+    async def resolve(self, repo_url: str, revision: str) -> str:
+        """The commit ``revision`` named when this pass first asked."""
+        key = (repo_url, revision)
+        if key not in self._resolved:
+            self._resolved[key] = await self.inner.resolve(repo_url, revision)
+        return self._resolved[key]
+
+    async def list_paths(
+        self, repo_url: str, commit: str, pattern: str, kind: EntryKind
+    ) -> tuple[str, ...]:
+        """Paths at ``commit`` matching ``pattern``."""
+        return await self.inner.list_paths(repo_url, commit, pattern, kind)
+
+    async def read_file(self, repo_url: str, commit: str, path: str) -> bytes:
+        """A file at ``commit``."""
+        return await self.inner.read_file(repo_url, commit, path)
 
 
 class LocalRepositories:
