@@ -43,6 +43,8 @@ from tether.server.ratelimit import LoginLimiter
 from tether.server.responses import OrjsonResponse
 from tether.server.routes import (
     account,
+    app_operations,
+    app_resources,
     applications,
     clusters,
     projects,
@@ -216,7 +218,17 @@ def create_app(
             problems.append(f"{where or 'body'}: {item.get('msg', 'invalid')}")
         return _error_response(BadInput("invalid request: " + "; ".join(problems)))
 
-    for module in (session, account, applications, projects, repositories, clusters, settings):
+    for module in (
+        session,
+        account,
+        applications,
+        app_operations,
+        app_resources,
+        projects,
+        repositories,
+        clusters,
+        settings,
+    ):
         app.include_router(module.router)
     app.include_router(version.router)
     app.include_router(events_router)
