@@ -40,6 +40,15 @@ def strval(value: Any) -> str:
     return format_value(None if value is MISSING else value)
 
 
+def strslice(value: Any) -> list[str]:
+    """Sprig's ``strslice``: a list's non-nil items as strings; one item otherwise."""
+    if value is None or value is MISSING:
+        return []
+    if isinstance(value, (list, tuple)):
+        return [strval(item) for item in value if item is not None]
+    return [strval(value)]
+
+
 def empty(value: Any) -> bool:
     """Sprig's ``empty``: nil, zero numbers, false, and empty strings or collections."""
     if value is None or value is MISSING:
@@ -387,10 +396,10 @@ SPRIG: dict[str, Function] = {
     "kebabcase": fn(S)(_kebab),
     "splitList": fn(S, S)(lambda sep, s: s.split(sep) if sep else list(s)),
     "split": fn(S, S)(_split),
-    "join": fn(S, A)(lambda sep, v: sep.join(strval(x) for x in (v or []) if x is not None)),
-    "sortAlpha": fn(A)(lambda v: sorted(strval(x) for x in (v or []))),
+    "join": fn(S, A)(lambda sep, v: sep.join(strslice(v))),
+    "sortAlpha": fn(A)(lambda v: sorted(strslice(v), key=str.encode)),
     "toString": fn(A)(strval),
-    "toStrings": fn(A)(lambda v: [strval(x) for x in (v or [])]),
+    "toStrings": fn(A)(strslice),
     "b64enc": fn(S)(lambda s: base64.b64encode(s.encode()).decode()),
     "b64dec": fn(S)(lambda s: base64.b64decode(s.encode()).decode("utf-8", "replace")),
     "b32enc": fn(S)(lambda s: base64.b32encode(s.encode()).decode()),
