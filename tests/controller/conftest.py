@@ -62,6 +62,17 @@ class Harness:
     def synced_and_healthy(self, app: dict[str, Any]) -> bool:
         return self.sync_status(app) == "Synced" and self.health_status(app) == "Healthy"
 
+    def settled(self, app: dict[str, Any]) -> bool:
+        """Synced, Healthy, and no operation requested or unfinished.
+
+        A refresh can report Synced while the sync that caused it is still recording
+        its result; tests that read the result wait for this.
+        """
+        phase = ((app.get("status") or {}).get("operationState") or {}).get("phase")
+        return (
+            self.synced_and_healthy(app) and "operation" not in app and phase in (None, "Succeeded")
+        )
+
     async def refresh(self, name: str) -> None:
         """Ask for a normal refresh, as ``argocd app get --refresh`` does."""
         await self.client.patch(

@@ -59,7 +59,7 @@ async def test_automated_app_syncs_follows_commits_heals_and_prunes(harness: Har
     await harness.client.apply(
         application(name, harness.repo.url_file, ns, automated={"prune": True, "selfHeal": True})
     )
-    app = await harness.wait_app(name, harness.synced_and_healthy)
+    app = await harness.wait_app(name, harness.settled)
     assert app["status"]["sourceType"] == "Directory"
     assert {r["kind"] for r in app["status"]["resources"]} == {"ConfigMap", "Service"}
     assert app["status"]["history"][0]["id"] == 0
@@ -81,7 +81,7 @@ async def test_automated_app_syncs_follows_commits_heals_and_prunes(harness: Har
         "v1", "ConfigMap", "settings", ns, lambda o: bool(o) and o["data"]["color"] == "green"
     )
     app = await harness.wait_app(
-        name, lambda a: a["status"]["sync"].get("revision") == sha and harness.synced_and_healthy(a)
+        name, lambda a: a["status"]["sync"].get("revision") == sha and harness.settled(a)
     )
     assert "argocd.argoproj.io/refresh" not in (app["metadata"].get("annotations") or {})
 
@@ -102,7 +102,7 @@ async def test_automated_app_syncs_follows_commits_heals_and_prunes(harness: Har
     )
     await harness.wait_object("v1", "Service", "web", ns, lambda o: o is None)
     app = await harness.wait_app(
-        name, lambda a: harness.synced_and_healthy(a) and len(a["status"]["resources"]) == 1
+        name, lambda a: harness.settled(a) and len(a["status"]["resources"]) == 1
     )
 
 
@@ -119,7 +119,7 @@ async def test_without_prune_a_removed_file_leaves_the_app_out_of_sync(harness: 
     await harness.client.apply(
         application(name, harness.repo.url_file, ns, automated={"prune": False})
     )
-    await harness.wait_app(name, harness.synced_and_healthy)
+    await harness.wait_app(name, harness.settled)
     harness.repo.push({"app/b.yaml": None}, "drop b")
     await harness.client.patch(
         "argoproj.io/v1alpha1",
@@ -141,7 +141,7 @@ async def test_broken_yaml_and_unreachable_repos_delete_nothing(harness: Harness
     await harness.client.apply(
         application(name, harness.repo.url_file, ns, automated={"prune": True})
     )
-    await harness.wait_app(name, harness.synced_and_healthy)
+    await harness.wait_app(name, harness.settled)
 
     harness.repo.push({"app/a.yaml": "kind: [unterminated"}, "broken")
     await harness.client.patch(
@@ -188,9 +188,7 @@ async def test_broken_yaml_and_unreachable_repos_delete_nothing(harness: Harness
     await harness.wait_object(
         "v1", "ConfigMap", "a", ns, lambda o: bool(o) and o["data"]["color"] == "fixed"
     )
-    await harness.wait_app(
-        name, lambda a: harness.synced_and_healthy(a) and not a["status"].get("conditions")
-    )
+    await harness.wait_app(name, lambda a: harness.settled(a) and not a["status"].get("conditions"))
 
 
 async def test_manual_sync_through_the_operation_field(harness: Harness) -> None:
@@ -211,7 +209,7 @@ async def test_manual_sync_through_the_operation_field(harness: Harness) -> None
             }
         },
     )
-    app = await harness.wait_app(name, harness.synced_and_healthy)
+    app = await harness.wait_app(name, harness.settled)
     state = app["status"]["operationState"]
     assert state["phase"] == "Succeeded"
     assert state["operation"]["initiatedBy"] == {"username": "admin"}
@@ -240,7 +238,7 @@ async def test_respect_ignore_differences_keeps_ignored_live_values(harness: Har
     manifest["spec"]["ignoreDifferences"] = [{"kind": "ConfigMap", "jsonPointers": ["/data/color"]}]
     manifest["spec"]["syncPolicy"]["syncOptions"].append("RespectIgnoreDifferences=true")
     await harness.client.apply(manifest)
-    await harness.wait_app(name, harness.synced_and_healthy)
+    await harness.wait_app(name, harness.settled)
 
     # An ignored field changed by hand is not drift.
     await harness.client.patch("v1", "ConfigMap", "a", ns, {"data": {"color": "hand-made"}})
@@ -271,7 +269,7 @@ async def test_server_side_diff_compares_what_the_server_would_store(harness: Ha
         "argocd.argoproj.io/compare-options": "ServerSideDiff=true"
     }
     await harness.client.apply(manifest)
-    await harness.wait_app(name, harness.synced_and_healthy)
+    await harness.wait_app(name, harness.settled)
     await harness.client.patch(
         "v1", "Service", "web", ns, {"spec": {"ports": [{"port": 81, "targetPort": 8080}]}}
     )
@@ -289,7 +287,7 @@ async def test_an_empty_render_is_refused_and_deletes_nothing(harness: Harness) 
     await harness.client.apply(
         application(name, harness.repo.url_file, ns, automated={"prune": True})
     )
-    await harness.wait_app(name, harness.synced_and_healthy)
+    await harness.wait_app(name, harness.settled)
 
     sha = harness.repo.push({"app/a.yaml": None}, "nothing left")
     await harness.refresh(name)
@@ -307,6 +305,4 @@ async def test_an_empty_render_is_refused_and_deletes_nothing(harness: Harness) 
     await harness.wait_object(
         "v1", "ConfigMap", "a", ns, lambda o: bool(o) and o["data"]["color"] == "back"
     )
-    await harness.wait_app(
-        name, lambda a: harness.synced_and_healthy(a) and not a["status"].get("conditions")
-    )
+    await harness.wait_app(name, lambda a: harness.settled(a) and not a["status"].get("conditions"))

@@ -63,7 +63,7 @@ async def test_three_levels_of_apps_sync_and_delete_in_cascade(harness: Harness)
         )
     )
     for name in (root, mid, leaf):
-        await harness.wait_app(name, harness.synced_and_healthy)
+        await harness.wait_app(name, harness.settled)
     root_app = await harness.app(root)
     assert [(r["kind"], r["name"]) for r in root_app["status"]["resources"]] == [
         ("Application", mid)
@@ -112,7 +112,7 @@ async def test_deletion_cascades_only_with_the_resources_finalizer(
     await harness.client.apply(
         application(name, harness.repo.url_file, ns, path=name, automated={}, finalizers=finalizers)
     )
-    await harness.wait_app(name, harness.synced_and_healthy)
+    await harness.wait_app(name, harness.settled)
     await harness.client.delete("argoproj.io/v1alpha1", "Application", name, NAMESPACE)
     await harness.wait_object(
         "argoproj.io/v1alpha1", "Application", name, NAMESPACE, lambda o: o is None
@@ -159,8 +159,8 @@ async def test_child_apps_follow_sync_waves_with_application_health(harness: Har
             if second in apps:
                 seen_second = True
                 assert harness.health_status(apps[first]) == "Healthy", apps[first].get("status")
-            if parent in apps and harness.synced_and_healthy(apps[parent]):
+            if parent in apps and harness.settled(apps[parent]):
                 break
             await asyncio.sleep(0.02)
     assert seen_second
-    await harness.wait_app(second, harness.synced_and_healthy)
+    await harness.wait_app(second, harness.settled)

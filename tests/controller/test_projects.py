@@ -67,7 +67,7 @@ async def test_destinations_outside_the_project_are_refused(harness: Harness) ->
         NAMESPACE,
         {"spec": {"destination": {"namespace": "team-a-web"}}},
     )
-    app = await harness.wait_app(name, harness.synced_and_healthy)
+    app = await harness.wait_app(name, harness.settled)
     assert "InvalidSpecError" not in conditions_of(app)
     await harness.client.get("v1", "ConfigMap", "settings", "team-a-web")
 
@@ -86,7 +86,7 @@ async def test_orphaned_resources_are_reported_unless_ignored(harness: Harness) 
             name, harness.repo.url_file, ns, path=name, project=f"{name}-proj", automated={}
         )
     )
-    app = await harness.wait_app(name, harness.synced_and_healthy)
+    app = await harness.wait_app(name, harness.settled)
     assert "OrphanedResourceWarning" not in conditions_of(app)
 
     for stray in ("stray", "tmp-cache"):

@@ -10,6 +10,7 @@ from tether import __version__
 from tether.cli.admin_cmd import app as admin_app
 from tether.cli.app_cmd import app as app_app
 from tether.cli.appset_cmd import app as appset_app
+from tether.cli.cluster_cmd import app as cluster_app
 from tether.cli.controller_cmd import controller_command
 from tether.cli.localcluster_cmd import app as localcluster_app
 from tether.cli.server_cmd import server_command
@@ -26,6 +27,7 @@ app = typer.Typer(
 app.add_typer(admin_app)
 app.add_typer(app_app)
 app.add_typer(appset_app)
+app.add_typer(cluster_app)
 app.add_typer(localcluster_app)
 app.command("server")(server_command)
 app.command("up")(up_command)
