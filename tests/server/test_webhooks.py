@@ -39,6 +39,8 @@ APPS = {
     "gl-web": ("https://gitlab.example.com/platform/apps.git", "main", "web", "."),
     "gitea-tag": ("https://gitea.example.com/ops/apps", "v1.4.0", "release", ""),
     "gitea-main": ("https://gitea.example.com/ops/apps", "main", "release", ""),
+    "gitea-semver": ("https://gitea.example.com/ops/apps", "^1.2", "release", ""),
+    "gitea-semver-miss": ("https://gitea.example.com/ops/apps", "~2.0", "release", ""),
     "bb-main": ("git@bitbucket.org:team/apps.git", "main", "app", ""),
     "az-main": ("https://dev.azure.com/contoso/Platform/_git/apps", "HEAD", "app", ""),
     "bbs-main": ("https://bitbucket.example.com/scm/ops/apps.git", "main", "app", ""),
@@ -209,7 +211,7 @@ async def test_gitea_tag_push_with_signature(hooks: Hooks) -> None:
         headers={"X-Gitea-Event": "push", "X-Gitea-Signature": signature},
     )
     assert good.status_code == 200
-    assert await refreshed(hooks.harness) == {"gitea-tag"}
+    assert await refreshed(hooks.harness) == {"gitea-tag", "gitea-semver"}
 
 
 async def test_bitbucket_cloud_without_a_configured_uuid_is_accepted(hooks: Hooks) -> None:

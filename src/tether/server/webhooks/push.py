@@ -12,6 +12,7 @@ from typing import Any
 from tether.model import keys
 from tether.source import normalize_url
 from tether.source.errors import InvalidRepositoryURL
+from tether.source.semver_constraint import parse_constraint, parse_version
 
 
 class WebhookError(Exception):
@@ -65,11 +66,17 @@ def _normalized(url: str) -> str:
 
 
 def _revision_matches(target: str, push: Push) -> bool:
+    """Branch or tag name, ``HEAD`` (the default branch), or a semver constraint over tags."""
     target = target.strip()
     if target in ("", "HEAD"):
         return not push.is_tag and bool(push.default_branch) and push.ref == push.default_branch
     short, _ = short_ref(target)
-    return short == push.ref
+    if short == push.ref:
+        return True
+    if push.is_tag and (constraint := parse_constraint(target)) is not None:
+        version = parse_version(push.ref)
+        return version is not None and constraint.matches(version)
+    return False
 
 
 def _paths_match(annotation: str, source_path: str, changed: tuple[str, ...]) -> bool:
