@@ -311,3 +311,34 @@ async def test_deleting_an_appset_collects_its_applications(
             break
         await asyncio.sleep(0.05)
     assert await present(client, namespace, "collected") is None
+
+
+async def test_an_application_that_fails_to_render_blocks_nothing_else(
+    client: KubeClient, namespace: str, tmp_path: Path
+) -> None:
+    def spec(elements: list[dict[str, str]]) -> dict[str, Any]:
+        body = template("{{ .name }}")
+        body["spec"]["source"]["path"] = "{{ .path }}"
+        return {
+            "goTemplate": True,
+            "goTemplateOptions": ["missingkey=error"],
+            "generators": [{"list": {"elements": elements}}],
+            "template": body,
+        }
+
+    reconciler = ApplicationSetReconciler(client, namespace, GitCache(tmp_path / "git"))
+    good = [{"name": "a", "path": "a"}, {"name": "b", "path": "b"}]
+    await client.apply(appset_manifest("partial", namespace, spec(good)))
+    assert (await reconciler.reconcile_once("partial")).created == ("a", "b")
+
+    # b loses its path: its parameter set no longer renders, and a gains a sibling.
+    broken = [{"name": "a", "path": "a2"}, {"name": "b"}, {"name": "c", "path": "c"}]
+    await client.apply(appset_manifest("partial", namespace, spec(broken)))
+    outcome = await reconciler.reconcile_once("partial")
+    assert (outcome.created, outcome.updated, outcome.deleted) == (("c",), ("a",), ())
+    assert await app_names(client, namespace) == ["a", "b", "c"]
+    error = await condition(client, namespace, "partial", "ErrorOccurred")
+    assert error["status"] == "True"
+    assert 'map has no entry for key "path"' in error["message"]
+    up_to_date = await condition(client, namespace, "partial", "ResourcesUpToDate")
+    assert (up_to_date["status"], up_to_date["reason"]) == ("False", "ApplicationValidationError")
