@@ -229,6 +229,13 @@ async def test_sync_writes_the_operation_and_refuses_a_second(server: Harness) -
     )
     assert again.status_code == 412
     assert again.json()["error"] == "another operation is already in progress"
+    events = await server.kube.list("v1", "Event", server.namespace)
+    audit = [
+        (e["reason"], e["message"])
+        for e in events.items
+        if e["involvedObject"]["name"] == "to-sync"
+    ]
+    assert audit == [("OperationStarted", "admin initiated sync to abc123 of application to-sync")]
 
 
 async def test_sync_to_another_revision_is_refused_under_auto_sync(server: Harness) -> None:
