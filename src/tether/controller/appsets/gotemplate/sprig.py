@@ -26,6 +26,7 @@ from tether.controller.appsets.gotemplate.values import (
     go_kind,
     go_type,
 )
+from tether.source.semver_constraint import parse_constraint, parse_version
 
 S, N, A, B, M = Kind.STRING, Kind.INT, Kind.ANY, Kind.BOOL, Kind.MAP
 #: Bounds on what one call may build: templates run inside the controller.
@@ -361,6 +362,20 @@ def _slice(values: Any, *indexes: Any) -> list[Any]:
     return items[start:end]
 
 
+def semver_compare(constraint: str, version: str) -> bool:
+    """Sprig's ``semverCompare``: Masterminds constraint semantics, as tags resolve."""
+    target = parse_version(version)
+    if target is None:
+        raise CallError("Invalid Semantic Version")
+    parsed = parse_constraint(constraint)
+    if parsed is not None:
+        return parsed.matches(target)
+    pinned = parse_version(constraint.strip())
+    if pinned is None:
+        raise CallError(f"improper constraint: {constraint}")
+    return target == pinned
+
+
 def _fail(message: str) -> Any:
     raise CallError(message)
 
@@ -427,6 +442,7 @@ SPRIG: dict[str, Function] = {
     "any": fn(variadic=A)(lambda *a: any(not empty(v) for v in a)),
     "ternary": fn(A, A, B)(lambda yes, no, cond: yes if cond else no),
     "fail": fn(S)(_fail),
+    "semverCompare": fn(S, S)(semver_compare),
     "kindOf": fn(A)(go_kind),
     "kindIs": fn(S, A)(lambda kind, v: go_kind(v) == kind),
     "typeOf": fn(A)(go_type),
