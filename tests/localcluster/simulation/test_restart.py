@@ -51,7 +51,16 @@ async def test_finished_work_is_not_done_again(tmp_path: Path) -> None:
 
     sim = await restarted(tmp_path, clock, Settings.instant(), work)
     try:
-        kinds = ("Pod", "ReplicaSet", "Job", "Deployment", "StatefulSet", "Endpoints", "Node")
+        kinds = (
+            "Pod",
+            "ReplicaSet",
+            "Job",
+            "Deployment",
+            "StatefulSet",
+            "Endpoints",
+            "Node",
+            "Event",
+        )
         before = snapshot(sim, *kinds)
         sim.simulation.kubelet.requeue_all()
         await sim.settle()

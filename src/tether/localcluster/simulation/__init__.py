@@ -33,6 +33,11 @@ What is simulated
   volumes (:mod:`.persistentvolumeclaim`), Ingress addresses (:mod:`.ingress`) and
   HorizontalPodAutoscalers without metrics (:mod:`.horizontalpodautoscaler`): each
   module's docstring says what it does and how it matches the real controller.
+- Events (:mod:`.events`): the kubelet and the controllers report what they do
+  (``Scheduled``, ``Pulled``, ``Created``, ``Started``, ``BackOff``,
+  ``ScalingReplicaSet``, ``SuccessfulCreate``, ``Completed``...) as core ``v1`` Events,
+  aggregated (``count``) and expiring after an hour, so ``kubectl describe`` reads as
+  on a real cluster.
 
 Failure triggers (:mod:`.failures`)
 -----------------------------------

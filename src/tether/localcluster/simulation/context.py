@@ -21,6 +21,7 @@ from tether.localcluster.errors import APIError
 from tether.localcluster.registry import Registry
 from tether.localcluster.resources import ResourceType
 from tether.localcluster.simulation.clock import Clock, Timers, format_time
+from tether.localcluster.simulation.events import Recorder
 from tether.localcluster.simulation.failures import FailureRules
 from tether.localcluster.simulation.settings import Settings
 from tether.localcluster.store import DeleteOptions, Store, WriteOptions
@@ -46,6 +47,7 @@ class Kinds:
     endpoints: ResourceType
     endpointslices: ResourceType
     configmaps: ResourceType
+    events: ResourceType
     deployments: ResourceType
     replicasets: ResourceType
     statefulsets: ResourceType
@@ -76,6 +78,7 @@ class Kinds:
             endpoints=get("", "endpoints"),
             endpointslices=get("discovery.k8s.io", "endpointslices"),
             configmaps=get("", "configmaps"),
+            events=get("", "events"),
             deployments=get("apps", "deployments"),
             replicasets=get("apps", "replicasets"),
             statefulsets=get("apps", "statefulsets"),
@@ -147,6 +150,7 @@ class Context:
         self.settings = settings
         self._rules = rules
         self.ownership = Ownership()
+        self.recorder = Recorder(self)
 
     def index_all(self) -> None:
         """Index the ownership of every stored object (at start)."""

@@ -25,6 +25,7 @@ from croniter import CroniterError, croniter
 from tether.localcluster.loop import WorkQueue
 from tether.localcluster.simulation.clock import format_time, parse_time
 from tether.localcluster.simulation.context import Context, controller_ref, find_condition
+from tether.localcluster.simulation.events import EventType
 from tether.localcluster.simulation.job import finished
 from tether.localcluster.watch import Entry, Event
 
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 Key = tuple[str, str]
 Obj = dict[str, Any]
 SCHEDULED_ANNOTATION = "batch.kubernetes.io/cronjob-scheduled-timestamp"
+COMPONENT = "cronjob-controller"
 
 
 def _zone(spec: Obj) -> ZoneInfo | None:
@@ -106,9 +108,19 @@ class CronJobController:
         spec = cronjob.obj.get("spec") or {}
         old: Obj = cronjob.obj.get("status") or {}
         jobs = context.owned(kinds.jobs, key[0], cronjob.metadata["uid"])
-        await self._trim(spec, jobs)
+        await self._trim(cronjob, spec, jobs)
         jobs = context.owned(kinds.jobs, key[0], cronjob.metadata["uid"])
         running = [j for j in jobs if not finished(j.obj)]
+        was_active = {ref.get("uid") for ref in old.get("active") or []}
+        for job in jobs:
+            if job.metadata["uid"] in was_active and finished(job.obj):
+                outcome = "Complete" if _succeeded(job) else "Failed"
+                await self._report(
+                    cronjob,
+                    EventType.NORMAL,
+                    "SawCompletedJob",
+                    f"Saw completed job: {job.metadata['name']}, condition: {outcome}",
+                )
         status: Obj = {
             k: v for k, v in old.items() if k in ("lastScheduleTime", "lastSuccessfulTime")
         }
@@ -129,6 +141,12 @@ class CronJobController:
             following = next_due(schedule, zone, now)
         except (CroniterError, ValueError, KeyError) as error:
             log.warning("failed to read the schedule of cronjob %s/%s: %s", key[0], key[1], error)
+            await self._report(
+                cronjob,
+                EventType.WARNING,
+                "UnparseableSchedule",
+                f"unparseable schedule: {schedule!r} : {error}",
+            )
             await self._write(cronjob, status, running)
             return
         since = parse_time(status.get("lastScheduleTime")) or parse_time(
@@ -139,17 +157,34 @@ class CronJobController:
             too_late = deadline is not None and due + timedelta(seconds=int(deadline)) < now
             policy = spec.get("concurrencyPolicy", "Allow")
             if too_late:
-                log.info("cronjob %s/%s missed its start at %s", key[0], key[1], format_time(due))
+                await self._report(
+                    cronjob,
+                    EventType.WARNING,
+                    "MissSchedule",
+                    f"Missed scheduled time to start a job: {format_time(due)}",
+                )
             elif policy == "Forbid" and running:
-                pass
+                await self._report(
+                    cronjob,
+                    EventType.NORMAL,
+                    "JobAlreadyActive",
+                    "Not starting job because prior execution is running and concurrency "
+                    "policy is Forbid",
+                )
             else:
                 if policy == "Replace":
                     for job in running:
-                        await context.delete(kinds.jobs, job)
+                        await self._delete(cronjob, job)
                     running = []
                 created = await self._create(cronjob, spec, due)
                 if created is not None:
                     running.append(created)
+                    await self._report(
+                        cronjob,
+                        EventType.NORMAL,
+                        "SuccessfulCreate",
+                        f"Created job {created.metadata['name']}",
+                    )
                 status["lastScheduleTime"] = format_time(due)
         context.timers.at(following, self.queue, key)
         await self._write(cronjob, status, running)
@@ -178,7 +213,16 @@ class CronJobController:
             self._context.kinds.jobs, cronjob.metadata.get("namespace", ""), obj
         )
 
-    async def _trim(self, spec: Obj, jobs: list[Entry]) -> None:
+    async def _report(self, cronjob: Entry, type_: EventType, reason: str, message: str) -> None:
+        await self._context.recorder.record(cronjob, type_, reason, message, COMPONENT)
+
+    async def _delete(self, cronjob: Entry, job: Entry) -> None:
+        await self._context.delete(self._context.kinds.jobs, job)
+        await self._report(
+            cronjob, EventType.NORMAL, "SuccessfulDelete", f"Deleted job {job.metadata['name']}"
+        )
+
+    async def _trim(self, cronjob: Entry, spec: Obj, jobs: list[Entry]) -> None:
         done = [j for j in jobs if finished(j.obj)]
         by_start = sorted(
             done,
@@ -193,7 +237,7 @@ class CronJobController:
                 continue
             matching = [j for j in by_start if _succeeded(j) == wanted]
             for job in matching[: max(len(matching) - int(keep), 0)]:
-                await self._context.delete(self._context.kinds.jobs, job)
+                await self._delete(cronjob, job)
 
     async def _write(self, cronjob: Entry, status: Obj, running: list[Entry]) -> None:
         context = self._context

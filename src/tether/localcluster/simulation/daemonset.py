@@ -16,6 +16,7 @@ from typing import Any
 
 from tether.localcluster.loop import WorkQueue
 from tether.localcluster.simulation.context import Context
+from tether.localcluster.simulation.events import EventType
 from tether.localcluster.simulation.node import NODE_NAME, fits
 from tether.localcluster.simulation.revisions import REVISION_LABEL, ensure_revision, trim_revisions
 from tether.localcluster.simulation.workloads import (
@@ -26,11 +27,12 @@ from tether.localcluster.simulation.workloads import (
     pod_from_template,
     ready,
 )
-from tether.localcluster.watch import Event
+from tether.localcluster.watch import Entry, Event
 
 Key = tuple[str, str]
 Obj = dict[str, Any]
 GENERATION_LABEL = "pod-template-generation"
+COMPONENT = "daemonset-controller"
 
 #: The tolerations the DaemonSet controller adds to every daemon Pod.
 DAEMON_TOLERATIONS = [
@@ -105,6 +107,7 @@ class DaemonSetController:
             ]
             if phase(pod) == "Failed" or not runs_here or (rolling and outdated):
                 await context.delete(kinds.pods, pod)
+                await self._report(ds, "SuccessfulDelete", f"Deleted pod: {pod.metadata['name']}")
         pods = [p for p in context.owned(kinds.pods, key[0], ds.metadata["uid"]) if active(p)]
         if runs_here and not pods:
             new_pod = pod_from_template(
@@ -121,7 +124,11 @@ class DaemonSetController:
             new_pod["spec"]["tolerations"] = existing + [
                 t for t in DAEMON_TOLERATIONS if t not in existing
             ]
-            await context.create(kinds.pods, key[0], new_pod)
+            created = await context.create(kinds.pods, key[0], new_pod)
+            if created is not None:
+                await self._report(
+                    ds, "SuccessfulCreate", f"Created pod: {created.metadata['name']}"
+                )
         await self._status(key, revision.metadata["name"], 1 if runs_here else 0)
         await trim_revisions(
             context,
@@ -129,6 +136,9 @@ class DaemonSetController:
             {revision.metadata["name"]},
             int(spec.get("revisionHistoryLimit", 10)),
         )
+
+    async def _report(self, ds: Entry, reason: str, message: str) -> None:
+        await self._context.recorder.record(ds, EventType.NORMAL, reason, message, COMPONENT)
 
     async def _status(self, key: Key, revision: str, desired: int) -> None:
         context = self._context

@@ -34,6 +34,7 @@ from tether.localcluster.simulation.context import (
     find_condition,
     reversed_key,
 )
+from tether.localcluster.simulation.events import EventType
 from tether.localcluster.simulation.rollout import (
     DESIRED_REPLICAS,
     HASH_LABEL,
@@ -61,6 +62,7 @@ from tether.localcluster.simulation.workloads import phase
 from tether.localcluster.watch import Entry, Event
 
 Key = tuple[str, str]
+COMPONENT = "deployment-controller"
 Obj = dict[str, Any]
 _COUNTS = (
     "replicas",
@@ -292,23 +294,34 @@ class DeploymentController:
         )
         return found or rs
 
-    async def _scale(self, rs: Entry, replicas: int, deployment: Entry | None) -> Entry:
+    async def _scale(self, rs: Entry, replicas: int, deployment: Entry) -> Entry:
         rs = self._fresh(rs)
-        annotations: dict[str, str] = {}
-        if deployment is not None:
-            spec = deployment.obj.get("spec") or {}
-            wanted = int(spec.get("replicas", 1))
-            annotations = {
-                DESIRED_REPLICAS: str(wanted),
-                MAX_REPLICAS: str(wanted + fenceposts(spec)[0]),
-            }
+        spec = deployment.obj.get("spec") or {}
+        wanted = int(spec.get("replicas", 1))
+        annotations = {
+            DESIRED_REPLICAS: str(wanted),
+            MAX_REPLICAS: str(wanted + fenceposts(spec)[0]),
+        }
 
         def change(obj: Obj) -> None:
             obj["spec"]["replicas"] = replicas
-            if annotations:
-                obj["metadata"].setdefault("annotations", {}).update(annotations)
+            obj["metadata"].setdefault("annotations", {}).update(annotations)
 
-        return await self._context.update(self._context.kinds.replicasets, rs, change)
+        before = spec_replicas(rs)
+        rs = await self._context.update(self._context.kinds.replicasets, rs, change)
+        if before != replicas:
+            await self._scaled(deployment, rs, before, replicas)
+        return rs
+
+    async def _scaled(self, deployment: Entry, rs: Entry, before: int, after: int) -> None:
+        direction = "up" if after > before else "down"
+        await self._context.recorder.record(
+            deployment,
+            EventType.NORMAL,
+            "ScalingReplicaSet",
+            f"Scaled {direction} replica set {rs.metadata['name']} from {before} to {after}",
+            COMPONENT,
+        )
 
     async def _create_new(
         self, deployment: Entry, olds: list[Entry], replicas: int, conditions: list[Obj]
@@ -353,6 +366,8 @@ class DeploymentController:
             )
             return None, conditions
         await self._set_revision(deployment, number)
+        if replicas:
+            await self._scaled(deployment, created, 0, replicas)
         conditions = put_condition(
             conditions,
             deployment_condition(

@@ -16,6 +16,7 @@ from typing import Any
 
 from tether.localcluster.loop import WorkQueue
 from tether.localcluster.simulation.context import Context, condition, set_condition
+from tether.localcluster.simulation.events import EventType
 from tether.localcluster.watch import Entry, Event
 
 Key = tuple[str, str]
@@ -156,6 +157,14 @@ class AutoscalerController:
             if rtype is not None:
                 await context.update(
                     rtype, target, lambda obj: obj["spec"].__setitem__("replicas", desired)
+                )
+                bound = "below Spec.MinReplicas" if desired > current else "above Spec.MaxReplicas"
+                await context.recorder.record(
+                    hpa,
+                    EventType.NORMAL,
+                    "SuccessfulRescale",
+                    f"New size: {desired}; reason: Current number of replicas {bound}",
+                    "horizontal-pod-autoscaler",
                 )
                 able = condition(
                     "AbleToScale",

@@ -33,6 +33,7 @@ from tether.localcluster.loop import WorkQueue
 from tether.localcluster.resources import ResourceType
 from tether.localcluster.simulation.clock import format_time, parse_time
 from tether.localcluster.simulation.context import Context, condition, find_condition, set_condition
+from tether.localcluster.simulation.events import EventType
 from tether.localcluster.simulation.workloads import active, phase, pod_from_template, ready
 from tether.localcluster.store import WriteOptions
 from tether.localcluster.watch import Entry, Event
@@ -48,6 +49,7 @@ BACKOFF_MESSAGE = "Job has reached the specified backoff limit"
 DEADLINE_MESSAGE = "Job was active longer than specified deadline"
 COMPLETE_MESSAGE = "Reached expected number of succeeded pods"
 INDEX_KEY = "batch.kubernetes.io/job-completion-index"
+COMPONENT = "job-controller"
 
 
 def job_labels(job: Obj) -> dict[str, str]:
@@ -177,8 +179,9 @@ class JobController:
         status: Obj = {k: v for k, v in old.items() if k in ("startTime",)}
 
         if spec.get("suspend"):
-            for pod in running:
-                await context.delete(kinds.pods, pod)
+            await self._delete_pods(job, running)
+            if (find_condition(job.obj, "Suspended") or {}).get("status") != "True":
+                await self._report(job, EventType.NORMAL, "Suspended", "Job suspended")
             conditions = set_condition(
                 conditions, job_condition("Suspended", "JobSuspended", "Job suspended", stamp)
             )
@@ -186,6 +189,7 @@ class JobController:
             await self._write(job, status, conditions, [])
             return
         if (find_condition(job.obj, "Suspended") or {}).get("status") == "True":
+            await self._report(job, EventType.NORMAL, "Resumed", "Job resumed")
             conditions = set_condition(
                 conditions, job_condition("Suspended", "JobResumed", "Job resumed", stamp, "False")
             )
@@ -217,8 +221,8 @@ class JobController:
         elif deadline is not None and started + timedelta(seconds=int(deadline)) <= now:
             failure = ("DeadlineExceeded", DEADLINE_MESSAGE)
         if failure is not None:
-            for pod in running:
-                await context.delete(kinds.pods, pod)
+            await self._delete_pods(job, running)
+            await self._report(job, EventType.WARNING, *failure)
             for type_ in ("FailureTarget", "Failed"):
                 conditions = set_condition(conditions, job_condition(type_, *failure, stamp))
             await self._write(
@@ -233,8 +237,8 @@ class JobController:
             else succeeded > 0 and not running
         )
         if done:
-            for pod in running:
-                await context.delete(kinds.pods, pod)
+            await self._delete_pods(job, running)
+            await self._report(job, EventType.NORMAL, "Completed", "Job completed")
             for type_ in ("SuccessCriteriaMet", "Complete"):
                 conditions = set_condition(
                     conditions,
@@ -280,11 +284,27 @@ class JobController:
             created = await context.create(kinds.pods, key[0], new_pod)
             if created is not None:
                 running.append(created)
+                await self._report(
+                    job,
+                    EventType.NORMAL,
+                    "SuccessfulCreate",
+                    f"Created pod: {created.metadata['name']}",
+                )
         if deadline is not None:
             context.timers.at(started + timedelta(seconds=int(deadline)), self.queue, key)
         await self._write(
             job, {**status, "succeeded": succeeded, "failed": failed}, conditions, running
         )
+
+    async def _report(self, job: Entry, type_: EventType, reason: str, message: str) -> None:
+        await self._context.recorder.record(job, type_, reason, message, COMPONENT)
+
+    async def _delete_pods(self, job: Entry, pods: list[Entry]) -> None:
+        for pod in pods:
+            await self._context.delete(self._context.kinds.pods, pod)
+            await self._report(
+                job, EventType.NORMAL, "SuccessfulDelete", f"Deleted pod: {pod.metadata['name']}"
+            )
 
     def _pod(self, job: Entry, template: Obj, index: int | None) -> Obj:
         """A Pod of ``job`` (of completion ``index`` in ``Indexed`` mode)."""

@@ -21,6 +21,7 @@ from tether.localcluster.errors import APIError
 from tether.localcluster.loop import WorkQueue
 from tether.localcluster.resources import ResourceType
 from tether.localcluster.simulation.context import KUBELET, Context, condition
+from tether.localcluster.simulation.events import EventType, container_reports
 from tether.localcluster.simulation.node import NODE_NAME, POD_CIDR, fits
 from tether.localcluster.simulation.pods import (
     creating_status,
@@ -151,6 +152,13 @@ class Kubelet:
             pod = await context.update(
                 pods, pod, lambda obj: obj["spec"].__setitem__("nodeName", NODE_NAME), SCHEDULER
             )
+            await context.recorder.record(
+                pod,
+                EventType.NORMAL,
+                "Scheduled",
+                f"Successfully assigned {key[0]}/{key[1]} to {NODE_NAME}",
+                "default-scheduler",
+            )
         elif node != NODE_NAME:
             return
         if (pod.obj.get("status") or {}).get("phase") in TERMINAL:
@@ -168,7 +176,12 @@ class Kubelet:
             ip = self._addresses.allocate(key)
             status["podIP"] = ip
             status["podIPs"] = [{"ip": ip}]
-        await context.write_status(pods, pod, status, KUBELET)
+        before = pod.obj.get("status") or {}
+        pod = await context.write_status(pods, pod, status, KUBELET)
+        for type_, reason, message, path in container_reports(pod.obj, before, status):
+            await context.recorder.record(
+                pod, type_, reason, message, KUBELET, host=NODE_NAME, field_path=path
+            )
         if computed.terminal:
             self._addresses.release(key)
         elif computed.next_change is not None:
@@ -184,6 +197,18 @@ class Kubelet:
             return  # Only finalizers hold it now; they are not the kubelet's.
         status = pod.obj.get("status") or {}
         if status.get("phase") not in TERMINAL and status.get("startTime"):
+            for container in status.get("containerStatuses") or []:
+                if "running" in (container.get("state") or {}):
+                    name = container.get("name", "")
+                    await context.recorder.record(
+                        pod,
+                        EventType.NORMAL,
+                        "Killing",
+                        f"Stopping container {name}",
+                        KUBELET,
+                        host=NODE_NAME,
+                        field_path=f"spec.containers{{{name}}}",
+                    )
             pod = await context.write_status(
                 context.kinds.pods, pod, stopped_status(pod.obj, context.timestamp()), KUBELET
             )

@@ -17,6 +17,7 @@ from typing import Any
 
 from tether.localcluster.loop import WorkQueue
 from tether.localcluster.simulation.context import Context
+from tether.localcluster.simulation.events import EventType
 from tether.localcluster.watch import Event
 
 Key = tuple[str, str]
@@ -83,6 +84,14 @@ class VolumeController:
         class_name = spec.get("storageClassName") or STORAGE_CLASS
         storage_class = context.get(kinds.storageclasses, "", class_name)
         if storage_class is None:
+            if (claim.obj.get("status") or {}).get("phase") != "Pending":
+                await context.recorder.record(
+                    claim,
+                    EventType.WARNING,
+                    "ProvisioningFailed",
+                    f'storageclass.storage.k8s.io "{class_name}" not found',
+                    "persistentvolume-controller",
+                )
             await context.write_status(kinds.pvcs, claim, {"phase": "Pending"})
             return
         provisioner = str(storage_class.obj.get("provisioner") or PROVISIONER)
@@ -122,6 +131,13 @@ class VolumeController:
             created = await context.create(kinds.pvs, "", volume)
             if created is not None:
                 await context.write_status(kinds.pvs, created, {"phase": "Bound"})
+                await context.recorder.record(
+                    claim,
+                    EventType.NORMAL,
+                    "ProvisioningSucceeded",
+                    f"Successfully provisioned volume {volume_name}",
+                    provisioner,
+                )
 
         def bind(obj: Obj) -> None:
             obj["spec"]["volumeName"] = volume_name

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from tether.localcluster.loop import WorkQueue
 from tether.localcluster.simulation.context import Context, drop_zeros
+from tether.localcluster.simulation.events import EventType
 from tether.localcluster.simulation.workloads import (
     active,
     available,
@@ -24,6 +25,7 @@ from tether.localcluster.simulation.workloads import (
 from tether.localcluster.watch import Event
 
 Key = tuple[str, str]
+COMPONENT = "replicaset-controller"
 
 
 class ReplicaSetController:
@@ -63,12 +65,27 @@ class ReplicaSetController:
         desired = int(spec.get("replicas", 1))
         if len(pods) < desired:
             for _ in range(desired - len(pods)):
-                await context.create(
+                created = await context.create(
                     kinds.pods, key[0], pod_from_template(template, rs, generate_name=f"{key[1]}-")
                 )
+                if created is not None:
+                    await context.recorder.record(
+                        rs,
+                        EventType.NORMAL,
+                        "SuccessfulCreate",
+                        f"Created pod: {created.metadata['name']}",
+                        COMPONENT,
+                    )
         elif len(pods) > desired:
             for pod in sorted(pods, key=deletion_rank)[: len(pods) - desired]:
                 await context.delete(kinds.pods, pod)
+                await context.recorder.record(
+                    rs,
+                    EventType.NORMAL,
+                    "SuccessfulDelete",
+                    f"Deleted pod: {pod.metadata['name']}",
+                    COMPONENT,
+                )
         rs = context.get(kinds.replicasets, *key)
         if rs is None:
             return

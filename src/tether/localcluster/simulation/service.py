@@ -27,6 +27,7 @@ from tether.localcluster.loop import WorkQueue
 from tether.localcluster.resources import ResourceType
 from tether.localcluster.selectors import selector_from_match
 from tether.localcluster.simulation.context import Context, controller_ref
+from tether.localcluster.simulation.events import EventType
 from tether.localcluster.simulation.workloads import active, ready
 from tether.localcluster.store import WriteOptions
 from tether.localcluster.watch import Entry, Event
@@ -322,6 +323,13 @@ class EndpointsController:
                 return
             ip = self._allocator.load_balancer_ip(key)
             new = {**status, "loadBalancer": {"ingress": [{"ip": ip, "ipMode": "VIP"}]}}
+            for reason, message in (
+                ("EnsuringLoadBalancer", "Ensuring load balancer"),
+                ("EnsuredLoadBalancer", "Ensured load balancer"),
+            ):
+                await self._context.recorder.record(
+                    service, EventType.NORMAL, reason, message, "service-controller"
+                )
         elif ingress:
             new = {**status, "loadBalancer": {}}
         else:

@@ -27,8 +27,10 @@ class Settings:
     backoff_seconds: float = 1.0
     #: The longest back-off (a real kubelet caps at 300 s).
     max_backoff_seconds: float = 16.0
+    #: Whether the controllers and the kubelet record Events.
+    events: bool = True
 
     @classmethod
     def instant(cls) -> Settings:
         """No delays at all: every step happens as soon as the controllers get to it."""
-        return cls(0.0, 0.0, 0.0, 0.0, 0.0)
+        return cls(0.0, 0.0, 0.0, 0.0, 0.0, events=True)

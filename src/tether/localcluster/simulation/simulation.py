@@ -89,6 +89,7 @@ class Simulation:
         store.add_admitter(self.allocator.admit)
         self.kubelet = Kubelet(self.context)
         self.controllers: tuple[Controller, ...] = (
+            self.context.recorder,
             self.kubelet,
             ReplicaSetController(self.context),
             DeploymentController(self.context),

@@ -28,6 +28,7 @@ from typing import Any
 
 from tether.localcluster.loop import WorkQueue
 from tether.localcluster.simulation.context import Context, controller_ref
+from tether.localcluster.simulation.events import EventType
 from tether.localcluster.simulation.revisions import (
     REVISION_LABEL,
     ensure_revision,
@@ -48,6 +49,7 @@ Key = tuple[str, str]
 Obj = dict[str, Any]
 POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
 POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"
+COMPONENT = "statefulset-controller"
 
 
 def _ordinal(sts_name: str, pod: Entry) -> int | None:
@@ -111,7 +113,7 @@ class StatefulSetController:
         # Failed Pods are replaced.
         for ordinal, pod in list(pods.items()):
             if phase(pod) == "Failed":
-                await context.delete(kinds.pods, pod)
+                await self._delete_pod(sts, pod)
                 del pods[ordinal]
         # Create the missing Pods in order.
         for ordinal in range(replicas):
@@ -124,6 +126,11 @@ class StatefulSetController:
                 )
                 if created is not None:
                     pods[ordinal] = created
+                    await self._report(
+                        sts,
+                        f"create Pod {created.metadata['name']} in StatefulSet {key[1]} successful",
+                        "SuccessfulCreate",
+                    )
                 if ordered:
                     break
             elif ordered and not _healthy(existing):
@@ -145,13 +152,12 @@ class StatefulSetController:
         partition: int,
         update: Entry,
     ) -> None:
-        kinds = self._context.kinds
         surplus = sorted((o for o in pods if o >= replicas), reverse=True)
         if surplus:
             for ordinal in surplus:
                 if ordered and not all(_healthy(p) for o, p in pods.items() if o < ordinal):
                     return
-                await self._context.delete(kinds.pods, pods[ordinal])
+                await self._delete_pod(sts, pods[ordinal])
                 if ordered:
                     return
             return
@@ -164,8 +170,19 @@ class StatefulSetController:
                 and (pod.metadata.get("labels") or {}).get(REVISION_LABEL)
                 != update.metadata["name"]
             ):
-                await self._context.delete(kinds.pods, pod)
+                await self._delete_pod(sts, pod)
                 return
+
+    async def _report(self, sts: Entry, message: str, reason: str) -> None:
+        await self._context.recorder.record(sts, EventType.NORMAL, reason, message, COMPONENT)
+
+    async def _delete_pod(self, sts: Entry, pod: Entry) -> None:
+        await self._context.delete(self._context.kinds.pods, pod)
+        await self._report(
+            sts,
+            f"delete Pod {pod.metadata['name']} in StatefulSet {sts.metadata['name']} successful",
+            "SuccessfulDelete",
+        )
 
     def _pod(self, sts: Entry, spec: Obj, ordinal: int, revision: Entry) -> Obj:
         name = f"{sts.metadata['name']}-{ordinal}"
@@ -218,7 +235,14 @@ class StatefulSetController:
                 "metadata": metadata,
                 "spec": copy.deepcopy(claim.get("spec") or {}),
             }
-            await context.create(context.kinds.pvcs, namespace, obj)
+            if await context.create(context.kinds.pvcs, namespace, obj) is not None:
+                pod_name = f"{sts.metadata['name']}-{ordinal}"
+                await self._report(
+                    sts,
+                    f"create Claim {name} Pod {pod_name} in StatefulSet "
+                    f"{sts.metadata['name']} success",
+                    "SuccessfulCreate",
+                )
 
     async def _status(
         self, key: Key, sts: Entry, update: Entry, current: Entry, revisions: list[Entry]
