@@ -2,9 +2,13 @@
 
 Argo CD removes ``env``, ``expandenv`` and ``getHostByName`` so templates cannot read
 the controller's environment or the network; so does tether. Functions whose output
-depends on the clock or on chance (``now``, ``date``, ``uuidv4``, ``rand*``) and the
-cryptographic helpers (``genPrivateKey``, ``derivePassword``, ...) are not offered:
-a generated Application must be a pure function of its parameters.
+depends on the clock or on chance (``now``, ``date``, ``uuidv4``, ``rand*``,
+``shuffle``) and the cryptographic helpers (``genPrivateKey``, ``derivePassword``,
+``encryptAES``, ...) are not offered: a generated Application must be a pure function
+of its parameters. Also absent: the ``must*`` variants, ``semver`` (``semverCompare``
+is here), ``wrap``/``wrapWith``, ``chunk``, ``seq``, ``urlParse``/``urlJoin`` and the
+``os*`` path functions. Every function in :data:`SPRIG` behaves as Sprig's; the golden
+cases check that against Go.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import base64
 import hashlib
 import json
 import math
+import posixpath
 import re
 from collections.abc import Mapping
 from typing import Any, Final
@@ -376,6 +381,31 @@ def semver_compare(constraint: str, version: str) -> bool:
     return target == pinned
 
 
+def _path_clean(path: str) -> str:
+    if not path:
+        return "."
+    cleaned = posixpath.normpath(path)
+    # normpath keeps a leading "//" (POSIX allows it); Go's path.Clean does not.
+    return "/" + cleaned.lstrip("/") if cleaned.startswith("//") else cleaned
+
+
+def _path_base(path: str) -> str:
+    if not path:
+        return "."
+    stripped = path.rstrip("/")
+    return posixpath.basename(stripped) if stripped else "/"
+
+
+def _path_dir(path: str) -> str:
+    return _path_clean(path[: path.rfind("/") + 1])
+
+
+def _path_ext(path: str) -> str:
+    base = path[path.rfind("/") + 1 :]
+    dot = base.rfind(".")
+    return base[dot:] if dot >= 0 else ""
+
+
 def _fail(message: str) -> Any:
     raise CallError(message)
 
@@ -422,6 +452,12 @@ SPRIG: dict[str, Function] = {
     "sha1sum": fn(S)(lambda s: hashlib.sha1(s.encode(), usedforsecurity=False).hexdigest()),
     "sha256sum": fn(S)(lambda s: hashlib.sha256(s.encode()).hexdigest()),
     "sha512sum": fn(S)(lambda s: hashlib.sha512(s.encode()).hexdigest()),
+    # slash-separated paths (Go's path package)
+    "base": fn(S)(_path_base),
+    "dir": fn(S)(_path_dir),
+    "ext": fn(S)(_path_ext),
+    "clean": fn(S)(_path_clean),
+    "isAbs": fn(S)(lambda p: p.startswith("/")),
     # regular expressions (Go's RE2 syntax is a subset of Python's for these uses)
     "regexMatch": fn(S, S)(lambda r, s: _go_regex(r).search(s) is not None),
     "regexFind": fn(S, S)(lambda r, s: m.group() if (m := _go_regex(r).search(s)) else ""),
