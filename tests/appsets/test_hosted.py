@@ -82,6 +82,11 @@ def forge() -> Iterator[FakeForge]:
                 "topics": ["web"],
             }
         ],
+        "/api/v4/projects/42/repository/tree": lambda query, body: (
+            [{"name": "kustomization.yaml", "type": "blob"}]
+            if query.get("path") == "deploy"
+            else []
+        ),
         "/api/v4/projects/42/repository/branches": [
             {"name": "main", "commit": {"id": SHA}},
             {"name": "release/1.0", "commit": {"id": SHA}},
@@ -229,6 +234,16 @@ async def test_scm_provider_gitlab_all_branches_and_gitea(forge: FakeForge) -> N
         ("shop", "main", "main", "git@gitlab.example:group/shop.git"),
         ("shop", "release/1.0", "release-1.0", "git@gitlab.example:group/shop.git"),
     ]
+    gitlab["generators"][0]["scmProvider"]["filters"] = [
+        {"branchMatch": "^release/", "pathsExist": ["deploy/kustomization.yaml"]}
+    ]
+    (release,) = params_of(await run(gitlab))
+    assert release["branch"] == "release/1.0"
+    listing = [r for r in forge.requests if r.path.endswith("/repository/tree")]
+    assert {(r.query["path"], r.query["ref"]) for r in listing} == {
+        ("deploy/kustomization.yaml", "release/1.0"),
+        ("deploy", "release/1.0"),
+    }
     gitea = {"generators": [{"scmProvider": {"gitea": {"owner": "org", "api": forge.url}}}]}
     (tea,) = params_of(await run(gitea))
     assert (tea["repository"], tea["labels"]) == ("tea", "brew")

@@ -10,6 +10,7 @@ import yaml
 
 from tether.controller.appsets.errors import RenderError, TemplateError
 from tether.controller.appsets.generator import Generated
+from tether.controller.appsets.gotemplate import slugify
 from tether.controller.appsets.render import DuplicateApplications, render_applications
 from tether.controller.appsets.templating import (
     fasttemplate,
@@ -136,3 +137,18 @@ def test_generator_template_override() -> None:
         "server": "https://kubernetes.default.svc",
         "namespace": "override-a",
     }
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("Feature/ADD_Login",), "feature-add-login"),
+        (("a" * 60,), "a" * 50),
+        ((20, True, "release-2024-candidate-build-nightly"), "release-2024"),
+        ((20, False, "release-2024-candidate-build-nightly"), "release-2024-candida"),
+        (("--Team..Alpha--",), "team-alpha"),
+    ],
+    ids=["lower-and-dashes", "default-max-50", "smart-truncate", "plain-truncate", "trimmed"],
+)
+def test_slugify(args: tuple[Any, ...], expected: str) -> None:
+    assert slugify(*args) == expected
