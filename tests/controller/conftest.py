@@ -46,9 +46,10 @@ class Harness:
     """The pieces of a controller test, and helpers to wait on them."""
 
     client: KubeClient
-    controller: ApplicationController
     repo: RemoteRepo
     clock: MovableClock
+    #: The in-process controller (``None`` for tests that run controllers as processes).
+    controller: ApplicationController | None = None
     namespace: str = NAMESPACE
 
     @staticmethod
@@ -137,25 +138,31 @@ class Harness:
 
 
 @pytest.fixture
-async def harness(
+async def management(
     local_cluster: Any,
     git_repo: RemoteRepo,  # noqa: F811
-    tmp_path: Path,
 ) -> AsyncIterator[Harness]:
+    """A management cluster with tether installed and a Git repository, no controller."""
     async with KubeClient(load_kubeconfig(local_cluster.kubeconfig)) as client:
         async with asyncio.timeout(30):
             await install(client, NAMESPACE)
-        clock = MovableClock()
-        controller = ApplicationController(
-            client,
-            GitCache(tmp_path / "git"),
-            namespace=NAMESPACE,
-            poll_interval=0.05,
-            clock=clock,
-        )
-        async with asyncio.timeout(30):
-            await controller.start()
-        try:
-            yield Harness(client, controller, git_repo, clock)
-        finally:
-            await controller.close()
+        yield Harness(client, git_repo, MovableClock())
+
+
+@pytest.fixture
+async def harness(management: Harness, tmp_path: Path) -> AsyncIterator[Harness]:
+    """:func:`management` plus a controller running in-process on the harness clock."""
+    controller = ApplicationController(
+        management.client,
+        GitCache(tmp_path / "git"),
+        namespace=NAMESPACE,
+        poll_interval=0.05,
+        clock=management.clock,
+    )
+    async with asyncio.timeout(30):
+        await controller.start()
+    management.controller = controller
+    try:
+        yield management
+    finally:
+        await controller.close()

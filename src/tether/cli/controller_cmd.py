@@ -10,6 +10,7 @@ import typer
 
 from tether.cli.runtime import configure_logging, run_until_signalled
 from tether.controller import ApplicationController, install
+from tether.controller.leases import ShardingConfig
 from tether.kube import ConfigError, KubeClient, KubeError, load_kubeconfig
 from tether.source import GitCache
 
@@ -30,13 +31,29 @@ def controller_command(
     skip_install: Annotated[
         bool, typer.Option("--skip-install", help="Do not install the CRDs and default project.")
     ] = False,
+    shards: Annotated[
+        int, typer.Option("--shards", help="Split apps into this many shards (one per replica).")
+    ] = 1,
+    shard: Annotated[
+        list[int] | None,
+        typer.Option("--shard", help="Shard(s) this replica prefers (default: all); repeatable."),
+    ] = None,
+    lease_seconds: Annotated[
+        float, typer.Option("--lease-seconds", help="How long a dead replica keeps its shards.")
+    ] = 15.0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")] = False,
 ) -> None:
     """Run the application controller until interrupted (SIGINT or SIGTERM)."""
     configure_logging(verbose)
     try:
         config = load_kubeconfig(kubeconfig, context)
-    except ConfigError as error:
+        sharding = ShardingConfig(
+            shards=shards,
+            preferred=frozenset(shard) if shard else None,
+            lease_seconds=lease_seconds,
+            renew_seconds=lease_seconds / 3,
+        )
+    except (ConfigError, ValueError) as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(2) from None
 
@@ -51,6 +68,7 @@ def controller_command(
                 namespace=namespace,
                 status_workers=status_workers,
                 operation_workers=operation_workers,
+                sharding=sharding if shards > 1 else None,
             )
             async with asyncio.timeout(60):
                 await controller.start()

@@ -25,6 +25,7 @@ from tether.controller.autosync import decide_auto_sync
 from tether.controller.clusters import ClusterConnection, ClusterRegistry, UnknownDestination
 from tether.controller.comparison import AppComparer, ComparisonFailed, tracking_name
 from tether.controller.gates import OPEN, SyncGate, cycle_conditions, evaluate_gate
+from tether.controller.leases import ShardingConfig, ShardLeases
 from tether.controller.operation import OperationRunner, new_operation_state
 from tether.controller.orphans import find_orphans, orphan_conditions
 from tether.controller.projects import project_problem, resolve_project
@@ -79,6 +80,7 @@ class ApplicationController:
         resync: bool = True,
         rng: Callable[[], float] = random.random,
         refresh_rate_limit: RateLimit | None = DEFAULT_REFRESH_RATE_LIMIT,
+        sharding: ShardingConfig | None = None,
     ) -> None:
         self.client = client
         self.namespace = namespace
@@ -101,6 +103,8 @@ class ApplicationController:
             "operation", self.operate, workers=operation_workers
         )
         self._resync = resync
+        #: The shards of apps this replica works on (``None``: one replica, every app).
+        self.leases = None if sharding is None else ShardLeases(client, namespace, sharding)
         self._rng = rng
         self._jitter: dict[str, float] = {}
         self._reconciled: dict[str, float] = {}
@@ -124,6 +128,9 @@ class ApplicationController:
         self._load_settings()
         self._register_clusters()
         self._subscribe(self.management)
+        if self.leases is not None:
+            self.leases.on_acquired(lambda shards: self._enqueue_all(lambda app: True))
+            await self.leases.start()
         self.refresh_queue.start()
         self.operation_queue.start()
         for obj in cache.of_kind("argoproj.io", "Application"):
@@ -140,6 +147,8 @@ class ApplicationController:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.refresh_queue.close()
         await self.operation_queue.close()
+        if self.leases is not None:
+            await self.leases.close()
         await self.clusters.close()
 
     def _subscribe(self, connection: ClusterConnection) -> None:
@@ -238,8 +247,14 @@ class ApplicationController:
         except SpecError as error:
             return obj, None, str(error)
 
+    def owns(self, key: str) -> bool:
+        """Whether this replica works on the app ``namespace/name`` (see :mod:`.leases`)."""
+        return self.leases is None or self.leases.owns(key)
+
     async def reconcile(self, key: str) -> None:
         """Refresh one application: compare, write status, maybe start an automated sync."""
+        if not self.owns(key):
+            return
         self._reconciled[key] = time.monotonic()
         obj, app, invalid = self._application(key)
         if obj is None:
@@ -403,6 +418,8 @@ class ApplicationController:
 
     async def operate(self, key: str) -> None:
         """Run the requested or unfinished operation of one application."""
+        if not self.owns(key):
+            return
         obj, app, _ = self._application(key)
         if obj is None or app is None or app.metadata.is_deleting:
             return
@@ -427,6 +444,7 @@ class ApplicationController:
                 retry_count = state.retry_count + 1
             state = new_operation_state(app.operation, now, retry_count)
             await self._write_fields(obj, {"operationState": state.to_dict()})
+            log.info("%s: operation started", key)
         project = resolve_project(self.management.cache, self.namespace, app.spec.project_name)
         problem = project_problem(app, project)
         try:
