@@ -12,6 +12,9 @@ for readiness). Measures:
 - how many writes that took (resourceVersions handed out) and their rate;
 - the process's resident memory (psutil) before and after.
 
+It runs twice, each in a fresh child process: with Events recorded (the default) and
+without, to show what the Events cost.
+
 Prints a table and writes ``bench/results/simulation.json``. Run:
 ``.venv/bin/python -m bench.simulation``.
 """
@@ -20,10 +23,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import multiprocessing
 import os
 import platform
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -70,11 +75,11 @@ def complete(status: dict[str, Any]) -> bool:
     )
 
 
-async def run(data_dir: Path) -> dict[str, Any]:
+async def run(data_dir: Path, settings: Settings) -> dict[str, Any]:
     """Create the Deployments and wait until all are Available."""
     process = psutil.Process(os.getpid())
     cluster = Cluster(data_dir)
-    simulation = Simulation(cluster.store, cluster.registry, settings=Settings.instant())
+    simulation = Simulation(cluster.store, cluster.registry, settings=settings)
     await cluster.start()
     await simulation.start()
     deployments = cluster.registry.get("apps", "deployments")
@@ -111,10 +116,6 @@ async def run(data_dir: Path) -> dict[str, Any]:
     await simulation.close()
     await cluster.close()
     return {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "mode": "in-process (store API, fsynced group commit), system clock, no delays",
-        "deployments": DEPLOYMENTS,
-        "replicas": REPLICAS,
         "pods": pod_count,
         "create_s": round(created, 2),
         "all_available_s": round(available, 2),
@@ -125,27 +126,48 @@ async def run(data_dir: Path) -> dict[str, Any]:
     }
 
 
+def measure(events: bool) -> dict[str, Any]:
+    """One run in this process, on a temporary data directory."""
+    settings = replace(Settings.instant(), events=events)
+    with tempfile.TemporaryDirectory(prefix="tether-bench-sim-") as tmp:
+        return asyncio.run(run(Path(tmp), settings))
+
+
 def print_table(results: dict[str, Any]) -> None:
-    """The results as a table."""
+    """The results as a table, one column per run."""
+    runs = results["runs"]
+    print(results["mode"])
+    print(f"{results['deployments']} Deployments x {results['replicas']} replicas")
     rows = [
-        ("mode", results["mode"]),
-        ("Deployments x replicas", f"{results['deployments']} x {results['replicas']}"),
-        ("Pods running", str(results["pods"])),
-        ("create all Deployments (s)", f"{results['create_s']:.2f}"),
-        ("all Available and complete (s)", f"{results['all_available_s']:.2f}"),
-        ("writes (resourceVersions)", str(results["writes"])),
-        ("writes/s", f"{results['writes_per_s']:.0f}"),
-        ("RSS before / after (MB)", f"{results['rss_before_mb']} / {results['rss_after_mb']}"),
+        ("Pods running", "pods", "{}"),
+        ("create all Deployments (s)", "create_s", "{:.2f}"),
+        ("all Available and complete (s)", "all_available_s", "{:.2f}"),
+        ("writes (resourceVersions)", "writes", "{}"),
+        ("writes/s", "writes_per_s", "{:.0f}"),
+        ("RSS before (MB)", "rss_before_mb", "{}"),
+        ("RSS after (MB)", "rss_after_mb", "{}"),
     ]
-    width = max(len(label) for label, _ in rows)
-    for label, value in rows:
-        print(f"{label:<{width}}  {value}")
+    width = max(len(label) for label, _, _ in rows)
+    print(f"{'':<{width}}  " + "  ".join(f"{name:>14}" for name in runs))
+    for label, key, fmt in rows:
+        values = "  ".join(f"{fmt.format(run[key]):>14}" for run in runs.values())
+        print(f"{label:<{width}}  {values}")
 
 
 def main() -> None:
     """Run the benchmark, print the table, write the JSON results."""
-    with tempfile.TemporaryDirectory(prefix="tether-bench-sim-") as tmp:
-        results = asyncio.run(run(Path(tmp)))
+    runs: dict[str, Any] = {}
+    spawn = multiprocessing.get_context("spawn")
+    for name, events in (("with events", True), ("without events", False)):
+        with spawn.Pool(1) as pool:
+            runs[name] = pool.apply(measure, (events,))
+    results = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "mode": "in-process (store API, fsynced group commit), system clock, no delays",
+        "deployments": DEPLOYMENTS,
+        "replicas": REPLICAS,
+        "runs": runs,
+    }
     print_table(results)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
