@@ -118,3 +118,18 @@ async def test_a_missed_schedule_runs_once_after_a_restart(tmp_path: Path) -> No
         assert jobs[0] in after
     finally:
         await second.close()
+
+
+async def test_a_namespace_with_running_workloads_is_deleted(sim: SimCluster) -> None:
+    await sim.create(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}, namespace=""
+    )
+    await sim.create(load("deployment-web"), "shop")
+    await sim.create(load("statefulset-db"), "shop")
+    await sim.create(load("service-web"), "shop")
+    await sim.settle()
+    assert sim.list("Pod", "shop")
+    await sim.delete("Namespace", "shop", namespace="")
+    await sim.settle()
+    assert sim.get("Namespace", "shop", "") is None
+    assert sim.list("Pod", "shop") == []

@@ -14,15 +14,19 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from tether.localcluster.errors import APIError
 from tether.localcluster.loop import WorkQueue
 from tether.localcluster.simulation.clock import parse_time
 from tether.localcluster.watch import Entry, Event
 
 if TYPE_CHECKING:
     from tether.localcluster.simulation.context import Context
+
+log = logging.getLogger(__name__)
 
 Key = tuple[str, str]
 Obj = dict[str, Any]
@@ -92,9 +96,32 @@ class Recorder:
         field_path: str = "",
     ) -> None:
         """Report ``reason``/``message`` about ``involved`` from ``component`` (on ``host``)."""
-        context = self._context
-        if not context.settings.events:
+        if not self._context.settings.events:
             return
+        try:
+            await self._write(involved, type_, reason, message, component, host, field_path)
+        except APIError as error:
+            # Events are best effort, as client-go's recorder makes them: a namespace
+            # being deleted refuses them, and that must not stop the work reported.
+            log.debug(
+                "failed to record event %s on %s/%s: %s",
+                reason,
+                involved.metadata.get("namespace", ""),
+                involved.metadata["name"],
+                error,
+            )
+
+    async def _write(
+        self,
+        involved: Entry,
+        type_: EventType,
+        reason: str,
+        message: str,
+        component: str,
+        host: str,
+        field_path: str,
+    ) -> None:
+        context = self._context
         events = context.kinds.events
         namespace = involved.metadata.get("namespace") or "default"
         name = _name(involved, component, type_, reason, message)
