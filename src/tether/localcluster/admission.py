@@ -151,6 +151,8 @@ def prepare(rtype: ResourceType, obj: dict[str, Any], old: Mapping[str, Any] | N
             obj["status"] = {"phase": "Active"}
     elif key == ("", "Pod") and old is None:
         obj["status"] = {"phase": "Pending", "qosClass": "BestEffort"}
+    elif key in (("", "PersistentVolume"), ("", "PersistentVolumeClaim")) and old is None:
+        obj["status"] = {"phase": "Pending"}
     if not rtype.custom:
         defaults.apply_defaults(rtype.group, rtype.kind, obj)
 
@@ -248,12 +250,21 @@ def spec_changed(rtype: ResourceType, new: Mapping[str, Any], old: Mapping[str, 
     return any(new.get(k) != old.get(k) for k in keys)
 
 
+#: Kinds with a status subresource whose status may still be set on create (a kubelet
+#: registers its Node with its status).
+_STATUS_ON_CREATE = frozenset({("", "nodes")})
+
+
 def keep_status(rtype: ResourceType, new: dict[str, Any], old: Mapping[str, Any] | None) -> None:
-    """Writes to the main resource of a kind with ``/status`` do not change status."""
-    if not rtype.status or (rtype.key == ("", "Namespace") and old is None):
+    """Writes to the main resource of a kind with ``/status`` do not change status.
+
+    On create the status is dropped (the kind's preparation may then set the initial
+    one, as a Pod's ``Pending``), except where the real server keeps it.
+    """
+    if not rtype.status:
         return
     if old is None:
-        if rtype.custom:
+        if rtype.key not in _STATUS_ON_CREATE:
             new.pop("status", None)
         return
     if "status" in old:

@@ -329,8 +329,8 @@ class Store:
             self._check_namespace(rtype, ns, name)
         if (ns, name) in self._objects.get(rtype.key, {}):
             raise already_exists(rtype.ref, name)
-        admission.prepare(rtype, obj, None)
         admission.keep_status(rtype, obj, None)
+        admission.prepare(rtype, obj, None)
         admission.validate(rtype, obj, name)
         admission.stamp_new(rtype, obj, self.timestamp())
         warnings = self._admit(rtype, obj, None, options)

@@ -6,7 +6,7 @@ schema of its kind (:mod:`tether.localcluster.validation` over
 cause (a value of the wrong JSON type in a built-in kind is a ``400``, as it fails
 decoding on a real server); unknown fields are a ``400 BadRequest`` under
 ``fieldValidation=Strict``, ``Warning`` headers under ``Warn`` (the default) and nothing
-under ``Ignore``. Custom
+under ``Ignore``; either way they are not stored. Custom
 resources are defaulted from their structural schema first and pruned after, as
 kube-apiserver does.
 """
@@ -71,7 +71,10 @@ class SchemaAdmission:
             )
         if report.strict_error is not None:
             raise bad_request(report.strict_error)
-        if rtype.custom:
+        # Unknown fields are never stored: custom resources are pruned by their structural
+        # schema, built-in kinds lose them decoding into typed structs on a real server.
+        mode = FieldValidation(options.field_validation)
+        if rtype.custom or report.unknown_fields or mode is FieldValidation.IGNORE:
             _replace(obj, prune(obj, schema))
         return list(report.warnings)
 
