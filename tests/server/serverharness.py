@@ -159,6 +159,7 @@ async def running_server(
         on_push=on_push,
         registry=registry,
         settings_ttl=60.0,
+        refresh_timeout=0.2,  # no controller runs here: do not wait for one
     )
     async with app.router.lifespan_context(app):
         secret = await kube.get("v1", "Secret", "argocd-initial-admin-secret", namespace)

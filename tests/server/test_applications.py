@@ -318,6 +318,40 @@ async def test_refresh_sets_the_annotation(server: Harness) -> None:
     assert bad.status_code == 400
 
 
+async def test_refresh_answers_once_the_controller_has_refreshed(server: Harness) -> None:
+    await server.create_app(application("waited"))
+    server.app.state.context.refresh_timeout = 10.0
+
+    async def controller() -> None:
+        """Do what the controller does: compare, write status, drop the annotation."""
+        async with asyncio.timeout(5):
+            while True:
+                app = await server.get_app("waited")
+                if "argocd.argoproj.io/refresh" in (app["metadata"].get("annotations") or {}):
+                    break
+                await asyncio.sleep(0.02)
+        await server.kube.patch(
+            API_VERSION,
+            "Application",
+            "waited",
+            server.namespace,
+            {
+                "metadata": {"annotations": {"argocd.argoproj.io/refresh": None}},
+                "status": {"sync": {"status": "Synced"}},
+            },
+        )
+
+    task = asyncio.create_task(controller())
+    response = await server.http.get(
+        "/api/v1/applications/waited", headers=server.auth(), params={"refresh": "normal"}
+    )
+    await task
+    assert response.status_code == 200
+    body = response.json()
+    assert "argocd.argoproj.io/refresh" not in (body["metadata"].get("annotations") or {})
+    assert body["status"]["sync"]["status"] == "Synced"
+
+
 async def test_resource_tree_follows_owner_references(server: Harness) -> None:
     destination = f"{server.namespace}-tree"
     kube = server.kube

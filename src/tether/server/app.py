@@ -146,6 +146,7 @@ def create_app(
     managed_resources: ManagedResources | None = None,
     monotonic: Callable[[], float] = time.monotonic,
     settings_ttl: float = 2.0,
+    refresh_timeout: float = 10.0,
 ) -> FastAPI:
     """Build the server for the control ``namespace`` of the cluster behind ``client``.
 
@@ -155,7 +156,8 @@ def create_app(
     ``on_push`` is called for each accepted webhook push; ``registry`` receives the
     server's metrics and may carry the controller's too. ``resource_tree`` and
     ``managed_resources`` replace the answers built from the cluster alone (for
-    example with the controller's live cache and diffs).
+    example with the controller's live cache and diffs). ``refresh_timeout`` bounds how
+    long a ``?refresh=`` read waits for the controller to finish the refresh.
     """
     store = SettingsStore(client, namespace, monotonic=monotonic, ttl=settings_ttl)
     inspector = ClusterInspector(destinations or in_cluster_only(client), manifests)
@@ -174,6 +176,7 @@ def create_app(
         manifests=manifests,
         on_push=on_push,
         monotonic=monotonic,
+        refresh_timeout=refresh_timeout,
     )
     registry = registry if registry is not None else CollectorRegistry()
     app_metrics = AppMetrics(context, registry)

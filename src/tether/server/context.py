@@ -51,6 +51,8 @@ class ServerContext:
     monotonic: Callable[[], float] = time.monotonic
     #: Seconds between keep-alive comments on idle event streams.
     sse_heartbeat: float = 15.0
+    #: How long ``GET .../{name}?refresh=`` waits for the controller to refresh.
+    refresh_timeout: float = 10.0
     pages: PageCache = field(default_factory=PageCache)
     #: Incremented whenever the policy is compiled anew (keys cached pages).
     policy_generation: int = 0

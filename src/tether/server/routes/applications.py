@@ -9,8 +9,10 @@ and the like are in :mod:`.app_operations`, inspection in :mod:`.app_resources`.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import contextlib
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
@@ -202,9 +204,16 @@ async def get_application(
     ctx: Ctx,
     refresh: Literal["normal", "hard"] | None = None,
 ) -> dict[str, Any]:
-    """One Application; ``refresh`` asks the controller to compare again (``hard``: re-render)."""
+    """One Application; ``refresh`` asks the controller to compare again (``hard``: re-render).
+
+    As in Argo CD, a refresh answers once the controller has done it (it removes the
+    annotation), or after the server's refresh timeout with the app as it then is.
+    """
     obj, _ = await load_application(ctx, caller, name, Action.GET)
-    if refresh:
+    if not refresh:
+        return obj
+    # Subscribe before asking, so that the controller's answer cannot be missed.
+    with ctx.apps.subscribe() as changes:
         obj = await patch_application(
             ctx, name, {"metadata": {"annotations": {keys.REFRESH: refresh}}}
         )
@@ -214,6 +223,17 @@ async def get_application(
             subject_of(obj),
             f"requested a {refresh} refresh of",
         )
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(ctx.refresh_timeout):
+                while (change := await changes.get()) is not None:
+                    metadata = change.object.get("metadata") or {}
+                    if metadata.get("name") != name:
+                        continue
+                    if change.type == "DELETED":
+                        break
+                    obj = dict(change.object)
+                    if keys.REFRESH not in (metadata.get("annotations") or {}):
+                        break
     return obj
 
 
