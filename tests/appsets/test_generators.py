@@ -180,7 +180,7 @@ async def test_merge_keys_must_be_unique() -> None:
     ("generators", "expected"),
     [
         ([{"list": {"elements": []}}], None),
-        ([{"clusters": {}}], 180.0),
+        ([{"clusters": {}}], None),  # cluster Secrets are watched instead
         ([{"list": {"elements": [], "requeueAfterSeconds": 30}}, {"clusters": {}}], 30.0),
         (
             [
@@ -196,7 +196,7 @@ async def test_merge_keys_must_be_unique() -> None:
             60.0,
         ),
     ],
-    ids=["list-never", "clusters-default", "soonest", "matrix-child"],
+    ids=["list-never", "clusters-watched", "soonest", "matrix-child"],
 )
 async def test_requeue_after(generators: list[dict[str, Any]], expected: float | None) -> None:
     inputs = StaticInputs([])

@@ -342,3 +342,34 @@ async def test_an_application_that_fails_to_render_blocks_nothing_else(
     assert 'map has no entry for key "path"' in error["message"]
     up_to_date = await condition(client, namespace, "partial", "ResourcesUpToDate")
     assert (up_to_date["status"], up_to_date["reason"]) == ("False", "ApplicationValidationError")
+
+
+async def test_a_new_cluster_secret_brings_its_application(
+    client: KubeClient, namespace: str, tmp_path: Path
+) -> None:
+    body = template("edge-{{nameNormalized}}")
+    body["spec"]["destination"]["server"] = "{{server}}"
+    spec = {
+        "generators": [{"clusters": {"selector": {"matchLabels": {"env": "edge"}}}}],
+        "template": body,
+    }
+    reconciler = ApplicationSetReconciler(client, namespace, GitCache(tmp_path / "git"))
+    await reconciler.start()
+    try:
+        await client.apply(appset_manifest("edges", namespace, spec))
+        await client.apply(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {
+                    "name": "cluster-paris",
+                    "namespace": namespace,
+                    "labels": {"argocd.argoproj.io/secret-type": "cluster", "env": "edge"},
+                },
+                "stringData": {"name": "Paris", "server": "https://paris.example.com"},
+            }
+        )
+        app = await eventually(lambda: present(client, namespace, "edge-paris"))
+        assert app["spec"]["destination"]["server"] == "https://paris.example.com"
+    finally:
+        await reconciler.close()

@@ -35,7 +35,8 @@ Generators (one module each)
 
 Every generator accepts ``values`` (rendered with its parameters), a ``selector``
 post-filter (label-selector syntax over the flattened parameter names), a ``template``
-override and ``requeueAfterSeconds``.
+override and ``requeueAfterSeconds`` (defaults: git 180 s; pullRequest, scmProvider,
+plugin 30 min; list never; clusters never, since cluster Secrets are watched).
 
 Templates (:mod:`.templating`, :mod:`.gotemplate`)
 -----------------------------------------------------

@@ -15,12 +15,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from tether.controller.appsets.errors import GeneratorError
-from tether.controller.appsets.generator import (
-    DEFAULT_REQUEUE_SECONDS,
-    Generated,
-    GenerationContext,
-    requeue_of,
-)
+from tether.controller.appsets.generator import Generated, GenerationContext, requeue_of
 from tether.controller.appsets.gotemplate import normalize
 from tether.controller.appsets.params import ParamSet
 from tether.controller.appsets.selectors import LabelSelector
@@ -88,4 +83,5 @@ async def generate_clusters(generator: Generator, ctx: GenerationContext) -> Gen
         if ctx.go_template:
             local["metadata"] = {}
         out.insert(0, local)
-    return Generated(tuple(out), requeue_of(generator, DEFAULT_REQUEUE_SECONDS))
+    # No timed requeue: the reconciler watches cluster Secrets (as Argo CD does).
+    return Generated(tuple(out), requeue_of(generator, None))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -67,6 +67,8 @@ WRITE_CONCURRENCY: Final = 16
 #: Delay before reconciling after an Application event (events come in bursts).
 APP_EVENT_DELAY: Final = 0.2
 _RESOURCE_FINALIZERS: Final = (keys.RESOURCES_FINALIZER, keys.RESOURCES_FINALIZER_BACKGROUND)
+#: The Secrets the clusters generator reads.
+CLUSTER_SECRETS: Final = f"{keys.SECRET_TYPE_LABEL}={keys.SECRET_TYPE_CLUSTER}"
 #: Back-off after a failed watch before watching again.
 WATCH_BACKOFF: Final = 1.0
 
@@ -127,6 +129,7 @@ class ApplicationSetReconciler:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._generations: dict[str, int] = {}
+        self._cluster_users: set[str] = set()
 
     # --- running -------------------------------------------------------------------
 
@@ -135,8 +138,11 @@ class ApplicationSetReconciler:
         if self._tasks:
             return
         self._tasks = [
-            asyncio.create_task(self._watch(APPLICATION_SET_KIND, self._on_appset)),
-            asyncio.create_task(self._watch("Application", self._on_application)),
+            asyncio.create_task(self._watch(API_VERSION, APPLICATION_SET_KIND, self._on_appset)),
+            asyncio.create_task(self._watch(API_VERSION, "Application", self._on_application)),
+            asyncio.create_task(
+                self._watch("v1", "Secret", self._on_cluster_secret, CLUSTER_SECRETS)
+            ),
             asyncio.create_task(self._work()),
         ]
 
@@ -177,17 +183,29 @@ class ApplicationSetReconciler:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout)
 
-    async def _watch(self, kind: str, handle: Any) -> None:
+    async def _watch(
+        self,
+        api_version: str,
+        kind: str,
+        handle: Callable[[str, Mapping[str, Any]], None],
+        label_selector: str | None = None,
+    ) -> None:
         version = ""
         while True:
             try:
                 if not version:
-                    listed = await self.client.list(API_VERSION, kind, self.namespace)
+                    listed = await self.client.list(
+                        api_version, kind, self.namespace, label_selector=label_selector
+                    )
                     for item in listed.items:
                         handle("ADDED", item)
                     version = listed.resource_version
                 async for event in self.client.watch(
-                    API_VERSION, kind, self.namespace, resource_version=version
+                    api_version,
+                    kind,
+                    self.namespace,
+                    resource_version=version,
+                    label_selector=label_selector,
                 ):
                     metadata = event.object.get("metadata") or {}
                     version = str(metadata.get("resourceVersion", version))
@@ -210,11 +228,22 @@ class ApplicationSetReconciler:
         if kind == "DELETED":
             self._due.pop(name, None)
             self._generations.pop(name, None)
+            self._cluster_users.discard(name)
             return
+        if _uses_clusters((obj.get("spec") or {}).get("generators") or []):
+            self._cluster_users.add(name)
+        else:
+            self._cluster_users.discard(name)
         generation = int(metadata.get("generation") or 0)
         if self._generations.get(name) != generation:
             self._generations[name] = generation
             self.enqueue(name)
+
+    def _on_cluster_secret(self, kind: str, obj: Mapping[str, Any]) -> None:
+        # Clusters come and go by Secret: every ApplicationSet with a clusters
+        # generator runs again (it has no timed requeue, as in Argo CD).
+        for name in sorted(self._cluster_users):
+            self.enqueue(name, APP_EVENT_DELAY)
 
     def _on_application(self, kind: str, obj: Mapping[str, Any]) -> None:
         owner = controller_of(obj)
@@ -508,6 +537,20 @@ class ApplicationSetReconciler:
             )
         except KubeError as error:
             log.warning("failed to write the status of %s: %s", metadata.get("name"), error)
+
+
+def _uses_clusters(generators: Any) -> bool:
+    """Whether any generator (matrix and merge children included) is a clusters one."""
+    for generator in generators if isinstance(generators, list) else []:
+        if not isinstance(generator, Mapping):
+            continue
+        if "clusters" in generator:
+            return True
+        for nested in ("matrix", "merge"):
+            body = generator.get(nested)
+            if isinstance(body, Mapping) and _uses_clusters(body.get("generators")):
+                return True
+    return False
 
 
 def _needs_finalizer(appset: ApplicationSet) -> bool:
