@@ -20,7 +20,7 @@ import orjson
 from tether.diff.mask import mask_secret, mask_secrets
 from tether.kube import KubeClient, KubeError, NotFound
 from tether.model import Application, ResourceKey, ResourceStatus
-from tether.server.errors import NotImplementedByServer
+from tether.server.errors import NotFoundError, NotImplementedByServer
 from tether.server.interfaces import DestinationClients, ManifestSource
 
 IN_CLUSTER_SERVER: Final = "https://kubernetes.default.svc"
@@ -120,8 +120,8 @@ class ClusterInspector:
             return await client.get(
                 _api_version(resource), resource.kind, resource.name, resource.namespace or None
             )
-        except (NotFound, KubeError):
-            return None
+        except NotFound:
+            return None  # listed in status but gone: the tree shows what exists
 
     async def tree(self, app: Application) -> dict[str, Any]:
         """The app's objects and their descendants, Argo CD's ``ApplicationTree``."""
@@ -212,15 +212,14 @@ class ClusterInspector:
                 None,
             )
             if match is None:
-                raise NotFound(
-                    "get",
-                    f"{key.kind}/{key.namespace}/{key.name}",
-                    f"not managed by application {app.name}",
+                raise NotFoundError(
+                    f"failed to get {key.kind}/{key.namespace}/{key.name}: "
+                    f"not an object of application {app.name}"
                 )
             api_version = f"{key.group}/{match['version']}" if key.group else match["version"]
             live = await client.get(api_version, key.kind, key.name, key.namespace or None)
         if live is None:
-            raise NotFound("get", f"{key.kind}/{key.namespace}/{key.name}", "not found")
+            raise NotFoundError(f"failed to get {key.kind}/{key.namespace}/{key.name}: not found")
         return mask_secret(live)
 
 

@@ -10,16 +10,16 @@ answer; only objects the application manages are served.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from tether.diff.mask import mask_secrets
-from tether.kube import KubeError, NotFound
+from tether.kube import KubeError
 from tether.model import ResourceKey
 from tether.server.context import Caller, Ctx
-from tether.server.errors import NotFoundError, NotImplementedByServer, from_kube_error
+from tether.server.errors import NotImplementedByServer, from_kube_error
 from tether.server.rbac import Action
 from tether.server.routes.appaccess import (
     KIND,
@@ -81,19 +81,17 @@ async def live_resource(
     name: str,
     caller: Caller,
     ctx: Ctx,
-    kind: str,
-    resourceName: str,  # noqa: N803 - Argo CD's query names
-    namespace: str = "",
-    group: str = "",
+    kind: Annotated[str, Query(max_length=253)],
+    resourceName: Annotated[str, Query(max_length=253)],  # noqa: N803 - Argo CD's names
+    namespace: Annotated[str, Query(max_length=253)] = "",
+    group: Annotated[str, Query(max_length=253)] = "",
 ) -> dict[str, Any]:
     """The live object of a managed resource (Secret values masked), as ``{"manifest": ...}``."""
     _, app = await load_application(ctx, caller, name, Action.GET)
     key = ResourceKey(group, kind, namespace, resourceName)
     try:
         live = await ctx.inspector.live_object(app, key)
-    except NotFound as error:
-        raise NotFoundError(str(error)) from error
-    except KubeError as error:
+    except KubeError as error:  # NotFound included: a 404 naming the object
         raise from_kube_error(error) from error
     return {"manifest": orjson.dumps(live).decode()}
 
