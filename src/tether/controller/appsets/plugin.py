@@ -1,8 +1,9 @@
 """The ``plugin`` generator: parameters from an HTTP service, Argo CD's plugin protocol.
 
-``configMapRef.name`` names a ConfigMap in the control namespace with ``baseUrl`` and
-``token``: ``$<secret-name>:<key>`` names a key of any Secret of the control namespace,
-``$<key>`` a key of ``argocd-secret`` (Argo CD's two forms). tether POSTs
+``configMapRef.name`` names a ConfigMap in the control namespace with ``baseUrl``,
+``requestTimeout`` (seconds, optional) and ``token``: ``$<secret-name>:<key>`` names
+a key of any Secret of the control namespace, ``$<key>`` a key of ``argocd-secret``
+(Argo CD's two forms). tether POSTs
 ``{"applicationSetName": ..., "input": {"parameters": ...}}`` to
 ``<baseUrl>/api/v1/getparams.execute`` with ``Authorization: Bearer <token>`` and reads
 ``{"output": {"parameters": [ {...}, ... ]}}``. Each object becomes a parameter set
@@ -46,6 +47,21 @@ async def _token(reference: str, ctx: GenerationContext) -> str:
         raise GeneratorError(KIND, f"failed to read the token: {error}") from error
 
 
+def _timeout(raw: str | None, default: float) -> float:
+    """``requestTimeout`` (seconds) from the plugin's ConfigMap, else ``default``."""
+    if not raw:
+        return default
+    try:
+        seconds = float(raw)
+    except ValueError as error:
+        raise GeneratorError(
+            KIND, f"requestTimeout must be a number of seconds: {raw!r}"
+        ) from error
+    if seconds <= 0:
+        raise GeneratorError(KIND, f"requestTimeout must be positive: {raw!r}")
+    return seconds
+
+
 async def generate_plugin(generator: Generator, ctx: GenerationContext) -> Generated:
     """Ask the plugin service for parameter sets."""
     ref = generator.body.get("configMapRef") or {}
@@ -64,8 +80,9 @@ async def generate_plugin(generator: Generator, ctx: GenerationContext) -> Gener
     request = {"applicationSetName": ctx.appset.metadata.name, "input": {"parameters": parameters}}
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     url = base_url + PATH
+    timeout = _timeout(config.get("requestTimeout"), ctx.http_timeout)
     try:
-        async with httpx.AsyncClient(timeout=ctx.http_timeout, trust_env=False) as client:
+        async with httpx.AsyncClient(timeout=timeout, trust_env=False) as client:
             response = await client.post(url, json=request, headers=headers)
     except httpx.HTTPError as error:
         raise GeneratorError(KIND, f"failed to call {url}: {type(error).__name__}") from error
