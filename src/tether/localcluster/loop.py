@@ -2,8 +2,9 @@
 
 A controller watches the store, marks keys dirty from events, and reconciles each
 dirty key once per wake-up (a burst of events on one key costs one reconcile). Errors
-are logged and the key is retried after a short delay, so one bad object never stops
-the controller.
+are logged and the key is retried after a delay that doubles with each consecutive
+failure (0.5 s up to 30 s), so one bad object never stops the controller nor keeps it
+busy.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ K = TypeVar("K", bound=Hashable)
 log = logging.getLogger(__name__)
 
 RETRY_SECONDS = 0.5
+MAX_RETRY_SECONDS = 30.0
 
 
 class WorkQueue(Generic[K]):
@@ -29,6 +31,7 @@ class WorkQueue(Generic[K]):
         self.name = name
         self._reconcile = reconcile
         self._dirty: dict[K, None] = {}
+        self._failures: dict[K, int] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -52,8 +55,14 @@ class WorkQueue(Generic[K]):
                 except asyncio.CancelledError:
                     raise
                 except Exception:
-                    log.exception("%s: failed to reconcile %s, retrying", self.name, key)
-                    asyncio.get_running_loop().call_later(RETRY_SECONDS, self.add, key)
+                    failures = self._failures[key] = self._failures.get(key, 0) + 1
+                    delay = min(RETRY_SECONDS * 2 ** (failures - 1), MAX_RETRY_SECONDS)
+                    log.exception(
+                        "%s: failed to reconcile %s, retrying in %.1fs", self.name, key, delay
+                    )
+                    asyncio.get_running_loop().call_later(delay, self.add, key)
+                else:
+                    self._failures.pop(key, None)
 
     async def close(self) -> None:
         """Stop processing."""
