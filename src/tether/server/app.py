@@ -83,13 +83,13 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         limit = MAX_WEBHOOK_BODY if scope["path"].startswith("/api/webhook") else MAX_BODY
+        error = PayloadTooLarge(f"request body larger than {limit} bytes")
         for name, value in scope.get("headers") or []:
             if name == b"content-length" and value.isdigit() and int(value) > limit:
-                await _send_error(send, PayloadTooLarge(f"request body larger than {limit} bytes"))
+                await _send_error(send, error)
                 return
         received = 0
         refused = started = False
-        error = PayloadTooLarge(f"request body larger than {limit} bytes")
 
         async def limited_receive() -> Message:
             nonlocal received, refused
