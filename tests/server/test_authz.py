@@ -86,7 +86,7 @@ async def matrix(kube: KubeClient) -> AsyncIterator[Matrix]:
         )
         team = application("team-app", project="team", repo=REPO)
         team["spec"]["destination"]["namespace"] = destination
-        created = await h.create_app(team)
+        await h.create_app(team)
         await kube.patch(
             API_VERSION,
             "Application",
@@ -106,7 +106,6 @@ async def matrix(kube: KubeClient) -> AsyncIterator[Matrix]:
                 }
             },
         )
-        del created
         await h.create_app(application("other-app"))
         repo = await h.http.post(
             "/api/v1/repositories",
@@ -296,3 +295,15 @@ async def test_repository_and_cluster_credentials_are_write_only(matrix: Matrix)
     )
     stored = base64.b64decode(listed.items[0]["data"]["password"]).decode()
     assert stored == REPO_PASSWORD
+
+
+async def test_mutations_are_audited_without_secrets(matrix: Matrix) -> None:
+    h = matrix.harness
+    events = await h.kube.list("v1", "Event", h.namespace)
+    messages = {e["message"] for e in events.items if e["source"]["component"] == "tether-server"}
+    assert f"admin added repository {REPO}" in messages
+    assert "admin added cluster https://prod.example.com:6443" in messages
+    assert "admin changed the password of account reader" in messages
+    assert "reader logged in from 127.0.0.1" in messages
+    for secret in SECRETS:
+        assert not any(secret in m for m in messages)

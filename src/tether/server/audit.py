@@ -63,9 +63,23 @@ class Auditor:
         self.namespace = namespace
         self.clock = clock
 
-    async def record(self, user: str, reason: Reason, subject: Subject, action: str) -> None:
-        """Record that ``user`` did ``action`` (a short phrase) to ``subject``."""
-        message = f"{user} {action} {subject.kind.lower()} {subject.name}"
+    async def record(
+        self,
+        user: str,
+        reason: Reason,
+        subject: Subject,
+        action: str,
+        *,
+        about: str | None = None,
+    ) -> None:
+        """Record that ``user`` did ``action`` (a short phrase) to ``subject``.
+
+        The message reads ``<user> <action> <kind> <name>``, or ``<user> <action>
+        <about>`` when the subject's name says nothing useful (account changes are
+        stored in ``argocd-secret``, but concern an account).
+        """
+        what = f"{subject.kind.lower()} {subject.name}" if about is None else about
+        message = " ".join(part for part in (user, action, what) if part)
         log.info(
             "audit: %s",
             message,

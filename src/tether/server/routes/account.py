@@ -90,7 +90,8 @@ async def update_password(body: PasswordUpdate, caller: Caller, ctx: Ctx) -> dic
         caller.username,
         Reason.UPDATED,
         Subject("v1", "Secret", "argocd-secret", ctx.namespace),
-        f"changed the password of account {target} in",
+        "changed the password of",
+        about=f"account {target}",
     )
     return {}
 
@@ -128,7 +129,8 @@ async def create_token(name: str, body: TokenCreate, caller: Caller, ctx: Ctx) -
         caller.username,
         Reason.UPDATED,
         Subject("v1", "Secret", "argocd-secret", ctx.namespace),
-        f"created token {token_id} of account {name} in",
+        f"created token {token_id} of",
+        about=f"account {name}",
     )
     return {"token": token}
 
@@ -153,6 +155,7 @@ async def delete_token(name: str, token_id: str, caller: Caller, ctx: Ctx) -> di
         caller.username,
         Reason.DELETED,
         Subject("v1", "Secret", "argocd-secret", ctx.namespace),
-        f"deleted token {token_id} of account {name} in",
+        f"deleted token {token_id} of",
+        about=f"account {name}",
     )
     return {}

@@ -136,7 +136,8 @@ async def create_cluster(
         caller.username,
         Reason.CREATED,
         Subject("v1", "Secret", store.secret_name(body.server), ctx.namespace),
-        f"added cluster {body.server} as",
+        "added",
+        about=f"cluster {body.server}",
     )
     return cluster_view(written)
 
@@ -156,7 +157,8 @@ async def update_cluster(
         caller.username,
         Reason.UPDATED,
         Subject("v1", "Secret", store.secret_name(body.server), ctx.namespace),
-        f"updated cluster {body.server} in",
+        "updated",
+        about=f"cluster {body.server}",
     )
     return cluster_view(written)
 
@@ -173,6 +175,7 @@ async def delete_cluster(server: str, caller: Caller, ctx: Ctx) -> dict[str, Any
         caller.username,
         Reason.DELETED,
         Subject("v1", "Secret", store.secret_name(server), ctx.namespace),
-        f"removed cluster {server} in",
+        "removed",
+        about=f"cluster {server}",
     )
     return {}

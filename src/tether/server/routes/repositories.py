@@ -175,7 +175,8 @@ async def create_repository(
         caller.username,
         Reason.CREATED,
         Subject("v1", "Secret", store.secret_name(body.repo), ctx.namespace),
-        f"added repository {redact_url(body.repo)} as",
+        "added",
+        about=f"repository {redact_url(body.repo)}",
     )
     return repository_view(written)
 
@@ -195,7 +196,8 @@ async def update_repository(
         caller.username,
         Reason.UPDATED,
         Subject("v1", "Secret", store.secret_name(body.repo), ctx.namespace),
-        f"updated repository {redact_url(body.repo)} in",
+        "updated",
+        about=f"repository {redact_url(body.repo)}",
     )
     return repository_view(written)
 
@@ -212,6 +214,7 @@ async def delete_repository(repo: str, caller: Caller, ctx: Ctx) -> dict[str, An
         caller.username,
         Reason.DELETED,
         Subject("v1", "Secret", store.secret_name(deleted.get("url", repo)), ctx.namespace),
-        f"removed repository {redact_url(repo)} in",
+        "removed",
+        about=f"repository {redact_url(repo)}",
     )
     return {}

@@ -41,7 +41,8 @@ async def create_session(
         body.username,
         Reason.LOGGED_IN,
         Subject("v1", "Secret", "argocd-secret", ctx.namespace),
-        f"logged in from {_client_of(request)} with",
+        f"logged in from {_client_of(request)}",
+        about="",
     )
     lifetime = session_seconds((await ctx.store.snapshot()).settings)
     response.set_cookie(
@@ -64,7 +65,8 @@ async def delete_session(caller: Caller, ctx: Ctx, response: Response) -> dict[s
         caller.username,
         Reason.LOGGED_OUT,
         Subject("v1", "Secret", "argocd-secret", ctx.namespace),
-        "logged out of",
+        "logged out",
+        about="",
     )
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return {}
