@@ -472,6 +472,10 @@ class ApplicationController:
                 await self._write_fields(obj, {"operationState": waiting.to_dict()})
             self._wait_on_gate(key, gate, self.operation_queue)
             return
+        if state.sync_result is None and state.message:
+            # It waited at a gate: the sync itself starts now.
+            state = dataclasses.replace(state, started_at=now, message="")
+            await self._write_fields(obj, {"operationState": state.to_dict()})
         terminate = self._terminate.setdefault(key, asyncio.Event())
         if state.phase is OperationPhase.TERMINATING:
             terminate.set()
