@@ -115,7 +115,7 @@ class CronJobController:
         for job in jobs:
             if job.metadata["uid"] in was_active and finished(job.obj):
                 outcome = "Complete" if _succeeded(job) else "Failed"
-                await self._report(
+                self._report(
                     cronjob,
                     EventType.NORMAL,
                     "SawCompletedJob",
@@ -141,7 +141,7 @@ class CronJobController:
             following = next_due(schedule, zone, now)
         except (CroniterError, ValueError, KeyError) as error:
             log.warning("failed to read the schedule of cronjob %s/%s: %s", key[0], key[1], error)
-            await self._report(
+            self._report(
                 cronjob,
                 EventType.WARNING,
                 "UnparseableSchedule",
@@ -157,14 +157,14 @@ class CronJobController:
             too_late = deadline is not None and due + timedelta(seconds=int(deadline)) < now
             policy = spec.get("concurrencyPolicy", "Allow")
             if too_late:
-                await self._report(
+                self._report(
                     cronjob,
                     EventType.WARNING,
                     "MissSchedule",
                     f"Missed scheduled time to start a job: {format_time(due)}",
                 )
             elif policy == "Forbid" and running:
-                await self._report(
+                self._report(
                     cronjob,
                     EventType.NORMAL,
                     "JobAlreadyActive",
@@ -179,7 +179,7 @@ class CronJobController:
                 created = await self._create(cronjob, spec, due)
                 if created is not None:
                     running.append(created)
-                    await self._report(
+                    self._report(
                         cronjob,
                         EventType.NORMAL,
                         "SuccessfulCreate",
@@ -213,12 +213,12 @@ class CronJobController:
             self._context.kinds.jobs, cronjob.metadata.get("namespace", ""), obj
         )
 
-    async def _report(self, cronjob: Entry, type_: EventType, reason: str, message: str) -> None:
-        await self._context.recorder.record(cronjob, type_, reason, message, COMPONENT)
+    def _report(self, cronjob: Entry, type_: EventType, reason: str, message: str) -> None:
+        self._context.recorder.record(cronjob, type_, reason, message, COMPONENT)
 
     async def _delete(self, cronjob: Entry, job: Entry) -> None:
         await self._context.delete(self._context.kinds.jobs, job)
-        await self._report(
+        self._report(
             cronjob, EventType.NORMAL, "SuccessfulDelete", f"Deleted job {job.metadata['name']}"
         )
 

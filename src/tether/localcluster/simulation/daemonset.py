@@ -107,7 +107,7 @@ class DaemonSetController:
             ]
             if phase(pod) == "Failed" or not runs_here or (rolling and outdated):
                 await context.delete(kinds.pods, pod)
-                await self._report(ds, "SuccessfulDelete", f"Deleted pod: {pod.metadata['name']}")
+                self._report(ds, "SuccessfulDelete", f"Deleted pod: {pod.metadata['name']}")
         pods = [p for p in context.owned(kinds.pods, key[0], ds.metadata["uid"]) if active(p)]
         if runs_here and not pods:
             new_pod = pod_from_template(
@@ -126,9 +126,7 @@ class DaemonSetController:
             ]
             created = await context.create(kinds.pods, key[0], new_pod)
             if created is not None:
-                await self._report(
-                    ds, "SuccessfulCreate", f"Created pod: {created.metadata['name']}"
-                )
+                self._report(ds, "SuccessfulCreate", f"Created pod: {created.metadata['name']}")
         await self._status(key, revision.metadata["name"], 1 if runs_here else 0)
         await trim_revisions(
             context,
@@ -137,8 +135,8 @@ class DaemonSetController:
             int(spec.get("revisionHistoryLimit", 10)),
         )
 
-    async def _report(self, ds: Entry, reason: str, message: str) -> None:
-        await self._context.recorder.record(ds, EventType.NORMAL, reason, message, COMPONENT)
+    def _report(self, ds: Entry, reason: str, message: str) -> None:
+        self._context.recorder.record(ds, EventType.NORMAL, reason, message, COMPONENT)
 
     async def _status(self, key: Key, revision: str, desired: int) -> None:
         context = self._context

@@ -310,12 +310,12 @@ class DeploymentController:
         before = spec_replicas(rs)
         rs = await self._context.update(self._context.kinds.replicasets, rs, change)
         if before != replicas:
-            await self._scaled(deployment, rs, before, replicas)
+            self._scaled(deployment, rs, before, replicas)
         return rs
 
-    async def _scaled(self, deployment: Entry, rs: Entry, before: int, after: int) -> None:
+    def _scaled(self, deployment: Entry, rs: Entry, before: int, after: int) -> None:
         direction = "up" if after > before else "down"
-        await self._context.recorder.record(
+        self._context.recorder.record(
             deployment,
             EventType.NORMAL,
             "ScalingReplicaSet",
@@ -367,7 +367,7 @@ class DeploymentController:
             return None, conditions
         await self._set_revision(deployment, number)
         if replicas:
-            await self._scaled(deployment, created, 0, replicas)
+            self._scaled(deployment, created, 0, replicas)
         conditions = put_condition(
             conditions,
             deployment_condition(

@@ -12,9 +12,12 @@ seen.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import enum
 import hashlib
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -51,19 +54,59 @@ def _name(involved: Entry, component: str, type_: EventType, reason: str, messag
     return f"{involved.metadata['name']}.{digest}"
 
 
+@dataclass
+class _Report:
+    """A report waiting to be written, with how often it was made meanwhile."""
+
+    involved: Entry
+    type: EventType
+    reason: str
+    message: str
+    component: str
+    host: str
+    field_path: str
+    first: str
+    last: str
+    times: int = 1
+
+
 class Recorder:
-    """Records Events and expires them."""
+    """Records Events without holding up the reporters, and expires them.
+
+    :meth:`record` only queues the report (client-go's recorder is asynchronous too);
+    a writer task stores the queued reports together, so their writes share the store's
+    group commits with the controllers' instead of each controller waiting for its
+    Events. Reports repeated before they are written are folded into one write.
+    """
 
     def __init__(self, context: Context) -> None:
         """Record Events in ``context``'s store."""
         self._context = context
         self.queue: WorkQueue[Key] = WorkQueue("event-ttl", self._expire)
+        self._pending: dict[Key, _Report] = {}
+        self._wake = asyncio.Event()
+        self._writing = False
+        self._writer: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        """Schedule the expiry of every stored Event."""
+        """Schedule the expiry of every stored Event and start writing reports."""
         for entry in self._context.store.objects_of(self._context.kinds.events.key):
             self._schedule((entry.metadata.get("namespace", ""), entry.metadata["name"]), entry)
         self.queue.start()
+        self._writer = asyncio.get_running_loop().create_task(self._write_all(), name="events")
+
+    async def close(self) -> None:
+        """Write what is queued, then stop."""
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+            await self._flush()
+        await self.queue.close()
+
+    def idle(self) -> bool:
+        """Whether no report waits to be written."""
+        return not self._pending and not self._writing
 
     def on_event(self, event: Event) -> None:
         """Schedule the expiry of written Events."""
@@ -84,7 +127,7 @@ class Recorder:
         if seen is None or seen + EVENT_TTL <= context.now():
             await context.delete(context.kinds.events, entry)
 
-    async def record(
+    def record(
         self,
         involved: Entry,
         type_: EventType,
@@ -98,43 +141,58 @@ class Recorder:
         """Report ``reason``/``message`` about ``involved`` from ``component`` (on ``host``)."""
         if not self._context.settings.events:
             return
+        key = (
+            involved.metadata.get("namespace") or "default",
+            _name(involved, component, type_, reason, message),
+        )
+        now = self._context.timestamp()
+        queued = self._pending.get(key)
+        if queued is not None:
+            queued.times += 1
+            queued.last = now
+        else:
+            self._pending[key] = _Report(
+                involved, type_, reason, message, component, host, field_path, now, now
+            )
+        self._wake.set()
+
+    async def _write_all(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            await self._flush()
+
+    async def _flush(self) -> None:
+        batch, self._pending = self._pending, {}
+        if not batch:
+            return
+        self._writing = True
         try:
-            await self._write(involved, type_, reason, message, component, host, field_path)
+            await asyncio.gather(*(self._store(key, report) for key, report in batch.items()))
+        finally:
+            self._writing = False
+
+    async def _store(self, key: Key, report: _Report) -> None:
+        try:
+            await self._write(key, report)
         except APIError as error:
             # Events are best effort, as client-go's recorder makes them: a namespace
-            # being deleted refuses them, and that must not stop the work reported.
-            log.debug(
-                "failed to record event %s on %s/%s: %s",
-                reason,
-                involved.metadata.get("namespace", ""),
-                involved.metadata["name"],
-                error,
-            )
+            # being deleted refuses them, and that must not stop anything.
+            log.debug("failed to record event %s/%s: %s", key[0], key[1], error)
 
-    async def _write(
-        self,
-        involved: Entry,
-        type_: EventType,
-        reason: str,
-        message: str,
-        component: str,
-        host: str,
-        field_path: str,
-    ) -> None:
+    async def _write(self, key: Key, report: _Report) -> None:
         context = self._context
         events = context.kinds.events
-        namespace = involved.metadata.get("namespace") or "default"
-        name = _name(involved, component, type_, reason, message)
-        now = context.timestamp()
-        current = context.get(events, namespace, name)
+        current = context.get(events, *key)
         if current is not None:
 
             def again(obj: Obj) -> None:
-                obj["count"] = int(obj.get("count") or 1) + 1
-                obj["lastTimestamp"] = now
+                obj["count"] = int(obj.get("count") or 1) + report.times
+                obj["lastTimestamp"] = report.last
 
             await context.update(events, current, again, MANAGER)
             return
+        involved = report.involved
         reference: Obj = {
             "apiVersion": involved.obj["apiVersion"],
             "kind": involved.obj["kind"],
@@ -145,28 +203,28 @@ class Recorder:
         }
         if not reference["namespace"]:
             del reference["namespace"]
-        if field_path:
-            reference["fieldPath"] = field_path
-        source: Obj = {"component": component}
-        if host:
-            source["host"] = host
+        if report.field_path:
+            reference["fieldPath"] = report.field_path
+        source: Obj = {"component": report.component}
+        if report.host:
+            source["host"] = report.host
         await context.create(
             events,
-            namespace,
+            key[0],
             {
                 "apiVersion": "v1",
                 "kind": "Event",
-                "metadata": {"name": name},
+                "metadata": {"name": key[1]},
                 "involvedObject": reference,
-                "reason": reason,
-                "message": message,
+                "reason": report.reason,
+                "message": report.message,
                 "source": source,
-                "firstTimestamp": now,
-                "lastTimestamp": now,
-                "count": 1,
-                "type": str(type_),
-                "reportingComponent": component,
-                "reportingInstance": host,
+                "firstTimestamp": report.first,
+                "lastTimestamp": report.last,
+                "count": report.times,
+                "type": str(report.type),
+                "reportingComponent": report.component,
+                "reportingInstance": report.host,
             },
             MANAGER,
         )

@@ -159,7 +159,7 @@ class AutoscalerController:
                     rtype, target, lambda obj: obj["spec"].__setitem__("replicas", desired)
                 )
                 bound = "below Spec.MinReplicas" if desired > current else "above Spec.MaxReplicas"
-                await context.recorder.record(
+                context.recorder.record(
                     hpa,
                     EventType.NORMAL,
                     "SuccessfulRescale",

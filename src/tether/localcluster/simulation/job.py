@@ -181,7 +181,7 @@ class JobController:
         if spec.get("suspend"):
             await self._delete_pods(job, running)
             if (find_condition(job.obj, "Suspended") or {}).get("status") != "True":
-                await self._report(job, EventType.NORMAL, "Suspended", "Job suspended")
+                self._report(job, EventType.NORMAL, "Suspended", "Job suspended")
             conditions = set_condition(
                 conditions, job_condition("Suspended", "JobSuspended", "Job suspended", stamp)
             )
@@ -189,7 +189,7 @@ class JobController:
             await self._write(job, status, conditions, [])
             return
         if (find_condition(job.obj, "Suspended") or {}).get("status") == "True":
-            await self._report(job, EventType.NORMAL, "Resumed", "Job resumed")
+            self._report(job, EventType.NORMAL, "Resumed", "Job resumed")
             conditions = set_condition(
                 conditions, job_condition("Suspended", "JobResumed", "Job resumed", stamp, "False")
             )
@@ -222,7 +222,7 @@ class JobController:
             failure = ("DeadlineExceeded", DEADLINE_MESSAGE)
         if failure is not None:
             await self._delete_pods(job, running)
-            await self._report(job, EventType.WARNING, *failure)
+            self._report(job, EventType.WARNING, *failure)
             for type_ in ("FailureTarget", "Failed"):
                 conditions = set_condition(conditions, job_condition(type_, *failure, stamp))
             await self._write(
@@ -238,7 +238,7 @@ class JobController:
         )
         if done:
             await self._delete_pods(job, running)
-            await self._report(job, EventType.NORMAL, "Completed", "Job completed")
+            self._report(job, EventType.NORMAL, "Completed", "Job completed")
             for type_ in ("SuccessCriteriaMet", "Complete"):
                 conditions = set_condition(
                     conditions,
@@ -284,7 +284,7 @@ class JobController:
             created = await context.create(kinds.pods, key[0], new_pod)
             if created is not None:
                 running.append(created)
-                await self._report(
+                self._report(
                     job,
                     EventType.NORMAL,
                     "SuccessfulCreate",
@@ -296,13 +296,13 @@ class JobController:
             job, {**status, "succeeded": succeeded, "failed": failed}, conditions, running
         )
 
-    async def _report(self, job: Entry, type_: EventType, reason: str, message: str) -> None:
-        await self._context.recorder.record(job, type_, reason, message, COMPONENT)
+    def _report(self, job: Entry, type_: EventType, reason: str, message: str) -> None:
+        self._context.recorder.record(job, type_, reason, message, COMPONENT)
 
     async def _delete_pods(self, job: Entry, pods: list[Entry]) -> None:
         for pod in pods:
             await self._context.delete(self._context.kinds.pods, pod)
-            await self._report(
+            self._report(
                 job, EventType.NORMAL, "SuccessfulDelete", f"Deleted pod: {pod.metadata['name']}"
             )
 

@@ -152,7 +152,7 @@ class Kubelet:
             pod = await context.update(
                 pods, pod, lambda obj: obj["spec"].__setitem__("nodeName", NODE_NAME), SCHEDULER
             )
-            await context.recorder.record(
+            context.recorder.record(
                 pod,
                 EventType.NORMAL,
                 "Scheduled",
@@ -179,7 +179,7 @@ class Kubelet:
         before = pod.obj.get("status") or {}
         pod = await context.write_status(pods, pod, status, KUBELET)
         for type_, reason, message, path in container_reports(pod.obj, before, status):
-            await context.recorder.record(
+            context.recorder.record(
                 pod, type_, reason, message, KUBELET, host=NODE_NAME, field_path=path
             )
         if computed.terminal:
@@ -200,7 +200,7 @@ class Kubelet:
             for container in status.get("containerStatuses") or []:
                 if "running" in (container.get("state") or {}):
                     name = container.get("name", "")
-                    await context.recorder.record(
+                    context.recorder.record(
                         pod,
                         EventType.NORMAL,
                         "Killing",

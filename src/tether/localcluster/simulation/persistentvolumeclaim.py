@@ -85,7 +85,7 @@ class VolumeController:
         storage_class = context.get(kinds.storageclasses, "", class_name)
         if storage_class is None:
             if (claim.obj.get("status") or {}).get("phase") != "Pending":
-                await context.recorder.record(
+                context.recorder.record(
                     claim,
                     EventType.WARNING,
                     "ProvisioningFailed",
@@ -131,7 +131,7 @@ class VolumeController:
             created = await context.create(kinds.pvs, "", volume)
             if created is not None:
                 await context.write_status(kinds.pvs, created, {"phase": "Bound"})
-                await context.recorder.record(
+                context.recorder.record(
                     claim,
                     EventType.NORMAL,
                     "ProvisioningSucceeded",

@@ -69,7 +69,7 @@ class ReplicaSetController:
                     kinds.pods, key[0], pod_from_template(template, rs, generate_name=f"{key[1]}-")
                 )
                 if created is not None:
-                    await context.recorder.record(
+                    context.recorder.record(
                         rs,
                         EventType.NORMAL,
                         "SuccessfulCreate",
@@ -79,7 +79,7 @@ class ReplicaSetController:
         elif len(pods) > desired:
             for pod in sorted(pods, key=deletion_rank)[: len(pods) - desired]:
                 await context.delete(kinds.pods, pod)
-                await context.recorder.record(
+                context.recorder.record(
                     rs,
                     EventType.NORMAL,
                     "SuccessfulDelete",

@@ -327,7 +327,7 @@ class EndpointsController:
                 ("EnsuringLoadBalancer", "Ensuring load balancer"),
                 ("EnsuredLoadBalancer", "Ensured load balancer"),
             ):
-                await self._context.recorder.record(
+                self._context.recorder.record(
                     service, EventType.NORMAL, reason, message, "service-controller"
                 )
         elif ingress:

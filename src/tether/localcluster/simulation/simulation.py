@@ -153,11 +153,17 @@ class Simulation:
         context.timers.start()
 
     async def close(self) -> None:
-        """Stop every controller and timer."""
+        """Stop every controller and timer, then write the Events still queued."""
         await self.context.timers.close()
         for controller in self.controllers:
-            await controller.queue.close()
+            if controller is not self.context.recorder:
+                await controller.queue.close()
+        await self.context.recorder.close()
 
     def idle(self) -> bool:
-        """Whether no controller has work waiting and no deadline is due."""
-        return all(c.queue.idle() for c in self.controllers) and not self.context.timers.due()
+        """Whether no controller has work waiting, no deadline is due, no Event is queued."""
+        return (
+            all(c.queue.idle() for c in self.controllers)
+            and not self.context.timers.due()
+            and self.context.recorder.idle()
+        )

@@ -126,7 +126,7 @@ class StatefulSetController:
                 )
                 if created is not None:
                     pods[ordinal] = created
-                    await self._report(
+                    self._report(
                         sts,
                         f"create Pod {created.metadata['name']} in StatefulSet {key[1]} successful",
                         "SuccessfulCreate",
@@ -173,12 +173,12 @@ class StatefulSetController:
                 await self._delete_pod(sts, pod)
                 return
 
-    async def _report(self, sts: Entry, message: str, reason: str) -> None:
-        await self._context.recorder.record(sts, EventType.NORMAL, reason, message, COMPONENT)
+    def _report(self, sts: Entry, message: str, reason: str) -> None:
+        self._context.recorder.record(sts, EventType.NORMAL, reason, message, COMPONENT)
 
     async def _delete_pod(self, sts: Entry, pod: Entry) -> None:
         await self._context.delete(self._context.kinds.pods, pod)
-        await self._report(
+        self._report(
             sts,
             f"delete Pod {pod.metadata['name']} in StatefulSet {sts.metadata['name']} successful",
             "SuccessfulDelete",
@@ -237,7 +237,7 @@ class StatefulSetController:
             }
             if await context.create(context.kinds.pvcs, namespace, obj) is not None:
                 pod_name = f"{sts.metadata['name']}-{ordinal}"
-                await self._report(
+                self._report(
                     sts,
                     f"create Claim {name} Pod {pod_name} in StatefulSet "
                     f"{sts.metadata['name']} success",
