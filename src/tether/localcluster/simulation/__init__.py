@@ -19,12 +19,13 @@ What is simulated
   does not satisfy leaves them ``Unschedulable``), go ``Pending`` with containers in
   ``ContainerCreating``, get an IP from 10.244.0.0/16 unique among live Pods, run
   their init containers one after another (sidecars keep running), then their
-  containers, and become Ready;
-  the five Pod conditions, ``containerStatuses`` (states with reasons and times,
-  ``imageID`` ``docker.io/library/nginx@sha256:<deterministic>``, ``containerID``,
+  containers, and become Ready; the five Pod conditions, ``containerStatuses``
+  (states with reasons and times, ``imageID``
+  ``docker.io/library/nginx@sha256:<deterministic>``, ``containerID``,
   ``restartCount``), ``hostIP``, ``startTime``, ``phase`` and ``qosClass`` are as a
   kubelet writes them. ``restartPolicy`` ``Never``/``OnFailure`` Pods run to
-  completion and end ``Succeeded`` or ``Failed``.
+  completion and end ``Succeeded`` or ``Failed``; a deleted Pod's containers are
+  stopped, then the Pod is removed.
 - Deployments (:mod:`.deployment`, :mod:`.rollout`), ReplicaSets
   (:mod:`.replicaset`), StatefulSets (:mod:`.statefulset`), DaemonSets
   (:mod:`.daemonset`), ControllerRevisions (:mod:`.revisions`), Jobs (:mod:`.job`),
@@ -56,8 +57,9 @@ Failure triggers (:mod:`.failures`)
 Timings (:mod:`.settings`)
 --------------------------
 
-A container is Ready ``pod_ready_seconds`` after it starts (1 s by default, ``0`` in
-tests; ``--pod-ready-seconds`` on the command line), or after its readiness probe's
+The simulation runs in ``tether local-cluster serve`` unless ``--no-simulation`` is
+given. A container is Ready ``pod_ready_seconds`` after it starts (1 s by default,
+``0`` in tests; ``--pod-ready-seconds`` on the command line), or after its readiness probe's
 ``initialDelaySeconds`` if longer. Run-to-completion containers and init containers
 run 1 s; failing containers 1 s. Back-offs (image pulls, crash loops, Job retries)
 start at 1 s and double up to 16 s, where a real cluster uses 10 s up to 5 min; a crash
