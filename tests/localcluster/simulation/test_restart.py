@@ -10,6 +10,7 @@ from typing import Any
 from tests.localcluster.simulation.harness import SimCluster, load
 
 from tether.localcluster.simulation import ManualClock, Settings
+from tether.localcluster.store import WriteOptions
 
 Obj = dict[str, Any]
 
@@ -133,3 +134,34 @@ async def test_a_namespace_with_running_workloads_is_deleted(sim: SimCluster) ->
     await sim.settle()
     assert sim.get("Namespace", "shop", "") is None
     assert sim.list("Pod", "shop") == []
+
+
+async def test_a_pod_deleted_while_the_simulation_was_down_is_finished(tmp_path: Path) -> None:
+    clock = ManualClock()
+    first = SimCluster(tmp_path, Settings.instant(), clock)
+    await first.start()
+    await first.create(load("pod-basic"))
+    await first.settle()
+    await first.simulation.close()
+    # The API server marks the Pod for a graceful deletion, and the kubelet stopped its
+    # containers but went down before removing it.
+    await first.delete("Pod", "basic")
+    assert "deletionTimestamp" in first.obj("Pod", "basic")["metadata"]
+
+    current = first.get("Pod", "basic")
+    assert current is not None
+    obj = {**current.obj, "status": {**current.obj["status"], "phase": "Succeeded"}}
+    await first.cluster.store.replace_with(
+        first.rtype("Pod"),
+        current,
+        obj,
+        WriteOptions(field_manager="kubelet", subresource="status"),
+    )
+    await first.cluster.close()
+    second = SimCluster(tmp_path, Settings.instant(), clock)
+    await second.start()
+    try:
+        await second.settle()
+        assert second.get("Pod", "basic") is None
+    finally:
+        await second.close()

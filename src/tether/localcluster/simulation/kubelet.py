@@ -107,11 +107,11 @@ class Kubelet:
         context.store.add_admitter(admit_binding)
 
     def start(self) -> None:
-        """Take up every unfinished Pod where its stored status left it."""
+        """Take up every unfinished Pod (or one left being deleted) where its status left it."""
         for entry in self._context.store.objects_of(self._context.kinds.pods.key):
             key = (entry.metadata.get("namespace", ""), entry.metadata["name"])
             status = entry.obj.get("status") or {}
-            if status.get("phase") in TERMINAL:
+            if status.get("phase") in TERMINAL and "deletionTimestamp" not in entry.metadata:
                 continue
             if status.get("podIP"):
                 self._addresses.hold(key, status["podIP"])
