@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from tests.localcluster.simulation.harness import SimCluster, load
 
+from tether.localcluster.store import WriteOptions
+
 Obj = dict[str, Any]
 
 
@@ -221,3 +223,35 @@ async def test_a_sidecar_keeps_running_beside_the_containers(timed: SimCluster) 
         "ContainersReady": "True",
         "PodScheduled": "True",
     }
+
+
+async def test_readiness_gates_hold_ready_until_their_condition_is_true(sim: SimCluster) -> None:
+    pod = load("pod-basic")
+    pod["spec"]["readinessGates"] = [{"conditionType": "example.com/registered"}]
+    await sim.create(pod)
+    await sim.settle()
+    ready = next(c for c in sim.obj("Pod", "basic")["status"]["conditions"] if c["type"] == "Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "ReadinessGatesNotReady")
+    assert ready["message"] == (
+        'corresponding condition of pod readiness gate "example.com/registered" does not exist.'
+    )
+    assert conditions(sim.obj("Pod", "basic"))["ContainersReady"] == "True"
+    current = sim.get("Pod", "basic")
+    assert current is not None
+    status = dict(current.obj["status"])
+    status["conditions"] = [
+        *status["conditions"],
+        {
+            "type": "example.com/registered",
+            "status": "True",
+            "lastTransitionTime": status["startTime"],
+        },
+    ]
+    await sim.cluster.store.replace_with(
+        sim.rtype("Pod"),
+        current,
+        {**current.obj, "status": status},
+        WriteOptions(field_manager="registrar", subresource="status"),
+    )
+    await sim.settle()
+    assert conditions(sim.obj("Pod", "basic"))["Ready"] == "True"

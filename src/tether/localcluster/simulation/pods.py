@@ -248,7 +248,11 @@ def running_status(
     else:
         since = max((r.ready_since for _, r in counted if r.ready_since), default=now)
         ready = condition("Ready", "True", "", "", format_time(since))
-    for new in (sandbox, initialized, ready, {**ready, "type": "ContainersReady"}):
+    containers_ready = {**ready, "type": "ContainersReady"}
+    gate = None if terminal or unready else _closed_gate(spec, conditions)
+    if gate is not None:
+        ready = condition("Ready", "False", "ReadinessGatesNotReady", gate, stamp)
+    for new in (sandbox, initialized, ready, containers_ready):
         conditions = set_condition(conditions, _clean(new))
     conditions.sort(
         key=lambda c: CONDITION_ORDER.index(c["type"]) if c.get("type") in CONDITION_ORDER else 99
@@ -275,6 +279,26 @@ def running_status(
         status["podIPs"] = [{"ip": old["podIP"]}]
     later = [c for c in changes if c > now]
     return PodStatus(status, None if terminal or not later else min(later))
+
+
+def _closed_gate(spec: Obj, conditions: list[Obj]) -> str | None:
+    """Why a readiness gate holds the Pod back, as the kubelet says it, if one does.
+
+    Nothing in the local cluster sets a gate's condition (a load-balancer controller
+    would), so a Pod with ``readinessGates`` stays unready until a client sets them.
+    """
+    by_type = {c.get("type"): c for c in conditions}
+    for gate in spec.get("readinessGates") or []:
+        name = gate.get("conditionType", "")
+        found = by_type.get(name)
+        if found is None:
+            return f'corresponding condition of pod readiness gate "{name}" does not exist.'
+        if found.get("status") != "True":
+            return (
+                f'the status of pod readiness gate "{name}" is not "True", '
+                f"but {found.get('status')}"
+            )
+    return None
 
 
 def _is_sidecar(container: Obj) -> bool:
