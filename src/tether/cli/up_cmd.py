@@ -3,21 +3,45 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Annotated
 
 import typer
+import uvicorn
 from rich.console import Console
 from rich.table import Table
 
 from tether.cli import demo as demo_setup
 from tether.cli.runtime import configure_logging, run_until_signalled
 from tether.controller import ApplicationController, install
-from tether.kube import ConfigError, KubeClient, KubeError, load_kubeconfig
+from tether.kube import ConfigError, KubeClient, KubeError, NotFound, load_kubeconfig
 from tether.localcluster.launcher import LaunchError, LocalClusterProcess
+from tether.server.app import create_app
 from tether.source import GitCache
 
 NAMESPACE = "argocd"
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn inside ``tether up``: the command, not uvicorn, owns the signals."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """Leave signal handling to :func:`run_until_signalled`."""
+        yield
+
+
+async def _admin_password(client: KubeClient) -> str:
+    """The generated initial admin password (as Argo CD keeps it), or a hint."""
+    try:
+        secret = await client.get("v1", "Secret", "argocd-initial-admin-secret", NAMESPACE)
+    except NotFound:
+        return "(changed: the initial password Secret was removed)"
+    encoded = (secret.get("data") or {}).get("password", "")
+    return base64.b64decode(encoded).decode() if encoded else "?"
 
 
 def up_command(
@@ -66,8 +90,33 @@ def up_command(
             )
             async with asyncio.timeout(60):
                 await controller.start()
+
+            async def on_push(repo_url: str, revision: str, paths: Sequence[str]) -> None:
+                controller.note_push(repo_url)
+
+            server = _EmbeddedServer(
+                uvicorn.Config(
+                    create_app(client, NAMESPACE, on_push=on_push),
+                    host="127.0.0.1",
+                    port=port,
+                    loop="none",
+                    http="httptools",
+                    lifespan="on",
+                    log_level="warning",
+                    access_log=False,
+                )
+            )
+            serving = asyncio.create_task(server.serve(), name="api server")
             try:
+                async with asyncio.timeout(30):
+                    while not server.started:
+                        if serving.done():
+                            serving.result()  # raises why it could not start
+                            raise OSError(f"the API server on port {port} stopped at once")
+                        await asyncio.sleep(0.05)
                 summary = Table(box=None, show_header=False)
+                summary.add_row("API", f"http://127.0.0.1:{port}/api/v1")
+                summary.add_row("admin password", await _admin_password(client))
                 summary.add_row("cluster", config.server)
                 summary.add_row("kubeconfig", str(kubeconfig))
                 summary.add_row("namespace", NAMESPACE)
@@ -93,7 +142,7 @@ def up_command(
                             f"{(status.get('health') or {}).get('status', '?')}",
                         )
                 console.print(summary)
-                console.print("the web UI and API are not part of this build yet")
+                console.print("the web UI is not part of this build yet; the API is")
                 if demo:
                     console.print(
                         "try: commit a change under apps/ in the demo repository and push; "
@@ -103,11 +152,14 @@ def up_command(
                 console.print("tether is running; press Ctrl-C to stop")
                 await stop.wait()
             finally:
+                server.should_exit = True
+                with contextlib.suppress(Exception):
+                    await serving
                 await controller.close()
 
     try:
         run_until_signalled(main)
-    except (KubeError, TimeoutError, demo_setup.DemoError) as error:
+    except (KubeError, TimeoutError, OSError, demo_setup.DemoError) as error:
         typer.echo(f"failed to run tether up: {error or 'timed out'}", err=True)
         raise typer.Exit(2) from None
     finally:
