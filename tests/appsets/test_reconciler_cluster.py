@@ -7,12 +7,15 @@ writing the generated Applications' ``status`` through the API.
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fakeforge import FakeForge, serve
 from gitserver import GitServer
 
 from tether.controller.appsets import FIELD_MANAGER, ApplicationSetReconciler
@@ -373,3 +376,42 @@ async def test_a_new_cluster_secret_brings_its_application(
         assert app["spec"]["destination"]["server"] == "https://paris.example.com"
     finally:
         await reconciler.close()
+
+
+async def test_a_slow_generator_does_not_hold_up_other_appsets(
+    client: KubeClient, namespace: str, tmp_path: Path
+) -> None:
+    answered = threading.Event()
+
+    def slow(query: dict[str, str], body: Any) -> dict[str, Any]:
+        time.sleep(2.0)  # a plugin service that takes its time
+        answered.set()
+        return {"output": {"parameters": [{"name": "slow"}]}}
+
+    with serve(FakeForge({"/api/v1/getparams.execute": slow})) as forge:
+        await client.apply(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "slow-plugin", "namespace": namespace},
+                "data": {"baseUrl": forge.url},
+            }
+        )
+        slow_spec = {
+            "generators": [{"plugin": {"configMapRef": {"name": "slow-plugin"}}}],
+            "template": template("{{name}}"),
+        }
+        fast_spec = {
+            "generators": [{"list": {"elements": [{"name": "fast"}]}}],
+            "template": template("{{name}}"),
+        }
+        await client.apply(appset_manifest("a-slow", namespace, slow_spec))
+        await client.apply(appset_manifest("b-fast", namespace, fast_spec))
+        reconciler = ApplicationSetReconciler(client, namespace, GitCache(tmp_path / "git"))
+        await reconciler.start()
+        try:
+            await eventually(lambda: present(client, namespace, "fast"))
+            assert not answered.is_set()  # the slow pass was still waiting meanwhile
+            await eventually(lambda: present(client, namespace, "slow"))
+        finally:
+            await reconciler.close()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -62,6 +63,8 @@ from tether.source import Clock, GitCache, SystemClock
 log = logging.getLogger(__name__)
 
 FIELD_MANAGER: Final = "tether-applicationset"
+#: How many ApplicationSets reconcile at once.
+DEFAULT_WORKERS: Final = 4
 #: How many Application writes of one pass run at once.
 WRITE_CONCURRENCY: Final = 16
 #: Delay before reconciling after an Application event (events come in bursts).
@@ -117,7 +120,9 @@ class ApplicationSetReconciler:
         *,
         default_requeue: float = DEFAULT_REQUEUE_SECONDS,
         http_timeout: float = 30.0,
+        workers: int = DEFAULT_WORKERS,
     ) -> None:
+        self.workers = workers
         self.client = client
         self.namespace = namespace
         self.clock = clock or SystemClock()
@@ -128,6 +133,7 @@ class ApplicationSetReconciler:
         self._due: dict[str, float] = {}
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._running: dict[str, asyncio.Task[None]] = {}
         self._generations: dict[str, int] = {}
         self._cluster_users: set[str] = set()
 
@@ -147,13 +153,15 @@ class ApplicationSetReconciler:
         ]
 
     async def close(self) -> None:
-        """Stop every background task and wait for them."""
-        for task in self._tasks:
+        """Stop every background task, passes in progress included, and wait for them."""
+        tasks = [*self._tasks, *self._running.values()]
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        self._running.clear()
 
     def enqueue(self, name: str, delay: float = 0.0) -> None:
         """Reconcile ``name`` after ``delay`` seconds (sooner if already due sooner)."""
@@ -163,25 +171,41 @@ class ApplicationSetReconciler:
             self._wake.set()
 
     async def _work(self) -> None:
+        # Up to ``workers`` ApplicationSets reconcile at once (one slow API must not
+        # hold up the others), never the same one twice at a time: a name due while
+        # its pass runs stays queued and runs when that pass ends.
         loop = asyncio.get_running_loop()
         while True:
-            now = loop.time()
-            ready = sorted((t, n) for n, t in self._due.items() if t <= now)
-            for _, name in ready:
-                del self._due[name]
-                try:
-                    outcome = await self.reconcile_once(name)
-                except Exception:  # a bug in one pass must not stop the controller
-                    log.exception("failed to reconcile ApplicationSet %s/%s", self.namespace, name)
-                    self.enqueue(name, self.default_requeue)
-                    continue
-                if outcome.requeue_after is not None:
-                    self.enqueue(name, outcome.requeue_after)
             self._wake.clear()
-            timeout = min(self._due.values(), default=now + 60.0) - loop.time()
-            if timeout > 0:
+            now = loop.time()
+            for name, due in sorted(self._due.items(), key=lambda item: item[1]):
+                if due > now or len(self._running) >= self.workers:
+                    break
+                if name in self._running:
+                    continue
+                del self._due[name]
+                task = asyncio.create_task(self._pass(name))
+                self._running[name] = task
+                task.add_done_callback(functools.partial(self._finished, name))
+            waiting = [t for n, t in self._due.items() if n not in self._running]
+            timeout = min(waiting, default=now + 60.0) - loop.time()
+            if timeout > 0 or len(self._running) >= self.workers:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout)
+                    await asyncio.wait_for(self._wake.wait(), max(timeout, 0.0) or None)
+
+    def _finished(self, name: str, _: asyncio.Task[None]) -> None:
+        self._running.pop(name, None)
+        self._wake.set()
+
+    async def _pass(self, name: str) -> None:
+        try:
+            outcome = await self.reconcile_once(name)
+        except Exception:  # a bug in one pass must not stop the controller
+            log.exception("failed to reconcile ApplicationSet %s/%s", self.namespace, name)
+            self.enqueue(name, self.default_requeue)
+            return
+        if outcome.requeue_after is not None:
+            self.enqueue(name, outcome.requeue_after)
 
     async def _watch(
         self,
