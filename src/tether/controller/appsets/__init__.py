@@ -80,8 +80,8 @@ Using it
 --------
 ::
 
-    reconciler = ApplicationSetReconciler(client, "argocd", git_cache)
-    await reconciler.start()            # list + watch, reconcile, requeue
+    reconciler = ApplicationSetReconciler(client, "argocd", git_cache, clock)
+    await reconciler.start()            # list + watch, reconcile (4 at once), requeue
     outcome = await reconciler.reconcile_once("guestbook")   # one pass, for tests
     await reconciler.close()
 

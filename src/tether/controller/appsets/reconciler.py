@@ -3,7 +3,9 @@
 :class:`ApplicationSetReconciler` lists and watches ApplicationSets and Applications
 in the control namespace, and reconciles an ApplicationSet when it changes, when one
 of its Applications changes, and ``requeueAfterSeconds`` after each pass (180 s by
-default for polling generators, as in Argo CD). Writes use the field manager
+default for polling generators, as in Argo CD), and re-runs ApplicationSets with a
+clusters generator when a cluster Secret changes. Up to ``workers`` ApplicationSets
+reconcile at once, never one twice at a time. Writes use the field manager
 ``tether-applicationset``; status goes to the status subresource.
 
 A pass changes nothing when any generator fails, when two parameter sets render the
