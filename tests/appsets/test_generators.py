@@ -225,3 +225,36 @@ async def test_local_folders_stand_in_for_repositories(tmp_path: Any) -> None:
     assert (found["replicas"], found["path"]) == ("2", "apps/one")
     with pytest.raises(GeneratorError, match="no local folder"):
         await run(spec, repos=LocalRepositories({}))
+
+
+@pytest.mark.parametrize(
+    ("generator", "message"),
+    [
+        ({"clusterDecisionResource": {"configMapRef": "x"}}, "not supported by tether"),
+        ({"list": {"elements": [], "requeueAfterSeconds": "soon"}}, "requeueAfterSeconds"),
+        ({"list": {"elements": "not-a-list"}}, "elements must be a list"),
+        ({"list": {"elements": [], "elementsYaml": "a: [unclosed"}}, "elementsYaml"),
+        ({"git": {"repoURL": "https://example.com/r.git", "directories": []}}, "non-empty list"),
+        ({"git": {"directories": [{"path": "*"}]}}, "repoURL is required"),
+        (
+            {"clusters": {"selector": {"matchExpressions": [{"key": "a", "operator": "Near"}]}}},
+            "operator",
+        ),
+        ({"pullRequest": {"github": {"owner": "o"}, "gitlab": {}}}, "exactly one of"),
+        ({"plugin": {}}, "configMapRef.name is required"),
+    ],
+    ids=[
+        "unsupported",
+        "requeue",
+        "elements",
+        "elements-yaml",
+        "no-dirs",
+        "no-repo",
+        "operator",
+        "two-providers",
+        "plugin-ref",
+    ],
+)
+async def test_bad_generators_fail_clearly(generator: dict[str, Any], message: str) -> None:
+    with pytest.raises(GeneratorError, match=message):
+        await run({"generators": [generator]})
