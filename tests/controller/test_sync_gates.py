@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -99,22 +100,22 @@ async def test_depends_on_orders_syncs_and_reports_cycles(harness: Harness) -> N
     )
     assert harness.sync_status(app) == "OutOfSync"
 
-    # Syncing db lets web sync automatically, which lets api's requested sync run.
+    # Syncing db lets web sync automatically, which lets api's requested sync run. In
+    # every snapshot of the three, an app has started syncing only once the app it
+    # depends on has settled.
     await harness.client.patch("argoproj.io/v1alpha1", "Application", db, NAMESPACE, manual_sync())
-    for name in (db, web, api):
-        app = await harness.wait_app(
-            name,
-            lambda a: (
-                harness.synced_and_healthy(a)
-                and (a["status"].get("operationState") or {}).get("phase") == "Succeeded"
-            ),
-        )
-        assert "DependencyWaitWarning" not in conditions_of(app)
-    apps = {n: await harness.app(n) for n in (db, web, api)}
-    finished = {n: a["status"]["operationState"]["finishedAt"] for n, a in apps.items()}
-    started = {n: a["status"]["history"][-1]["deployStartedAt"] for n, a in apps.items()}
-    assert finished[db] <= started[web]
-    assert finished[web] <= started[api]
+    async with asyncio.timeout(30):
+        while True:
+            listed = await harness.client.list("argoproj.io/v1alpha1", "Application", NAMESPACE)
+            apps = {a["metadata"]["name"]: a for a in listed.items}
+            for dependent, dependency in ((web, db), (api, web)):
+                state = apps[dependent]["status"].get("operationState") or {}
+                if "syncResult" in state:
+                    assert harness.settled(apps[dependency]), apps[dependency]["status"]
+            if all(harness.settled(apps[n]) for n in (db, web, api)):
+                break
+            await asyncio.sleep(0.02)
+    assert not any("DependencyWaitWarning" in conditions_of(apps[n]) for n in (db, web, api))
 
     # A cycle can never be satisfied: it is reported on both apps.
     x, y = f"{base}-x", f"{base}-y"

@@ -237,9 +237,13 @@ class ApplicationController:
 
     # --- refresh -------------------------------------------------------------------
 
-    def _application(self, key: str) -> tuple[dict[str, Any] | None, Application | None, str]:
+    def _application(
+        self, key: str, fresh: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any] | None, Application | None, str]:
         namespace, _, name = key.partition("/")
-        obj = self.management.cache.get(ResourceKey("argoproj.io", "Application", namespace, name))
+        obj = fresh or self.management.cache.get(
+            ResourceKey("argoproj.io", "Application", namespace, name)
+        )
         if obj is None:
             return None, None, ""
         try:
@@ -330,7 +334,16 @@ class ApplicationController:
         assert decision is not None
         if decision.operation is not None and gate.allowed:
             await self._patch(
-                obj, [{"op": "add", "path": "/operation", "value": decision.operation.to_dict()}]
+                obj,
+                [
+                    # Only if our copy is current: a stale one may predate the last sync.
+                    {
+                        "op": "test",
+                        "path": "/metadata/resourceVersion",
+                        "value": obj["metadata"]["resourceVersion"],
+                    },
+                    {"op": "add", "path": "/operation", "value": decision.operation.to_dict()},
+                ],
             )
             self.operation_queue.add(key)
         elif decision.operation is not None:
@@ -420,7 +433,9 @@ class ApplicationController:
         """Run the requested or unfinished operation of one application."""
         if not self.owns(key):
             return
-        obj, app, _ = self._application(key)
+        # Read the app from the API server, not the cache: a cached copy that lags
+        # behind the last finished operation would start or resume it a second time.
+        obj, app, _ = self._application(key, await self._read(key))
         if obj is None or app is None or app.metadata.is_deleting:
             return
         state = app.status.operation_state
@@ -472,10 +487,6 @@ class ApplicationController:
                 await self._write_fields(obj, {"operationState": waiting.to_dict()})
             self._wait_on_gate(key, gate, self.operation_queue)
             return
-        if state.sync_result is None and state.message:
-            # It waited at a gate: the sync itself starts now.
-            state = dataclasses.replace(state, started_at=now, message="")
-            await self._write_fields(obj, {"operationState": state.to_dict()})
         terminate = self._terminate.setdefault(key, asyncio.Event())
         if state.phase is OperationPhase.TERMINATING:
             terminate.set()
@@ -553,11 +564,24 @@ class ApplicationController:
 
     # --- writing -------------------------------------------------------------------
 
+    async def _read(self, key: str) -> dict[str, Any] | None:
+        namespace, _, name = key.partition("/")
+        try:
+            return await self.client.get(*APPLICATION, name, namespace)
+        except NotFound:
+            return None
+
     async def _write_status(
         self, app: Application, fields: Mapping[str, Any], clear_operation: bool
     ) -> None:
-        obj = self.management.cache.get(
-            ResourceKey("argoproj.io", "Application", app.namespace, app.name)
+        key = app_key(app.namespace, app.name)
+        # Removing the request must see it: read the app afresh for the final write.
+        obj = (
+            await self._read(key)
+            if clear_operation
+            else self.management.cache.get(
+                ResourceKey("argoproj.io", "Application", app.namespace, app.name)
+            )
         )
         if obj is None:
             return

@@ -321,7 +321,7 @@ class AppComparer:
     async def collect_live(
         self, app: Application, connection: ClusterConnection, desired: Sequence[Mapping[str, Any]]
     ) -> dict[ResourceKey, dict[str, Any]]:
-        """Tracked objects of the app (hooks left out) and live objects at desired keys."""
+        """Tracked objects of the app and live objects at desired keys, hooks left out."""
         connection.watch_kinds_of(desired)
         try:
             async with asyncio.timeout(self._sync_timeout):
@@ -338,6 +338,8 @@ class AppComparer:
             if not is_hook(obj)
         }
         for obj in desired:
+            if is_hook(obj):
+                continue  # a hook left from an earlier sync is not a resource of the app
             key = ResourceKey.of(obj)
             if key not in live:
                 found = connection.cache.get(key)
