@@ -86,3 +86,24 @@ def test_automated_sync_is_removed_and_its_prune_remembered() -> None:
     stripped, prune = without_automated_sync(spec)
     assert stripped == {"spec": {"syncPolicy": {"syncOptions": ["X=y"]}}}
     assert prune is True
+
+
+def test_a_new_commit_rolls_out_again() -> None:
+    healthy = {
+        "application": "a0",
+        "status": "Healthy",
+        "message": "",
+        "step": "1",
+        "targetRevisions": ["1111111"],
+    }
+    desired = [app("a0", "a")]
+    moved = live("OutOfSync", "Healthy")
+    moved["status"]["sync"]["revision"] = "2222222"
+    result = progress(appset(None, [healthy]), desired, {"a0": moved}, frozenset(), NOW)
+    (status,) = result.statuses
+    assert (status.status, status.target_revisions) == ("Pending", ("2222222",))
+    assert result.to_sync == ("a0",)
+    same = live("Synced", "Healthy")
+    same["status"]["sync"]["revision"] = "1111111"
+    (kept,) = progress(appset(None, [healthy]), desired, {"a0": same}, frozenset(), NOW).statuses
+    assert kept.status == "Healthy"

@@ -4,8 +4,10 @@ Argo CD's progressive sync, in three parts run on every pass:
 
 1. Each Application's rollout status moves ``Waiting`` → ``Pending`` → ``Progressing``
    → ``Healthy`` from what the application controller reports (``status.health``,
-   ``status.sync``, ``status.operationState``); a changed Application goes back to
-   ``Waiting``.
+   ``status.sync``, ``status.operationState``). An Application goes back to
+   ``Waiting`` when its spec changes, or when the revision the application controller
+   resolved for it (``status.sync.revision(s)``, kept as ``targetRevisions``) moves:
+   a new commit is rolled out step by step too.
 2. Steps are taken in order: an Application belongs to the first step whose
    ``matchExpressions`` its labels satisfy. A step may start only when every
    Application of the earlier steps is Healthy (and synced); then up to ``maxUpdate``
@@ -43,6 +45,15 @@ def is_healthy(app: Mapping[str, Any] | None) -> bool:
     """Healthy, not OutOfSync, and no operation running or failed (Argo CD's rule)."""
     health, sync, phase = _strings(app)
     return health == "Healthy" and sync != "OutOfSync" and phase in ("Succeeded", "")
+
+
+def target_revisions(app: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """The revisions the application controller last resolved for ``app``'s sources."""
+    sync = (((app or {}).get("status") or {}).get("sync")) or {}
+    revisions = [str(r) for r in sync.get("revisions") or [] if r]
+    if not revisions and sync.get("revision"):
+        revisions = [str(sync["revision"])]
+    return tuple(revisions)
 
 
 def step_of(appset: ApplicationSet, labels: Mapping[str, str]) -> int | None:
@@ -168,6 +179,7 @@ def progress(
         name = str(app["metadata"]["name"])
         labels_of[name] = (app.get("metadata") or {}).get("labels") or {}
         status = previous.get(name)
+        revisions = target_revisions(live.get(name))
         if status is None:
             status = AppSetApplicationStatus(
                 name,
@@ -175,13 +187,18 @@ def progress(
                 "No Application status found, defaulting status to Waiting.",
                 last_transition_time=now,
             )
-        elif name in changed:
+        elif name in changed or (
+            revisions and status.target_revisions and revisions != status.target_revisions
+        ):
+            # The spec changed, or Git moved under an unchanged spec: roll it out again.
             status = _moved(
                 status,
                 AppStatusPhase.WAITING,
                 "Application has pending changes, setting status to Waiting.",
                 now,
             )
+        if revisions:
+            status = replace(status, target_revisions=revisions)
         for _ in range(3):  # Pending -> Progressing -> Healthy may all happen in one pass
             advanced = _advance(status, live.get(name), now)
             if advanced == status:
