@@ -207,7 +207,9 @@ def _differs(desired: Mapping[str, Any], live: Mapping[str, Any]) -> bool:
         present = have.get(key) or {}
         if any(present.get(k) != v for k, v in (want.get(key) or {}).items()):
             return True
-    if list(want.get("finalizers") or []) != list(have.get("finalizers") or []):
+    # Others (the application controller, a user) may add finalizers of their own;
+    # server-side apply keeps theirs, so only a missing one of ours is a difference.
+    if set(want.get("finalizers") or []) - set(have.get("finalizers") or []):
         return True
     if controller_of(desired) != controller_of(live):
         return True
