@@ -8,11 +8,11 @@ from typing import Annotated
 
 import typer
 
+from tether.cli import wiring
 from tether.cli.runtime import configure_logging, run_until_signalled
 from tether.controller import ApplicationController, install
 from tether.controller.leases import ShardingConfig
 from tether.kube import ConfigError, KubeClient, KubeError, load_kubeconfig
-from tether.source import GitCache
 
 
 def controller_command(
@@ -62,10 +62,15 @@ def controller_command(
             if not skip_install:
                 async with asyncio.timeout(60):
                     await install(client, namespace)
+            render_settings = await wiring.sops_settings(client, namespace)
+            git, repository_secrets = await wiring.git_cache(
+                client, namespace, data_dir.resolve() / "git"
+            )
             controller = ApplicationController(
                 client,
-                GitCache(data_dir.resolve() / "git"),
+                git,
                 namespace=namespace,
+                renderer=wiring.renderer_for(render_settings),
                 status_workers=status_workers,
                 operation_workers=operation_workers,
                 sharding=sharding if shards > 1 else None,
@@ -77,6 +82,7 @@ def controller_command(
                 await stop.wait()
             finally:
                 await controller.close()
+                await repository_secrets.close()
 
     try:
         run_until_signalled(main)

@@ -15,12 +15,12 @@ from rich.console import Console
 from rich.table import Table
 
 from tether.cli import demo as demo_setup
+from tether.cli import wiring
 from tether.cli.runtime import configure_logging, run_until_signalled
 from tether.controller import ApplicationController, install
 from tether.kube import ConfigError, KubeClient, KubeError, NotFound, load_kubeconfig
 from tether.localcluster.launcher import LaunchError, LocalClusterProcess
 from tether.server.app import create_app
-from tether.source import GitCache
 
 NAMESPACE = "argocd"
 
@@ -85,8 +85,10 @@ def up_command(
         async with KubeClient(config) as client:
             async with asyncio.timeout(60):
                 await install(client, NAMESPACE)
+            render_settings = await wiring.sops_settings(client, NAMESPACE)
+            git, repository_secrets = await wiring.git_cache(client, NAMESPACE, data_dir / "git")
             controller = ApplicationController(
-                client, GitCache(data_dir / "git"), namespace=NAMESPACE
+                client, git, namespace=NAMESPACE, renderer=wiring.renderer_for(render_settings)
             )
             async with asyncio.timeout(60):
                 await controller.start()
@@ -96,7 +98,12 @@ def up_command(
 
             server = _EmbeddedServer(
                 uvicorn.Config(
-                    create_app(client, NAMESPACE, on_push=on_push),
+                    create_app(
+                        client,
+                        NAMESPACE,
+                        on_push=on_push,
+                        manifests=wiring.ControllerManifests(controller),
+                    ),
                     host="127.0.0.1",
                     port=port,
                     loop="none",
@@ -156,6 +163,7 @@ def up_command(
                 with contextlib.suppress(Exception):
                     await serving
                 await controller.close()
+                await repository_secrets.close()
 
     try:
         run_until_signalled(main)
