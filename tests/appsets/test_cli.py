@@ -41,7 +41,7 @@ def test_generate_clusters_as_json() -> None:
     done = tether(
         str(TESTDATA / "applicationset-clusters.yaml"),
         "--clusters",
-        str(TESTDATA / "clusters.yaml"),
+        str(TESTDATA / "secret-clusters.yaml"),
         "-o",
         "json",
     )
