@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from tether.controller.appsets.generate import generate
 from tether.controller.appsets.generator import Generated, GenerationContext
 from tether.controller.appsets.sources import LocalRepositories, StaticInputs
 from tether.model.applicationset import ApplicationSet
-
-TESTDATA = Path(__file__).parents[2] / "testdata/appsets"
-
-
-def load(name: str) -> dict[str, Any]:
-    """A fixture document from ``testdata/appsets``."""
-    data: dict[str, Any] = yaml.safe_load((TESTDATA / name).read_text())
-    return data
 
 
 def appset(spec: Mapping[str, Any], name: str = "set", namespace: str = "argocd") -> ApplicationSet:
