@@ -355,3 +355,48 @@ async def test_scaling_during_a_rollout_is_spread_in_proportion(sim: SimCluster)
         r["metadata"]["annotations"]["deployment.kubernetes.io/desired-replicas"] == "20"
         for r in replicasets(sim, "web")
     )
+
+
+async def test_a_deployment_recreated_after_an_orphaning_delete_adopts_what_it_left(
+    sim: SimCluster,
+) -> None:
+    await sim.create(load("deployment-web"))
+    await sim.settle()
+    before = {p["metadata"]["name"] for p in pods(sim, "web")}
+    (rs,) = replicasets(sim, "web")
+    await sim.delete("Deployment", "web", propagation="Orphan")
+    await sim.settle()
+    assert "ownerReferences" not in sim.obj("ReplicaSet", rs["metadata"]["name"])["metadata"]
+    await sim.create(load("deployment-web"))
+    await sim.settle()
+    (adopted,) = replicasets(sim, "web")
+    assert adopted["metadata"]["name"] == rs["metadata"]["name"]
+    owner = adopted["metadata"]["ownerReferences"][0]
+    assert owner["uid"] == sim.obj("Deployment", "web")["metadata"]["uid"]
+    assert {p["metadata"]["name"] for p in pods(sim, "web")} == before
+    assert sim.obj("Deployment", "web")["status"]["availableReplicas"] == 3
+
+
+async def test_a_replicaset_adopts_matching_orphan_pods(sim: SimCluster) -> None:
+    orphan = load("pod-basic")
+    orphan["metadata"]["labels"] = {"app": "web"}
+    await sim.create(orphan)
+    replicaset = {
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "metadata": {"name": "web"},
+        "spec": {
+            "replicas": 2,
+            **{
+                k: v
+                for k, v in load("deployment-web")["spec"].items()
+                if k in ("selector", "template")
+            },
+        },
+    }
+    await sim.create(replicaset)
+    await sim.settle()
+    names = {p["metadata"]["name"] for p in pods(sim, "web")}
+    assert len(names) == 2
+    assert "basic" in names
+    assert sim.obj("Pod", "basic")["metadata"]["ownerReferences"][0]["name"] == "web"

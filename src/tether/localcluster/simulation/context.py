@@ -20,6 +20,7 @@ from typing import Any
 from tether.localcluster.errors import APIError
 from tether.localcluster.registry import Registry
 from tether.localcluster.resources import ResourceType
+from tether.localcluster.selectors import selector_from_match
 from tether.localcluster.simulation.clock import Clock, Timers, format_time
 from tether.localcluster.simulation.events import Recorder
 from tether.localcluster.simulation.failures import FailureRules
@@ -108,10 +109,16 @@ class Ownership:
         """An empty index; :meth:`index` fills it."""
         self._children: dict[str, set[ObjectKey]] = {}
         self._owner: dict[ObjectKey, str] = {}
+        self._orphans: dict[tuple[str, str], set[ObjectKey]] = {}
 
     def index(self, key: ObjectKey, entry: Entry | None) -> None:
         """Record ``entry`` (``None``: deleted) as stored under ``key``."""
         uid = None if entry is None else controller_uid(entry.metadata)
+        orphans = self._orphans.setdefault(key[0], set())
+        if entry is not None and uid is None:
+            orphans.add(key)
+        else:
+            orphans.discard(key)
         old = self._owner.get(key)
         if old == uid:
             return
@@ -125,6 +132,10 @@ class Ownership:
         if uid is not None:
             self._owner[key] = uid
             self._children.setdefault(uid, set()).add(key)
+
+    def orphans(self, rkey: tuple[str, str], namespace: str) -> list[ObjectKey]:
+        """The keys of ``rkey`` objects in ``namespace`` that no controller controls."""
+        return sorted(k for k in self._orphans.get(rkey, ()) if k[1] == namespace)
 
     def children(self, uid: str, rkey: tuple[str, str], namespace: str) -> list[ObjectKey]:
         """The keys of ``rkey`` objects in ``namespace`` that ``uid`` controls, by name."""
@@ -189,6 +200,30 @@ class Context:
             if entry is not None:
                 found.append(entry)
         return found
+
+    async def adopt(self, rtype: ResourceType, owner: Entry, selector: Obj) -> None:
+        """Make ``owner`` the controller of orphans of ``rtype`` its ``selector`` matches.
+
+        As the controllers' ref managers do: an object left without a controller (its
+        owner deleted with ``propagationPolicy: Orphan``) is taken over by the next
+        controller whose selector matches it.
+        """
+        if not selector.get("matchLabels") and not selector.get("matchExpressions"):
+            return
+        match = selector_from_match(selector)
+        namespace = owner.metadata.get("namespace", "")
+        for _, ns, name in self.ownership.orphans(rtype.key, namespace):
+            orphan = self.get(rtype, ns, name)
+            if orphan is None or not match.matches(orphan.metadata.get("labels")):
+                continue
+
+            def take(obj: Obj) -> None:
+                refs = [
+                    r for r in obj["metadata"].get("ownerReferences") or [] if isinstance(r, dict)
+                ]
+                obj["metadata"]["ownerReferences"] = [*refs, controller_ref(owner)]
+
+            await self.update(rtype, orphan, take)
 
     def owner_of(self, entry: Entry) -> tuple[tuple[str, str], str, str] | None:
         """Where ``entry``'s controller is stored, if it still is."""

@@ -93,6 +93,7 @@ class DaemonSetController:
             return
         spec = ds.obj.get("spec") or {}
         template = spec.get("template") or {}
+        await context.adopt(kinds.pods, ds, spec.get("selector") or {})
         revision, revisions = await ensure_revision(context, ds, template)
         runs_here = fits(template.get("spec") or {})
         pods = [

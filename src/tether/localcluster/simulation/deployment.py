@@ -106,6 +106,7 @@ class DeploymentController:
             return
         spec = deployment.obj.get("spec") or {}
         template = spec.get("template") or {}
+        await context.adopt(context.kinds.replicasets, deployment, spec.get("selector") or {})
         owned = [
             rs
             for rs in context.owned(context.kinds.replicasets, key[0], deployment.metadata["uid"])

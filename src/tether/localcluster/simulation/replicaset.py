@@ -61,6 +61,7 @@ class ReplicaSetController:
         spec = rs.obj.get("spec") or {}
         template = spec.get("template") or {}
         uid = rs.metadata["uid"]
+        await context.adopt(kinds.pods, rs, spec.get("selector") or {})
         pods = [p for p in context.owned(kinds.pods, key[0], uid) if active(p)]
         desired = int(spec.get("replicas", 1))
         if len(pods) < desired:

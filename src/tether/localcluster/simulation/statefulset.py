@@ -105,6 +105,7 @@ class StatefulSetController:
             int((strategy.get("rollingUpdate") or {}).get("partition") or 0) if rolling else 0
         )
 
+        await context.adopt(kinds.pods, sts, spec.get("selector") or {})
         pods: dict[int, Entry] = {}
         for pod in context.owned(kinds.pods, key[0], sts.metadata["uid"]):
             ordinal = _ordinal(key[1], pod)
