@@ -10,7 +10,6 @@ In globs ``*`` stays within one path segment and ``**`` spans any number of them
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from tether.controller.appsets.errors import GeneratorError
 from tether.controller.appsets.generator import (
@@ -87,8 +86,3 @@ async def generate_git_directories(generator: Generator, ctx: GenerationContext)
         for folder in select_paths(visible, patterns)
     ]
     return Generated(tuple(out), requeue_of(generator, DEFAULT_REQUEUE_SECONDS))
-
-
-def describe_body(body: Mapping[str, Any]) -> str:
-    """``repoURL@revision`` for messages."""
-    return f"{body.get('repoURL', '')}@{body.get('revision') or 'HEAD'}"

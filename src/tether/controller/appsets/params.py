@@ -63,19 +63,6 @@ def flat_view(params: Mapping[str, Any]) -> dict[str, str]:
     return flatten(params)
 
 
-def nest(target: dict[str, Any], dotted: str, value: Any) -> None:
-    """Set ``a.b.c`` in nested dicts (used for goTemplate ``values``)."""
-    parts = dotted.split(".")
-    node = target
-    for part in parts[:-1]:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = {}
-            node[part] = child
-        node = child
-    node[parts[-1]] = value
-
-
 def path_params(
     path: str, *, go_template: bool, prefix: str = "", with_file: str | None = None
 ) -> ParamSet:

@@ -63,7 +63,6 @@ class Tok(StrEnum):
     DECLARE = ":="
     ASSIGN = "="
     COMMA = ","
-    COMMENT = "comment"
     EOF = "EOF"
 
 

@@ -29,11 +29,6 @@ MISSING: Final = _Missing.MISSING
 NO_VALUE: Final = "<no value>"
 
 
-def is_missing(value: Any) -> bool:
-    """Whether ``value`` is absent (invalid) or nil."""
-    return value is MISSING or value is None
-
-
 def go_type(value: Any) -> str:
     """The Go type name of a value (``%T``), as Argo CD's data would have it."""
     if value is MISSING or value is None:
