@@ -84,11 +84,15 @@ class Harness:
             {"metadata": {"annotations": {"argocd.argoproj.io/refresh": "normal"}}},
         )
 
-    async def app(self, name: str) -> dict[str, Any]:
-        return await self.client.get("argoproj.io/v1alpha1", "Application", name, NAMESPACE)
+    async def app(self, name: str, namespace: str = NAMESPACE) -> dict[str, Any]:
+        return await self.client.get("argoproj.io/v1alpha1", "Application", name, namespace)
 
     async def wait_app(
-        self, name: str, predicate: Callable[[dict[str, Any]], bool], seconds: float = 30
+        self,
+        name: str,
+        predicate: Callable[[dict[str, Any]], bool],
+        seconds: float = 30,
+        namespace: str = NAMESPACE,
     ) -> dict[str, Any]:
         """Wait (bounded) until the Application satisfies ``predicate``."""
         last: dict[str, Any] = {}
@@ -96,7 +100,7 @@ class Harness:
             async with asyncio.timeout(seconds):
                 while True:
                     try:
-                        last = await self.app(name)
+                        last = await self.app(name, namespace)
                     except NotFound:
                         last = {}
                     if last and predicate(last):
@@ -158,6 +162,7 @@ async def harness(management: Harness, tmp_path: Path) -> AsyncIterator[Harness]
         namespace=NAMESPACE,
         poll_interval=0.05,
         clock=management.clock,
+        application_namespaces=("team-*",),
     )
     async with asyncio.timeout(30):
         await controller.start()

@@ -106,3 +106,36 @@ async def test_orphaned_resources_are_reported_unless_ignored(harness: Harness) 
         {"spec": {"orphanedResources": {"warn": False}}},
     )
     await harness.wait_app(name, lambda a: "OrphanedResourceWarning" not in conditions_of(a))
+
+
+async def test_apps_in_other_namespaces_need_the_project_to_list_them(harness: Harness) -> None:
+    name = harness.new_app_name()
+    harness.repo.push({f"{name}/cm.yaml": configmap("settings")}, "add")
+    await harness.client.apply(project(f"{name}-proj", sourceNamespaces=["team-a"]))
+    for namespace in ("team-a", "team-b"):
+        await harness.client.apply(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+        )
+        manifest = application(
+            name,
+            harness.repo.url_file,
+            f"{namespace}-{name}",
+            path=name,
+            project=f"{name}-proj",
+            automated={},
+        )
+        manifest["metadata"]["namespace"] = namespace
+        await harness.client.apply(manifest)
+
+    allowed = await harness.wait_app(name, harness.settled, namespace="team-a")
+    assert allowed["status"]["resources"][0]["name"] == "settings"
+    live = await harness.client.get("v1", "ConfigMap", "settings", f"team-a-{name}")
+    tracking = live["metadata"]["annotations"]["argocd.argoproj.io/tracking-id"]
+    assert tracking.startswith(f"team-a_{name}:")
+
+    refused = await harness.wait_app(
+        name, lambda a: "InvalidSpecError" in conditions_of(a), namespace="team-b"
+    )
+    assert conditions_of(refused)["InvalidSpecError"] == (
+        f"applications in namespace team-b may not use project {name}-proj"
+    )

@@ -41,6 +41,13 @@ def controller_command(
     lease_seconds: Annotated[
         float, typer.Option("--lease-seconds", help="How long a dead replica keeps its shards.")
     ] = 15.0,
+    application_namespaces: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--application-namespaces",
+            help="Other namespaces (globs) whose Applications to reconcile; repeatable.",
+        ),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")] = False,
 ) -> None:
     """Run the application controller until interrupted (SIGINT or SIGTERM)."""
@@ -74,6 +81,7 @@ def controller_command(
                 status_workers=status_workers,
                 operation_workers=operation_workers,
                 sharding=sharding if shards > 1 else None,
+                application_namespaces=tuple(application_namespaces or ()),
             )
             async with asyncio.timeout(60):
                 await controller.start()

@@ -36,6 +36,7 @@ from tether.kube import Conflict, Invalid, KubeClient, KubeError, NotFound
 from tether.live import Change
 from tether.model import OperationPhase, ResourceKey, SpecError, keys
 from tether.model.application import Application
+from tether.model.patterns import match_in_list
 from tether.model.project import AppProject
 from tether.model.status import ConditionType
 from tether.model.syncoptions import DeleteOption, SyncOptions
@@ -50,8 +51,9 @@ APP_PROJECT = ("argoproj.io/v1alpha1", "AppProject")
 _MANAGEMENT_KINDS = (APPLICATION, APP_PROJECT, ("v1", "ConfigMap"), ("v1", "Secret"))
 
 
-#: Per app: a burst of 10 refreshes, then at most 2 a second.
-DEFAULT_REFRESH_RATE_LIMIT = RateLimit(rate=2.0, burst=10)
+#: Per app: a burst of 20 refreshes, then at most 5 a second (a sync's own object
+#: events already cost a few refreshes; a storm is cut down, a normal sync is not).
+DEFAULT_REFRESH_RATE_LIMIT = RateLimit(rate=5.0, burst=20)
 
 
 def _utcnow() -> datetime:
@@ -81,9 +83,13 @@ class ApplicationController:
         rng: Callable[[], float] = random.random,
         refresh_rate_limit: RateLimit | None = DEFAULT_REFRESH_RATE_LIMIT,
         sharding: ShardingConfig | None = None,
+        application_namespaces: tuple[str, ...] = (),
     ) -> None:
         self.client = client
         self.namespace = namespace
+        #: Other namespaces whose Applications this controller reconciles (globs, Argo
+        #: CD's ``--application-namespaces``); their projects must list them too.
+        self.application_namespaces = application_namespaces
         self.clock = clock
         self.settings = ControllerSettings()
         self.clusters = ClusterRegistry(client, tracking=self.settings.tracking)
@@ -135,8 +141,8 @@ class ApplicationController:
         self.operation_queue.start()
         for obj in cache.of_kind("argoproj.io", "Application"):
             metadata = obj.get("metadata") or {}
-            if metadata.get("namespace") == self.namespace:
-                self.refresh_queue.add(app_key(self.namespace, metadata["name"]))
+            if self.manages(metadata.get("namespace", "")):
+                self.refresh_queue.add(app_key(metadata["namespace"], metadata["name"]))
         if self._resync:
             self._tasks.append(asyncio.create_task(self._resync_loop(), name="resync"))
 
@@ -167,10 +173,14 @@ class ApplicationController:
         while True:
             change = await queue.get()
             key = change.key
+            if (
+                management
+                and (key.group, key.kind) == ("argoproj.io", "Application")
+                and self.manages(key.namespace)
+            ):
+                self._on_application(key)
+                continue
             if management and key.namespace == self.namespace:
-                if (key.group, key.kind) == ("argoproj.io", "Application"):
-                    self._on_application(key)
-                    continue
                 if (key.group, key.kind) == ("argoproj.io", "AppProject"):
                     self._enqueue_project(key.name)
                     continue
@@ -201,8 +211,8 @@ class ApplicationController:
     def _enqueue_all(self, wanted: Callable[[Mapping[str, Any]], bool]) -> None:
         for obj in self.management.cache.of_kind("argoproj.io", "Application"):
             metadata = obj.get("metadata") or {}
-            if metadata.get("namespace") == self.namespace and wanted(obj):
-                self.refresh_queue.add(app_key(self.namespace, metadata["name"]))
+            if self.manages(metadata.get("namespace", "")) and wanted(obj):
+                self.refresh_queue.add(app_key(metadata["namespace"], metadata["name"]))
 
     async def _resync_loop(self) -> None:
         while True:
@@ -251,6 +261,10 @@ class ApplicationController:
         except SpecError as error:
             return obj, None, str(error)
 
+    def manages(self, namespace: str) -> bool:
+        """Whether Applications of ``namespace`` are this controller's to reconcile."""
+        return namespace == self.namespace or match_in_list(self.application_namespaces, namespace)
+
     def owns(self, key: str) -> bool:
         """Whether this replica works on the app ``namespace/name`` (see :mod:`.leases`)."""
         return self.leases is None or self.leases.owns(key)
@@ -276,7 +290,7 @@ class ApplicationController:
         if app.metadata.annotations.get(keys.SKIP_RECONCILE) == "true":
             return
         project = resolve_project(self.management.cache, self.namespace, app.spec.project_name)
-        problem = project_problem(app, project)
+        problem = project_problem(app, project, self.namespace)
         connection = None
         if not problem and project is not None:
             try:
@@ -461,7 +475,7 @@ class ApplicationController:
             await self._write_fields(obj, {"operationState": state.to_dict()})
             log.info("%s: operation started", key)
         project = resolve_project(self.management.cache, self.namespace, app.spec.project_name)
-        problem = project_problem(app, project)
+        problem = project_problem(app, project, self.namespace)
         try:
             connection = self.clusters.resolve(
                 app.spec.destination.server, app.spec.destination.name

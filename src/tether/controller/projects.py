@@ -32,10 +32,20 @@ def resolve_project(cache: ClusterCache, namespace: str, name: str) -> AppProjec
         return None
 
 
-def project_problem(app: Application, project: AppProject | None) -> str:
-    """Why ``project`` does not allow ``app`` as specified, or ``""`` if it does."""
+def project_problem(
+    app: Application, project: AppProject | None, control_namespace: str = ""
+) -> str:
+    """Why ``project`` does not allow ``app`` as specified, or ``""`` if it does.
+
+    ``control_namespace`` is where projects live; an app elsewhere needs the project to
+    list its namespace in ``sourceNamespaces``.
+    """
     if project is None:
         return f"Application referencing project {app.spec.project_name} which does not exist"
+    if control_namespace:
+        permitted = project.is_app_namespace_permitted(app.namespace, control_namespace)
+        if not permitted:
+            return permitted.reason
     for source in app.sources:
         allowed = project.is_source_permitted(source.repo_url)
         if not allowed:
