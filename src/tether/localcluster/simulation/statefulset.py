@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from tether.localcluster.loop import WorkQueue
@@ -50,6 +51,32 @@ Obj = dict[str, Any]
 POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
 POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"
 COMPONENT = "statefulset-controller"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How a StatefulSet wants its Pods managed."""
+
+    replicas: int
+    #: ``OrderedReady``: one Pod at a time, each once the one before is Ready.
+    ordered: bool
+    #: ``RollingUpdate`` (else ``OnDelete``).
+    rolling: bool
+    #: Pods below this ordinal stay at the current revision.
+    partition: int
+
+    @classmethod
+    def of(cls, spec: Obj) -> Policy:
+        """The policy of a StatefulSet's ``spec``."""
+        strategy = spec.get("updateStrategy") or {}
+        rolling = strategy.get("type", "RollingUpdate") == "RollingUpdate"
+        partition = int((strategy.get("rollingUpdate") or {}).get("partition") or 0)
+        return cls(
+            replicas=int(spec.get("replicas", 1)),
+            ordered=spec.get("podManagementPolicy", "OrderedReady") != "Parallel",
+            rolling=rolling,
+            partition=partition if rolling else 0,
+        )
 
 
 def _ordinal(sts_name: str, pod: Entry) -> int | None:
@@ -97,13 +124,7 @@ class StatefulSetController:
         update, revisions = await ensure_revision(context, sts, template)
         by_name = {r.metadata["name"]: r for r in revisions}
         current = by_name.get(status.get("currentRevision", ""), update)
-        replicas = int(spec.get("replicas", 1))
-        ordered = spec.get("podManagementPolicy", "OrderedReady") != "Parallel"
-        strategy = spec.get("updateStrategy") or {}
-        rolling = strategy.get("type", "RollingUpdate") == "RollingUpdate"
-        partition = (
-            int((strategy.get("rollingUpdate") or {}).get("partition") or 0) if rolling else 0
-        )
+        policy = Policy.of(spec)
 
         await context.adopt(kinds.pods, sts, spec.get("selector") or {})
         pods: dict[int, Entry] = {}
@@ -117,10 +138,10 @@ class StatefulSetController:
                 await self._delete_pod(sts, pod)
                 del pods[ordinal]
         # Create the missing Pods in order.
-        for ordinal in range(replicas):
+        for ordinal in range(policy.replicas):
             existing = pods.get(ordinal)
             if existing is None:
-                revision = current if rolling and ordinal < partition else update
+                revision = current if ordinal < policy.partition else update
                 await self._claims(sts, spec, ordinal)
                 created = await context.create(
                     kinds.pods, key[0], self._pod(sts, spec, ordinal, revision)
@@ -129,42 +150,33 @@ class StatefulSetController:
                     pods[ordinal] = created
                     self._report(
                         sts,
-                        f"create Pod {created.metadata['name']} in StatefulSet {key[1]} successful",
                         "SuccessfulCreate",
+                        f"create Pod {created.metadata['name']} in StatefulSet {key[1]} successful",
                     )
-                if ordered:
+                if policy.ordered:
                     break
-            elif ordered and not _healthy(existing):
+            elif policy.ordered and not _healthy(existing):
                 break
         else:
-            await self._shrink_or_roll(
-                sts, spec, pods, replicas, ordered, rolling, partition, update
-            )
+            await self._shrink_or_roll(sts, pods, policy, update)
         await self._status(key, sts, update, current, revisions)
 
     async def _shrink_or_roll(
-        self,
-        sts: Entry,
-        spec: Obj,
-        pods: dict[int, Entry],
-        replicas: int,
-        ordered: bool,
-        rolling: bool,
-        partition: int,
-        update: Entry,
+        self, sts: Entry, pods: dict[int, Entry], policy: Policy, update: Entry
     ) -> None:
-        surplus = sorted((o for o in pods if o >= replicas), reverse=True)
+        """Remove surplus Pods, else replace the highest outdated one, as the policy allows."""
+        surplus = sorted((o for o in pods if o >= policy.replicas), reverse=True)
         if surplus:
             for ordinal in surplus:
-                if ordered and not all(_healthy(p) for o, p in pods.items() if o < ordinal):
+                if policy.ordered and not all(_healthy(p) for o, p in pods.items() if o < ordinal):
                     return
                 await self._delete_pod(sts, pods[ordinal])
-                if ordered:
+                if policy.ordered:
                     return
             return
-        if not rolling or not all(_healthy(p) for p in pods.values()):
+        if not policy.rolling or not all(_healthy(p) for p in pods.values()):
             return
-        for ordinal in range(replicas - 1, partition - 1, -1):
+        for ordinal in range(policy.replicas - 1, policy.partition - 1, -1):
             pod = pods.get(ordinal)
             if (
                 pod is not None
@@ -174,15 +186,15 @@ class StatefulSetController:
                 await self._delete_pod(sts, pod)
                 return
 
-    def _report(self, sts: Entry, message: str, reason: str) -> None:
+    def _report(self, sts: Entry, reason: str, message: str) -> None:
         self._context.recorder.record(sts, EventType.NORMAL, reason, message, COMPONENT)
 
     async def _delete_pod(self, sts: Entry, pod: Entry) -> None:
         await self._context.delete(self._context.kinds.pods, pod)
         self._report(
             sts,
-            f"delete Pod {pod.metadata['name']} in StatefulSet {sts.metadata['name']} successful",
             "SuccessfulDelete",
+            f"delete Pod {pod.metadata['name']} in StatefulSet {sts.metadata['name']} successful",
         )
 
     def _pod(self, sts: Entry, spec: Obj, ordinal: int, revision: Entry) -> Obj:
@@ -240,9 +252,9 @@ class StatefulSetController:
                 pod_name = f"{sts.metadata['name']}-{ordinal}"
                 self._report(
                     sts,
+                    "SuccessfulCreate",
                     f"create Claim {name} Pod {pod_name} in StatefulSet "
                     f"{sts.metadata['name']} success",
-                    "SuccessfulCreate",
                 )
 
     async def _status(
