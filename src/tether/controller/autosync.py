@@ -4,8 +4,9 @@ Argo CD's rules, which :func:`decide_auto_sync` follows:
 
 - only when ``syncPolicy.automated`` is on, no operation is running or requested, and the
   comparison says OutOfSync;
-- once per (revision, spec): when the last automated sync was to the same revision(s),
-  it is not repeated (a failed one is retried only by ``syncPolicy.retry``);
+- once per (revision, spec): when the last automated sync was to the same revision(s)
+  of the same source(s), it is not repeated (a failed one is retried only by
+  ``syncPolicy.retry``); a changed source (path, Helm values, ...) syncs again;
 - except with ``selfHeal``: drift after a successful sync is synced again, but only after
   a back-off that grows with each consecutive heal (2 s, 6 s, 18 s, ... capped);
 - never when the sync would prune every resource and ``allowEmpty`` is off.
@@ -78,7 +79,20 @@ def decide_auto_sync(
     revisions = comparison.revisions
     heal_attempts = 0
     if last is not None and last.operation.initiated_by and last.operation.initiated_by.automated:
-        same_revision = _revisions_of(last.operation) == revisions
+        result = last.sync_result
+        # A state recorded without its source says nothing about it: count it as the same.
+        same_spec = (
+            result is None
+            or (result.source is None and not result.sources)
+            or (
+                (result.source, result.sources)
+                == (
+                    None if app.is_multi_source else app.spec.source,
+                    app.spec.sources if app.is_multi_source else (),
+                )
+            )
+        )
+        same_revision = _revisions_of(last.operation) == revisions and same_spec
         if same_revision and last.phase is not OperationPhase.SUCCEEDED:
             return AutoSyncDecision(
                 None,

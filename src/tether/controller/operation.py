@@ -161,6 +161,8 @@ class OperationRunner:
                 state.sync_result or SyncOperationResult(),
                 revision=comparison.revisions[0] if len(comparison.revisions) == 1 else "",
                 revisions=comparison.revisions if len(comparison.revisions) > 1 else (),
+                source=None if app.is_multi_source else app.spec.source,
+                sources=app.spec.sources if app.is_multi_source else (),
             ),
         )
 
