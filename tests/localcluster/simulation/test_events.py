@@ -112,3 +112,19 @@ async def test_events_can_be_turned_off(tmp_path: Path) -> None:
         assert running.obj("Deployment", "web")["status"]["availableReplicas"] == 3
     finally:
         await running.close()
+
+
+async def test_a_statefulset_reports_its_pods_and_claims(sim: SimCluster) -> None:
+    await sim.create(load("statefulset-db"))
+    await sim.settle()
+    reported = events_of(sim, "db")
+    assert ("Normal", "SuccessfulCreate", "create Pod db-0 in StatefulSet db successful") in (
+        reported
+    )
+    assert (
+        "Normal",
+        "SuccessfulCreate",
+        "create Claim data-db-0 Pod db-0 in StatefulSet db success",
+    ) in reported
+    claim_events = events_of(sim, "data-db-0")
+    assert claim_events[0][1] == "ProvisioningSucceeded"
