@@ -13,6 +13,7 @@ from tether.cli.appset_cmd import app as appset_app
 from tether.cli.cluster_cmd import app as cluster_app
 from tether.cli.controller_cmd import controller_command
 from tether.cli.localcluster_cmd import app as localcluster_app
+from tether.cli.promote_cmd import image_app, promote_command
 from tether.cli.server_cmd import server_command
 from tether.cli.up_cmd import up_command
 from tether.tools import ToolNotFoundError, find_tool
@@ -32,6 +33,8 @@ app.add_typer(localcluster_app)
 app.command("server")(server_command)
 app.command("up")(up_command)
 app.command("controller")(controller_command)
+app.add_typer(image_app)
+app.command("promote")(promote_command)
 
 
 def _print_version(value: bool) -> None:
