@@ -49,9 +49,7 @@ def repo(tmp_path: Path) -> Path:
     shutil.copytree(EXAMPLES / "services", work / "services")
     shutil.copytree(EXAMPLES / "charts", work / "charts")
     url = f"file://{bare}"
-    apps = [
-        application(f"podinfo-{env}", url, str(OVERLAYS / env)) for env in ("dev", "staging")
-    ]
+    apps = [application(f"podinfo-{env}", url, str(OVERLAYS / env)) for env in ("dev", "staging")]
     apps.append(application("acme", url, "charts/tenant"))
     apps.append(application("elsewhere", "https://example.invalid/other.git", "services"))
     (work / "apps.yaml").write_text(yaml.safe_dump_all(apps))
