@@ -2,7 +2,8 @@
 
 Follows kube-controller-manager's deployment controller:
 
-- the ReplicaSet running the current template is the *new* one, named
+- orphaned ReplicaSets the selector matches are adopted; the ReplicaSet running the
+  current template is the *new* one, named
   ``<deployment>-<pod-template-hash>`` with the hash label on its selector, template
   and Pods; it and the Deployment carry ``deployment.kubernetes.io/revision`` (the
   highest revision plus one when a template is rolled out, an old ReplicaSet
@@ -15,6 +16,7 @@ Follows kube-controller-manager's deployment controller:
   ``DeploymentPaused``, then ``DeploymentResumed``); a new replica count during a
   rollout is spread over the ReplicaSets in proportion to their sizes;
 - old ReplicaSets beyond ``revisionHistoryLimit`` are deleted once a rollout completes;
+- every scaling is reported as a ``ScalingReplicaSet`` Event;
 - the status has ``observedGeneration``, ``replicas``, ``updatedReplicas``,
   ``readyReplicas``, ``availableReplicas``, ``unavailableReplicas``, and the
   ``Available`` and ``Progressing`` conditions with the real reasons and messages,

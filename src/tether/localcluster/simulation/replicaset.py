@@ -3,7 +3,8 @@
 Missing Pods are created from the template (named ``<replicaset>-<5 characters>``,
 controlled by the ReplicaSet with ``blockOwnerDeletion``); surplus Pods are deleted in
 the controller's order (unscheduled, pending, not ready, most restarts and newest
-first). Finished Pods do not count and are replaced. The status carries
+first). Finished Pods do not count and are replaced; orphaned Pods the selector matches
+are adopted. Each creation and deletion is reported as an Event. The status carries
 ``replicas``, ``fullyLabeledReplicas``, ``readyReplicas``, ``availableReplicas``
 (Ready for ``minReadySeconds``) and ``observedGeneration``.
 """
