@@ -7,13 +7,18 @@ from rich.console import Console
 from rich.table import Table
 
 from tether import __version__
+from tether.cli import app_api_cmd, cluster_api_cmd  # noqa: F401 - register their verbs
+from tether.cli.account_cmd import app as account_app
 from tether.cli.admin_cmd import app as admin_app
 from tether.cli.app_cmd import app as app_app
 from tether.cli.appset_cmd import app as appset_app
 from tether.cli.cluster_cmd import app as cluster_app
 from tether.cli.controller_cmd import controller_command
 from tether.cli.localcluster_cmd import app as localcluster_app
+from tether.cli.login_cmd import context_command, login_command, logout_command
+from tether.cli.proj_cmd import app as proj_app
 from tether.cli.promote_cmd import image_app, promote_command
+from tether.cli.repo_cmd import app as repo_app
 from tether.cli.server_cmd import server_command
 from tether.cli.up_cmd import up_command
 from tether.tools import ToolNotFoundError, find_tool
@@ -35,6 +40,12 @@ app.command("up")(up_command)
 app.command("controller")(controller_command)
 app.add_typer(image_app)
 app.command("promote")(promote_command)
+app.add_typer(account_app)
+app.add_typer(proj_app)
+app.add_typer(repo_app)
+app.command("login")(login_command)
+app.command("logout")(logout_command)
+app.command("context")(context_command)
 
 
 def _print_version(value: bool) -> None:
