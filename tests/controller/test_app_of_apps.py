@@ -164,3 +164,69 @@ async def test_child_apps_follow_sync_waves_with_application_health(harness: Har
             await asyncio.sleep(0.02)
     assert seen_second
     await harness.wait_app(second, harness.settled)
+
+
+PRE_DELETE = """
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: before-delete
+  annotations: {argocd.argoproj.io/hook: PreDelete}
+data: {step: pre}
+"""
+POST_DELETE = """
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  generateName: after-delete-
+  annotations: {argocd.argoproj.io/hook: PostDelete}
+data: {step: post}
+"""
+
+
+async def test_delete_hooks_run_before_and_after_the_cascade(harness: Harness) -> None:
+    name = harness.new_app_name()
+    ns = f"{name}-ns"
+    harness.repo.push(
+        {
+            f"{name}/a.yaml": configmap("a"),
+            f"{name}/pre.yaml": PRE_DELETE,
+            f"{name}/post.yaml": POST_DELETE,
+        },
+        "app with delete hooks",
+    )
+    await harness.client.apply(
+        application(
+            name, harness.repo.url_file, ns, path=name, automated={}, finalizers=[FOREGROUND]
+        )
+    )
+    app = await harness.wait_app(name, harness.settled)
+    assert [r["name"] for r in app["status"]["resources"]] == ["a"]
+    listed = await harness.client.list("v1", "ConfigMap", ns)
+    names = {c["metadata"]["name"] for c in listed.items}
+    assert "before-delete" not in names  # the sync itself runs no delete hook
+    assert not any(n.startswith("after-delete") for n in names)
+
+    events: list[tuple[str, str]] = []
+
+    async def record() -> None:
+        async for event in harness.client.watch(
+            "v1", "ConfigMap", ns, resource_version=listed.resource_version
+        ):
+            name_ = event.object["metadata"]["name"]
+            events.append((event.type, "after-delete" if name_.startswith("after-") else name_))
+
+    watcher = asyncio.create_task(record())
+    try:
+        await harness.client.delete("argoproj.io/v1alpha1", "Application", name, NAMESPACE)
+        await harness.wait_object(
+            "argoproj.io/v1alpha1", "Application", name, NAMESPACE, lambda o: o is None
+        )
+        await asyncio.sleep(0.3)
+    finally:
+        watcher.cancel()
+    order = [e for e in events if e[0] in ("ADDED", "DELETED")]
+    assert order.index(("ADDED", "before-delete")) < order.index(("DELETED", "a"))
+    assert order.index(("DELETED", "a")) < order.index(("ADDED", "after-delete"))
+    assert ("DELETED", "before-delete") in order
+    assert ("DELETED", "after-delete") in order

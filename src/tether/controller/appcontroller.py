@@ -23,14 +23,21 @@ from typing import Any
 
 from tether.controller.autosync import decide_auto_sync
 from tether.controller.clusters import ClusterConnection, ClusterRegistry, UnknownDestination
-from tether.controller.comparison import AppComparer, ComparisonFailed, tracking_name
+from tether.controller.comparison import AppComparer, ComparisonFailed
+from tether.controller.deletion import AppDeleter, Propagation
 from tether.controller.gates import OPEN, SyncGate, cycle_conditions, evaluate_gate
 from tether.controller.leases import ShardingConfig, ShardLeases
 from tether.controller.operation import OperationRunner, new_operation_state
 from tether.controller.orphans import find_orphans, orphan_conditions
 from tether.controller.projects import project_problem, resolve_project
 from tether.controller.settings import SETTINGS_CONFIGMAP, ControllerSettings
-from tether.controller.status import comparison_status, failure_status, needs_write, status_patch
+from tether.controller.status import (
+    comparison_status,
+    failure_status,
+    merge_conditions,
+    needs_write,
+    status_patch,
+)
 from tether.controller.workqueue import RateLimit, WorkQueue
 from tether.kube import Conflict, Invalid, KubeClient, KubeError, NotFound
 from tether.live import Change
@@ -38,8 +45,7 @@ from tether.model import OperationPhase, ResourceKey, SpecError, keys
 from tether.model.application import Application
 from tether.model.patterns import match_in_list
 from tether.model.project import AppProject
-from tether.model.status import ConditionType
-from tether.model.syncoptions import DeleteOption, SyncOptions
+from tether.model.status import Condition, ConditionType
 from tether.model.wire import format_time
 from tether.render.renderer import Renderer
 from tether.source import GitCache, same_repository
@@ -95,6 +101,7 @@ class ApplicationController:
         self.clusters = ClusterRegistry(client, tracking=self.settings.tracking)
         self.management = self.clusters.connections[0]
         self.comparer = AppComparer(git, renderer or Renderer(), control_namespace=namespace)
+        self.deleter = AppDeleter(self.comparer, control_namespace=namespace)
         self.operations = OperationRunner(
             self.comparer,
             self._write_status,
@@ -541,26 +548,17 @@ class ApplicationController:
         except UnknownDestination:
             connection = None
         if connection is not None:
-            policy = "Background" if keys.RESOURCES_FINALIZER_BACKGROUND in ours else "Foreground"
-            remaining = 0
-            for live in connection.cache.objects_of(tracking_name(app, self.namespace)):
-                if SyncOptions.of_object(live).delete is DeleteOption.DISABLED:
-                    continue
-                remaining += 1
-                metadata = live.get("metadata") or {}
-                if metadata.get("deletionTimestamp"):
-                    continue
-                with contextlib.suppress(NotFound):
-                    await connection.client.delete(
-                        str(live.get("apiVersion")),
-                        str(live.get("kind")),
-                        metadata["name"],
-                        metadata.get("namespace"),
-                        propagation_policy=policy,  # type: ignore[arg-type]
-                        uid=metadata.get("uid"),
-                    )
-            if remaining:
-                self.refresh_queue.add_after(key, 1.0)
+            policy: Propagation = (
+                "Background" if keys.RESOURCES_FINALIZER_BACKGROUND in ours else "Foreground"
+            )
+            step = await self.deleter.step(app, connection, self.settings, policy)
+            if not step.done:
+                if step.failed:
+                    now = self.clock()
+                    condition = Condition(ConditionType.DELETION_ERROR.value, step.message)
+                    conditions = merge_conditions(app.status.conditions, [condition], now)
+                    await self._write_fields(obj, {"conditions": [c.to_dict() for c in conditions]})
+                self.refresh_queue.add_after(key, 5.0 if step.failed else 0.5)
                 return
         kept = [f for f in finalizers if f not in ours]
         await self._patch(

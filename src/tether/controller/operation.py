@@ -19,6 +19,7 @@ from typing import Any
 
 from tether.controller.clusters import ClusterConnection
 from tether.controller.comparison import AppComparer, ComparisonFailed, tracking_name
+from tether.controller.deletion import is_delete_hook
 from tether.controller.settings import ControllerSettings
 from tether.health import assess_health
 from tether.model import OperationPhase, ResourceKey
@@ -128,7 +129,9 @@ class OperationRunner:
             await self.finish(app, final)
             return final
         options = app.sync_options.overridden_by(SyncOptions.parse(sync.sync_options))
-        desired = name_hooks(list(comparison.desired), sync_id_of(state))
+        desired = name_hooks(
+            [o for o in comparison.desired if not is_delete_hook(o)], sync_id_of(state)
+        )
         if options.respect_ignore_differences:
             # Fields the app ignores keep their live values instead of being reset.
             desired = [
