@@ -11,6 +11,7 @@ import typer
 from tether.cli import wiring
 from tether.cli.runtime import configure_logging, run_until_signalled
 from tether.controller import ApplicationController, install
+from tether.controller.appsets.reconciler import ApplicationSetReconciler
 from tether.controller.leases import ShardingConfig
 from tether.kube import ConfigError, KubeClient, KubeError, load_kubeconfig
 
@@ -83,12 +84,15 @@ def controller_command(
                 sharding=sharding if shards > 1 else None,
                 application_namespaces=tuple(application_namespaces or ()),
             )
+            appsets = ApplicationSetReconciler(client, namespace, git)
             async with asyncio.timeout(60):
                 await controller.start()
+                await appsets.start()
             typer.echo(f"tether controller running against {config.server} (namespace {namespace})")
             try:
                 await stop.wait()
             finally:
+                await appsets.close()
                 await controller.close()
                 await repository_secrets.close()
 
