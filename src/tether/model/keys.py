@@ -60,6 +60,9 @@ HPA_CONDITIONS: Final = "autoscaling.alpha.kubernetes.io/conditions"
 #: ``<app>[,<app>...]`` (same namespace, or ``ns/app``): sync waits for these apps.
 DEPENDS_ON: Final = "tether.dev/depends-on"
 
+#: On a generated Application: the name of the ApplicationSet that owns it.
+APPLICATIONSET_LABEL: Final = "tether.dev/applicationset"
+
 #: On a hook: ``<sync id>/<phase>`` of the operation that created it (resume without re-running).
 SYNC_ID: Final = "tether.dev/sync-id"
 

@@ -30,7 +30,7 @@ from tether.model.application import API_VERSION
 from tether.model.applicationset import APPLICATION_SET_KIND, ApplicationSet
 
 #: Records which ApplicationSet generated an Application (next to the ownerReference).
-OWNER_LABEL: Final = "tether.dev/applicationset"
+OWNER_LABEL: Final = keys.APPLICATIONSET_LABEL
 #: Annotations Argo CD never overwrites on generated Applications.
 ALWAYS_PRESERVED_ANNOTATIONS: Final = (
     "notified.notifications.argoproj.io",
