@@ -46,6 +46,10 @@ from tether.cli.output import (
 from tether.cli.waiting import COMPLETED_PHASES, Target, wait_for
 
 API = "/api/v1/applications"
+SyncOptions = Annotated[
+    list[str] | None,
+    typer.Option("--sync-option", help="A sync option such as CreateNamespace=true (repeat)."),
+]
 Timeout = Annotated[
     float, typer.Option("--timeout", help="Seconds to wait before giving up.", min=0)
 ]
@@ -104,6 +108,7 @@ def _application_from_flags(
     sync_policy: str,
     self_heal: bool,
     auto_prune: bool,
+    sync_options: list[str],
 ) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "project": project,
@@ -111,6 +116,8 @@ def _application_from_flags(
         "destination": {"server": dest_server, "namespace": dest_namespace},
     }
     policy = _sync_policy(name, sync_policy, self_heal, auto_prune)
+    if sync_options:
+        policy["syncOptions"] = sync_options
     if policy:
         spec["syncPolicy"] = policy
     return {
@@ -166,6 +173,7 @@ def create_command(
     sync_policy: Annotated[str, typer.Option("--sync-policy", help="automated or none.")] = "none",
     self_heal: Annotated[bool, typer.Option("--self-heal", help="Revert live changes.")] = False,
     auto_prune: Annotated[bool, typer.Option("--auto-prune", help="Prune automatically.")] = False,
+    sync_option: SyncOptions = None,
     upsert: Annotated[bool, typer.Option("--upsert", help="Replace a different app.")] = False,
     output: Output = OutputFormat.TABLE,
     server: ServerFlag = "",
@@ -191,6 +199,7 @@ def create_command(
                 sync_policy=sync_policy,
                 self_heal=self_heal,
                 auto_prune=auto_prune,
+                sync_options=sync_option or [],
             )
         label = dig(body, "metadata.name")
         with open_client(server, auth_token) as client:
@@ -325,6 +334,7 @@ def sync_command(
         list[str] | None,
         typer.Option("--resource", help="Only GROUP:KIND:[NAMESPACE/]NAME (repeat)."),
     ] = None,
+    sync_option: SyncOptions = None,
     asynchronous: Annotated[
         bool, typer.Option("--async", help="Do not wait for the operation to finish.")
     ] = False,
@@ -340,6 +350,8 @@ def sync_command(
             "dryRun": dry_run,
             "resources": [parse_resource(r) for r in resource or []],
         }
+        if sync_option:
+            body["syncOptions"] = {"items": sync_option}
         current = client.get(f"{API}/{name}", f"get application {name}")
         previous = dig(current, "status.operationState", None)
         client.post(f"{API}/{name}/sync", f"sync application {name}", body)
