@@ -13,7 +13,7 @@ import pytest
 import yaml
 from appmanifests import application, conditions_of, configmap
 
-from tether.controller.clusters import cluster_config_from_secret
+from tether.controller.clusters import ConnectionStatus, cluster_config_from_secret
 from tether.controller.clustersecret import ClusterSecretError, cluster_secret
 from tether.kube import KubeClient, NotFound, load_kubeconfig
 from tether.localcluster.launcher import LocalClusterProcess
@@ -145,6 +145,10 @@ async def test_apps_sync_to_a_second_cluster_added_with_the_cli(
                         break
                     await asyncio.sleep(0.05)
 
+        assert harness.controller is not None
+        remote_connection = harness.controller.clusters.resolve("", "second")
+        assert remote_connection.connection_state().status is ConnectionStatus.SUCCESSFUL
+
         # A destination no Secret names is refused.
         manifest["metadata"]["name"] = f"{name}-nowhere"
         manifest["spec"]["destination"] = {"name": "third", "namespace": "remote-ns"}
@@ -155,5 +159,14 @@ async def test_apps_sync_to_a_second_cluster_added_with_the_cli(
         assert (
             "there are no clusters with this name: third" in conditions_of(app)["InvalidSpecError"]
         )
+        # The second cluster goes away: its connection is reported as failed.
+        second.stop()
+        async with asyncio.timeout(30):
+            while True:
+                state = remote_connection.connection_state()
+                if state.status is ConnectionStatus.FAILED:
+                    break
+                await asyncio.sleep(0.1)
+        assert "second" in state.message
     finally:
         second.stop()

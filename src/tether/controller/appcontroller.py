@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from tether.controller.appwriter import APPLICATION, ApplicationWriter, app_key
 from tether.controller.autosync import decide_auto_sync
 from tether.controller.clusters import ClusterConnection, ClusterRegistry, UnknownDestination
 from tether.controller.comparison import AppComparer, ComparisonFailed
@@ -35,11 +36,9 @@ from tether.controller.status import (
     comparison_status,
     failure_status,
     merge_conditions,
-    needs_write,
-    status_patch,
 )
 from tether.controller.workqueue import RateLimit, WorkQueue
-from tether.kube import Conflict, Invalid, KubeClient, KubeError, NotFound
+from tether.kube import Conflict, Invalid, KubeClient, NotFound
 from tether.live import Change
 from tether.model import OperationPhase, ResourceKey, SpecError, keys
 from tether.model.application import Application
@@ -52,7 +51,6 @@ from tether.source import GitCache, same_repository
 
 log = logging.getLogger(__name__)
 
-APPLICATION = ("argoproj.io/v1alpha1", "Application")
 APP_PROJECT = ("argoproj.io/v1alpha1", "AppProject")
 _MANAGEMENT_KINDS = (APPLICATION, APP_PROJECT, ("v1", "ConfigMap"), ("v1", "Secret"))
 
@@ -64,11 +62,6 @@ DEFAULT_REFRESH_RATE_LIMIT = RateLimit(rate=5.0, burst=20)
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def app_key(namespace: str, name: str) -> str:
-    """The queue key of an application."""
-    return f"{namespace}/{name}"
 
 
 class ApplicationController:
@@ -101,10 +94,15 @@ class ApplicationController:
         self.clusters = ClusterRegistry(client, tracking=self.settings.tracking)
         self.management = self.clusters.connections[0]
         self.comparer = AppComparer(git, renderer or Renderer(), control_namespace=namespace)
+        self.writer = ApplicationWriter(
+            client,
+            self.management.cache,
+            lambda key, delay: self.refresh_queue.add_after(key, delay),
+        )
         self.deleter = AppDeleter(self.comparer, control_namespace=namespace)
         self.operations = OperationRunner(
             self.comparer,
-            self._write_status,
+            self.writer.write_status,
             control_namespace=namespace,
             clock=clock,
             poll_interval=poll_interval,
@@ -289,7 +287,7 @@ class ApplicationController:
             return
         now = self.clock()
         if app is None:
-            await self._write_fields(obj, _invalid_spec(invalid, now))
+            await self.writer.write_fields(obj, _invalid_spec(invalid, now))
             return
         if app.metadata.is_deleting:
             await self._finalize(key, obj, app)
@@ -310,7 +308,7 @@ class ApplicationController:
             fields = failure_status(
                 app, ConditionType.INVALID_SPEC_ERROR.value, problem, self.namespace, now
             )
-            await self._write_fields(obj, fields)
+            await self.writer.write_fields(obj, fields)
             return
         refresh = app.refresh_requested
         try:
@@ -323,7 +321,7 @@ class ApplicationController:
             )
         except ComparisonFailed as failure:
             fields = failure_status(app, failure.condition, failure.message, self.namespace, now)
-            await self._write_fields(obj, fields)
+            await self.writer.write_fields(obj, fields)
             await self._clear_refresh(app)
             return
         state = app.status.operation_state
@@ -345,7 +343,7 @@ class ApplicationController:
                 self.settings.tracking,
             )
             conditions = (*conditions, *orphan_conditions(orphans, orphaned))
-        await self._write_fields(
+        await self.writer.write_fields(
             obj, comparison_status(app, comparison, self.namespace, now, conditions)
         )
         await self._clear_refresh(app)
@@ -354,7 +352,7 @@ class ApplicationController:
             return
         assert decision is not None
         if decision.operation is not None and gate.allowed:
-            await self._patch(
+            await self.writer.patch(
                 obj,
                 [
                     # Only if our copy is current: a stale one may predate the last sync.
@@ -456,7 +454,7 @@ class ApplicationController:
             return
         # Read the app from the API server, not the cache: a cached copy that lags
         # behind the last finished operation would start or resume it a second time.
-        obj, app, _ = self._application(key, await self._read(key))
+        obj, app, _ = self._application(key, await self.writer.read(key))
         if obj is None or app is None or app.metadata.is_deleting:
             return
         state = app.status.operation_state
@@ -479,7 +477,7 @@ class ApplicationController:
                     return
                 retry_count = state.retry_count + 1
             state = new_operation_state(app.operation, now, retry_count)
-            await self._write_fields(obj, {"operationState": state.to_dict()})
+            await self.writer.write_fields(obj, {"operationState": state.to_dict()})
             log.info("%s: operation started", key)
         project = resolve_project(self.management.cache, self.namespace, app.spec.project_name)
         problem = project_problem(app, project, self.namespace)
@@ -505,7 +503,7 @@ class ApplicationController:
         if not gate.allowed:
             if state.message != gate.reason:
                 waiting = dataclasses.replace(state, message=gate.reason)
-                await self._write_fields(obj, {"operationState": waiting.to_dict()})
+                await self.writer.write_fields(obj, {"operationState": waiting.to_dict()})
             self._wait_on_gate(key, gate, self.operation_queue)
             return
         terminate = self._terminate.setdefault(key, asyncio.Event())
@@ -557,11 +555,13 @@ class ApplicationController:
                     now = self.clock()
                     condition = Condition(ConditionType.DELETION_ERROR.value, step.message)
                     conditions = merge_conditions(app.status.conditions, [condition], now)
-                    await self._write_fields(obj, {"conditions": [c.to_dict() for c in conditions]})
+                    await self.writer.write_fields(
+                        obj, {"conditions": [c.to_dict() for c in conditions]}
+                    )
                 self.refresh_queue.add_after(key, 5.0 if step.failed else 0.5)
                 return
         kept = [f for f in finalizers if f not in ours]
-        await self._patch(
+        await self.writer.patch(
             obj,
             [
                 {
@@ -573,57 +573,6 @@ class ApplicationController:
             ],
         )
         self.comparer.forget(key)
-
-    # --- writing -------------------------------------------------------------------
-
-    async def _read(self, key: str) -> dict[str, Any] | None:
-        namespace, _, name = key.partition("/")
-        try:
-            return await self.client.get(*APPLICATION, name, namespace)
-        except NotFound:
-            return None
-
-    async def _write_status(
-        self, app: Application, fields: Mapping[str, Any], clear_operation: bool
-    ) -> None:
-        key = app_key(app.namespace, app.name)
-        # Removing the request must see it: read the app afresh for the final write.
-        obj = (
-            await self._read(key)
-            if clear_operation
-            else self.management.cache.get(
-                ResourceKey("argoproj.io", "Application", app.namespace, app.name)
-            )
-        )
-        if obj is None:
-            return
-        ops = status_patch(obj, fields, clear_operation=clear_operation)
-        await self._patch(obj, ops)
-
-    async def _write_fields(self, obj: Mapping[str, Any], fields: Mapping[str, Any]) -> None:
-        if not needs_write(obj.get("status") or {}, fields):
-            return
-        await self._patch(obj, status_patch(obj, fields))
-
-    async def _patch(self, obj: Mapping[str, Any], ops: list[dict[str, Any]]) -> None:
-        if not ops:
-            return
-        metadata = obj.get("metadata") or {}
-        try:
-            await self.client.patch(
-                *APPLICATION, metadata["name"], metadata.get("namespace"), ops, patch_type="json"
-            )
-        except NotFound:
-            return
-        except (Invalid, Conflict) as error:
-            # Our cached copy was stale (a removed field, a moved resourceVersion): read
-            # the object again and let the next reconcile write against it.
-            log.info("%s; will retry on the next reconcile", error)
-            self.refresh_queue.add_after(
-                app_key(metadata.get("namespace", ""), metadata["name"]), 0.2
-            )
-        except KubeError:
-            raise
 
 
 def _invalid_spec(message: str, now: datetime) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 The management cluster itself is the destination ``in-cluster`` at
 ``https://kubernetes.default.svc``, as in Argo CD. Other clusters come from Argo CD
 cluster Secrets (``argocd.argoproj.io/secret-type: cluster`` with ``name``, ``server``
-and ``config``); each gets its own connection and cache, opened on first use.
+and ``config``); each gets its own connection and cache, opened on first use, and a
+connection state (Successful; Failed, with the watch error; Unknown while unused).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import base64
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from tether.kube import ClusterConfig, KubeClient, kubeconfig_from_dict
@@ -24,6 +26,22 @@ IN_CLUSTER_NAME = "in-cluster"
 
 class UnknownDestination(LookupError):
     """No registered cluster matches an application's destination."""
+
+
+class ConnectionStatus(StrEnum):
+    """Whether tether can talk to a destination cluster (Argo CD's values)."""
+
+    SUCCESSFUL = "Successful"
+    FAILED = "Failed"
+    UNKNOWN = "Unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionState:
+    """A destination's connection status and, when it failed, why."""
+
+    status: ConnectionStatus
+    message: str = ""
 
 
 @dataclass
@@ -45,6 +63,18 @@ class ClusterConnection:
             return
         self.kinds |= wanted
         self.cache.watch_kinds(sorted(wanted))
+
+    def connection_state(self) -> ConnectionState:
+        """Failed while a watch of this cluster fails; Unknown until an app uses it."""
+        errors = self.cache.errors
+        if errors:
+            kind, message = sorted(errors.items())[0]
+            return ConnectionState(
+                ConnectionStatus.FAILED, f"failed to watch {kind} on {self.name}: {message}"
+            )
+        if not self.kinds:
+            return ConnectionState(ConnectionStatus.UNKNOWN, "no application uses this cluster")
+        return ConnectionState(ConnectionStatus.SUCCESSFUL)
 
 
 def _secret_data(secret: Mapping[str, Any]) -> dict[str, str]:
