@@ -53,7 +53,19 @@ async def test_a_deny_window_blocks_auto_sync_until_it_ends(harness: Harness) ->
     )
     assert app["status"]["operationState"]["phase"] == "Running"
 
-    # The window ends: the waiting sync runs, the condition goes.
+    # Terminating the waiting sync ends it: it never started.
+    await harness.client.patch(
+        "argoproj.io/v1alpha1",
+        "Application",
+        name,
+        NAMESPACE,
+        {"status": {"operationState": {"phase": "Terminating"}}},
+    )
+    app = await harness.wait_app(name, lambda a: a["status"]["operationState"]["phase"] == "Failed")
+    assert app["status"]["operationState"]["message"] == "Operation terminated"
+    assert "operation" not in app
+
+    # The window ends: the automated sync runs, the condition goes.
     harness.clock.set(datetime(2026, 3, 2, 13, 0, 1, tzinfo=UTC))
     await harness.refresh(name)
     app = await harness.wait_app(

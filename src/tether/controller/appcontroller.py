@@ -500,6 +500,13 @@ class ApplicationController:
             await self.operations.finish(app, failed)
             return
         gate = self._gate(key, obj, app, project, now)
+        if not gate.allowed and state.phase is OperationPhase.TERMINATING:
+            # Terminated while it waited: it never started, so it simply ends.
+            ended = dataclasses.replace(
+                state, phase=OperationPhase.FAILED, message="Operation terminated", finished_at=now
+            )
+            await self.operations.finish(app, ended)
+            return
         if not gate.allowed:
             if state.message != gate.reason:
                 waiting = dataclasses.replace(state, message=gate.reason)
