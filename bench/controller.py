@@ -216,19 +216,19 @@ async def main_async(apps: int, trials: int) -> dict[str, Any]:
                     await controller.operation_queue.wait_idle()
                     await asyncio.sleep(0.3)
                     began = time.perf_counter()
-                    await client.patch(
+                    drifted = await client.patch(
                         "v1", "ConfigMap", "cm-0", "target", {"data": {"value": f"drift-{trial}"}}
                     )
-                    await wait_until(
-                        lambda trial=trial: (
-                            ((controller.management.cache.get(key) or {}).get("data") or {}).get(
-                                "value"
-                            )
-                            not in (None, f"drift-{trial}")
-                        ),
-                        60,
-                        "drift -> healed",
-                    )
+                    drift_version = int(drifted["metadata"]["resourceVersion"])
+
+                    def healed(after: int = drift_version) -> bool:
+                        # The local cluster's resourceVersions are increasing integers.
+                        live = controller.management.cache.get(key) or {}
+                        version = int((live.get("metadata") or {}).get("resourceVersion", 0))
+                        value = (live.get("data") or {}).get("value")
+                        return version > after and value == f"v{trials}"
+
+                    await wait_until(healed, 60, "drift -> healed")
                     heal_latency.append(time.perf_counter() - began)
                 rss = psutil.Process().memory_info().rss / 2**20
             finally:
