@@ -108,7 +108,8 @@ def diff_application(client: ApiClient, name: str) -> bool:
         f"get managed resources of application {name}",
     )
     items = [i for i in answer.get("items") or [] if not i.get("hook")]
-    if items and all(_load(i.get("targetState")) is None for i in items):
+    # No desired state at all: either nothing is declared, or the server cannot render.
+    if all(_load(i.get("targetState")) is None for i in items):
         _require_renderer(client, name)
     different = False
     for item in items:

@@ -1,0 +1,41 @@
+"""``tether app diff`` against a server started without a renderer: a clear error, exit 2."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import yaml
+from clitools import TETHER, GitRepo, Tether, read_until, stop
+
+
+def test_diff_says_the_server_cannot_render(tether: Tether, repo: GitRepo, config: Path) -> None:
+    created = tether.run(
+        "app", "create", "no-renderer", "--repo", repo.url, "--path", "guestbook",
+        "--revision", "main", "--dest-namespace", "default", config=config,
+    )  # fmt: skip
+    assert created.code == 0, created.stderr
+    # ``tether server`` alone has no manifest source; it shares the cluster, hence the
+    # signing key, so the session token of ``tether up`` is valid there too.
+    server = subprocess.Popen(
+        [str(TETHER), "server", "--kubeconfig", str(tether.kubeconfig), "--port", "0",
+         "--no-install"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )  # fmt: skip
+    try:
+        ready = read_until(server, "tether server ready at", 60)
+        url = ready.split("tether server ready at", 1)[1].split()[0]
+        token = yaml.safe_load(config.read_text())["users"][0]["auth-token"]
+        diff = tether.run(
+            "app", "diff", "no-renderer", "--server", url, "--auth-token", token, config=config
+        )
+    finally:
+        stop(server)
+    assert diff.code == 2
+    assert diff.stderr == (
+        "error: failed to diff application no-renderer: the server has no renderer, so it "
+        "cannot tell the desired state (render offline with tether app manifests --local)\n"
+    )
