@@ -208,15 +208,26 @@ def test_every_demo_app_reaches_its_intended_state(demo: Demo) -> None:
     print(f"tether up --demo: all apps settled {demo.settle_seconds:.1f} s after start")
     apps = demo.apps()
     assert {name: state(app) for name, app in apps.items()} == INTENDED
-    broken = [
-        r for r in apps["canary"]["status"]["resources"] if r["kind"] == "Pod"
-    ]  # the Pod, Degraded because its image cannot be pulled
-    assert broken[0]["health"]["status"] == "Degraded"
-    assert "ImagePullBackOff" in broken[0]["health"]["message"]
+    # The Pod is Degraded with the kubelet's ImagePullBackOff message.
+    (broken,) = [r for r in apps["canary"]["status"]["resources"] if r["kind"] == "Pod"]
+    assert broken["health"]["status"] == "Degraded"
+    assert broken["health"]["message"].startswith(f'Back-off pulling image "{IMAGE}:doesnotexist"')
+    pod = demo.get("pod", "canary", "canary")
+    assert pod is not None
+    waiting = pod["status"]["containerStatuses"][0]["state"]["waiting"]
+    assert waiting["reason"] == "ImagePullBackOff"
     secret = demo.get("secret", "db-credentials", "secrets")
     assert secret is not None
     assert set(secret["data"]) == {"username", "password"}
-    assert demo.get("job", "orders-migrate", "orders") is not None  # PreSync hook ran
+    hooks = {
+        r["name"]: (r.get("hookType"), r.get("hookPhase"))
+        for r in apps["orders"]["status"]["operationState"]["syncResult"]["resources"]
+        if r.get("hookType")
+    }
+    assert hooks == {
+        "orders-migrate": ("PreSync", "Succeeded"),
+        "orders-smoke-test": ("PostSync", "Succeeded"),
+    }
 
 
 def test_a_manual_sync_brings_prod_up(demo: Demo) -> None:

@@ -39,7 +39,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 
-from tether.kube import ConfigError, KubeClient, KubeError, load_kubeconfig
+from tether.kube import ConfigError, KubeClient, KubeError, NotFound, load_kubeconfig
 from tether.model.patterns import normalize_git_url
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -154,8 +154,10 @@ async def application_from_cluster(
 ) -> Mapping[str, Any] | None:
     """The Application called ``name`` in the cluster, or ``None``."""
     async with KubeClient(load_kubeconfig(kubeconfig, context)) as client:
-        listed = await client.list("argoproj.io/v1alpha1", "Application", namespace)
-    return next((a for a in listed.items if a["metadata"]["name"] == name), None)
+        try:
+            return await client.get("argoproj.io/v1alpha1", "Application", name, namespace)
+        except NotFound:
+            return None
 
 
 def edit_target(app: Mapping[str, Any], copy: WorkingCopy) -> Target:
