@@ -231,8 +231,8 @@ def test_every_demo_app_reaches_its_intended_state(demo: Demo) -> None:
 
 
 def test_a_manual_sync_brings_prod_up(demo: Demo) -> None:
-    # What ``argocd app sync`` does: set the Application's operation.
-    operation = {"sync": {"revision": "main"}, "initiatedBy": {"username": "demo"}}
+    # A sync requested the way the demo's README shows: set the Application's operation.
+    operation: dict[str, Any] = {"sync": {}}
     demo.kubectl(
         "patch", "application", "podinfo-prod", "-n", "argocd", "--type", "merge",
         "-p", json.dumps({"operation": operation}),
