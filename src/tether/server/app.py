@@ -55,6 +55,7 @@ from tether.server.routes import (
 )
 from tether.server.store import SettingsStore
 from tether.server.tree import ClusterInspector, in_cluster_only
+from tether.server.ui import mount_ui
 from tether.server.webhooks.dispatch import MAX_WEBHOOK_BODY
 from tether.server.webhooks.dispatch import router as webhook_router
 
@@ -237,5 +238,6 @@ def create_app(
     app.include_router(events_router)
     app.include_router(webhook_router)
     app.include_router(metrics_router)
+    mount_ui(app)  # last: its fallback route answers every other GET
     app.add_middleware(BodyLimit)
     return app

@@ -1,0 +1,95 @@
+"""The web UI: static files served by the tether server, no build step, no CDN.
+
+The UI is plain JavaScript modules and CSS under ``static/`` (``index.html``,
+``js/*.js``, ``style.css``; icons are inline SVG), talking to the REST API under
+``/api/v1`` with the ``argocd.token`` cookie and ``X-Requested-With: XMLHttpRequest``
+on every mutating request, and to ``/api/v1/stream/applications`` for live updates.
+Everything is loaded from this server: no external fonts, scripts or styles, which the
+Content-Security-Policy below enforces.
+
+Serving rules
+-------------
+- ``/assets/...`` are the static files, answered with ``ETag`` and ``Last-Modified``
+  and ``Cache-Control: no-cache``: file names carry no content hash, so browsers must
+  revalidate (a cheap 304) rather than keep a stale module after an upgrade.
+- Any other ``GET`` that is not under ``/api`` or ``/metrics`` answers ``index.html``
+  (the single-page app routes on the client), also ``no-cache``. ``/api/...`` and
+  ``/metrics`` paths that match no route keep their JSON 404: the fallback never
+  shadows them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
+
+from tether.server.errors import NotFoundError
+
+STATIC: Final = Path(__file__).resolve().parent / "static"
+#: Paths the SPA fallback must leave to the API (their unknown paths stay JSON 404s).
+RESERVED_PREFIXES: Final = ("/api", "/metrics", "/assets")
+SECURITY_HEADERS: Final = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+_SECURITY_HEADER_BYTES: Final = [
+    (k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()
+]
+
+
+class _RevalidatedFiles(StaticFiles):
+    """Static files that browsers revalidate on every use (``no-cache`` plus ETag)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one file, adding the caching and security headers."""
+
+        async def with_headers(message: dict[str, object]) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or [])  # type: ignore[call-overload]
+                headers.append((b"cache-control", b"no-cache"))
+                headers.extend(_SECURITY_HEADER_BYTES)
+                message["headers"] = headers
+            await send(message)
+
+        await super().__call__(scope, receive, with_headers)  # type: ignore[arg-type]
+
+
+def _index() -> Response:
+    return FileResponse(
+        STATIC / "index.html",
+        media_type="text/html; charset=utf-8",
+        headers={"Cache-Control": "no-cache", **SECURITY_HEADERS},
+    )
+
+
+def is_reserved(path: str) -> bool:
+    """Whether ``path`` belongs to the API side (never answered with the UI's page)."""
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in RESERVED_PREFIXES)
+
+
+def mount_ui(app: FastAPI) -> None:
+    """Serve the UI from ``app``: assets at ``/assets``, ``index.html`` for client routes.
+
+    Call it after every API router is included: the fallback route is a catch-all and
+    must come last.
+    """
+    app.mount("/assets", _RevalidatedFiles(directory=STATIC, check_dir=True), name="ui-assets")
+
+    @app.get("/", include_in_schema=False)
+    async def ui_root() -> Response:
+        return _index()
+
+    @app.get("/{path:path}", include_in_schema=False)
+    async def ui_fallback(path: str, request: Request) -> Response:
+        if is_reserved(request.url.path):
+            raise NotFoundError(f"failed to find {request.url.path}: no such endpoint")
+        return _index()

@@ -1,0 +1,250 @@
+// The applications page: tiles or list, filters, search, sort, server-side paging, live badges.
+//
+// The server filters by project, sync, health, labels, repository and name and pages by
+// name (limit/continue), so a page of 10,000 applications costs one request for 100.
+// Destination and auto-sync are filtered here on the pages the server returns; while
+// they are set, further pages are fetched until a page's worth matches. Sorting by
+// anything but name orders what is loaded. Live changes arrive over the SSE stream, which
+// is opened after the first render and updates the badges of the cards on screen.
+
+import { api, query, streamApplications } from "./api.js";
+import { age, h, replace } from "./dom.js";
+import { appSource, appStatus, autoSync, badge, destination } from "./status.js";
+import { quickSync } from "./operations.js";
+
+const PAGE = 100;
+const CLIENT_PAGE = 1000;
+const SYNC_VALUES = ["Synced", "OutOfSync", "Unknown"];
+const HEALTH_VALUES = ["Healthy", "Progressing", "Degraded", "Suspended", "Missing", "Unknown"];
+const DEFAULTS = { sort: "name", view: "tiles" };
+const FILTER_KEYS = ["search", "project", "sync", "health", "labels", "repo", "cluster", "namespace", "autosync", "sort", "view"];
+
+function readFilters() {
+  const params = new URLSearchParams(location.search);
+  const filters = {};
+  for (const key of FILTER_KEYS) filters[key] = params.get(key) || "";
+  filters.view = filters.view || localStorage.getItem("tether.view") || "tiles";
+  filters.sort = filters.sort || "name";
+  return filters;
+}
+
+function serverQuery(filters, limit, cont) {
+  return query({
+    search: filters.search,
+    projects: filters.project ? [filters.project] : [],
+    syncStatus: filters.sync ? [filters.sync] : [],
+    healthStatus: filters.health ? [filters.health] : [],
+    selector: filters.labels,
+    repo: filters.repo,
+    limit,
+    continue: cont,
+  });
+}
+
+function clientMatch(filters) {
+  const cluster = filters.cluster.toLowerCase();
+  const namespace = filters.namespace;
+  return (app) => {
+    const dest = destination(app);
+    if (cluster && !dest.cluster.toLowerCase().includes(cluster)) return false;
+    if (namespace && dest.namespace !== namespace) return false;
+    if (filters.autosync === "on" && !autoSync(app)) return false;
+    if (filters.autosync === "off" && autoSync(app)) return false;
+    return true;
+  };
+}
+
+const SORTS = {
+  name: (a, b) => a.metadata.name.localeCompare(b.metadata.name),
+  sync: (a, b) => appStatus(a).sync.localeCompare(appStatus(b).sync) || SORTS.name(a, b),
+  health: (a, b) => appStatus(a).health.localeCompare(appStatus(b).health) || SORTS.name(a, b),
+  synced: (a, b) => String(finishedAt(b)).localeCompare(String(finishedAt(a))) || SORTS.name(a, b),
+};
+
+function finishedAt(app) {
+  return ((app.status || {}).operationState || {}).finishedAt || "";
+}
+
+export function renderApplications(main, navigate) {
+  const filters = readFilters();
+  const state = { items: [], cont: "", loading: false, cards: new Map(), generation: 0 };
+  const controls = new AbortController();
+
+  const grid = h("div", { class: "apps", id: "apps", "aria-live": "polite" });
+  const summary = h("p", { class: "muted", id: "apps-summary", role: "status" });
+  const more = h("button", { type: "button", class: "btn", id: "load-more", hidden: true, onclick: () => load(false) }, "Load more");
+
+  const field = (label, control) => h("label", { class: "field" }, h("span", {}, label), control);
+  const select = (name, values, labels = {}) =>
+    h("select", { name, "aria-label": name },
+      h("option", { value: "" }, "any"),
+      values.map((v) => h("option", { value: v, selected: filters[name] === v }, labels[v] || v)));
+  const text = (name, placeholder) => h("input", { name, value: filters[name], placeholder, "aria-label": name, autocomplete: "off" });
+
+  const projectSelect = select("project", []);
+  const form = h("form", { class: "filters", role: "search", "aria-label": "Filter applications" },
+    field("Search", h("input", { name: "search", type: "search", value: filters.search, placeholder: "name contains…", id: "search", autocomplete: "off" })),
+    field("Project", projectSelect),
+    field("Sync", select("sync", SYNC_VALUES)),
+    field("Health", select("health", HEALTH_VALUES)),
+    field("Labels", text("labels", "team=a,env!=prod")),
+    field("Repository", text("repo", "https://…")),
+    field("Cluster", text("cluster", "in-cluster")),
+    field("Namespace", text("namespace", "")),
+    field("Auto-sync", select("autosync", ["on", "off"])),
+    field("Sort", h("select", { name: "sort", "aria-label": "sort" },
+      Object.entries({ name: "Name", sync: "Sync status", health: "Health", synced: "Last synced" })
+        .map(([v, l]) => h("option", { value: v, selected: filters.sort === v }, l)))),
+    h("div", { class: "view-toggle", role: "group", "aria-label": "View" },
+      ["tiles", "list"].map((v) => h("button", { type: "button", class: "btn", "aria-pressed": String(filters.view === v), "data-view": v,
+        onclick: () => { localStorage.setItem("tether.view", v); apply({ view: v }); } }, v === "tiles" ? "Tiles" : "List"))));
+
+  let debounce;
+  form.addEventListener("input", (event) => {
+    clearTimeout(debounce);
+    const delay = event.target.tagName === "SELECT" ? 0 : 250;
+    debounce = setTimeout(() => apply(Object.fromEntries(new FormData(form))), delay);
+  });
+  form.addEventListener("submit", (event) => event.preventDefault());
+
+  function apply(changes) {
+    Object.assign(filters, changes);
+    const params = {};
+    for (const key of FILTER_KEYS) if (filters[key] && filters[key] !== DEFAULTS[key]) params[key] = filters[key];
+    history.replaceState(null, "", `/applications${query(params)}`);
+    for (const button of form.querySelectorAll("[data-view]")) button.setAttribute("aria-pressed", String(button.dataset.view === filters.view));
+    load(true);
+  }
+
+  async function load(reset) {
+    const generation = reset ? ++state.generation : state.generation;
+    if (reset) {
+      state.items = [];
+      state.cont = "";
+    }
+    state.loading = true;
+    summary.textContent = "Loading…";
+    const match = clientMatch(filters);
+    const clientSide = filters.cluster || filters.namespace || filters.autosync;
+    const found = [];
+    try {
+      do {
+        const page = await api("GET", `/api/v1/applications${serverQuery(filters, clientSide ? CLIENT_PAGE : PAGE, state.cont)}`, undefined, { signal: controls.signal });
+        if (generation !== state.generation) return;
+        found.push(...(clientSide ? page.items.filter(match) : page.items));
+        state.cont = page.metadata.continue || "";
+      } while (clientSide && state.cont && found.length < PAGE);
+    } catch (error) {
+      if (error.name === "AbortError") return;
+      summary.textContent = `Could not list applications: ${error.message}`;
+      return;
+    } finally {
+      state.loading = false;
+    }
+    state.items.push(...found);
+    if (filters.sort !== "name") state.items.sort(SORTS[filters.sort]);
+    draw();
+  }
+
+  function draw() {
+    state.cards.clear();
+    const list = filters.view === "list";
+    const nodes = state.items.map((app) => {
+      const node = list ? row(app) : tile(app);
+      state.cards.set(app.metadata.name, node);
+      return node;
+    });
+    grid.className = list ? "apps list" : "apps tiles";
+    if (list) {
+      replace(grid, h("table", { class: "table" },
+        h("thead", {}, h("tr", {}, ["Name", "Project", "Sync", "Health", "Repository", "Path", "Destination", "Auto-sync", "Last synced"].map((c) => h("th", { scope: "col" }, c)))),
+        h("tbody", {}, nodes)));
+    } else {
+      replace(grid, nodes);
+    }
+    const shown = state.items.length;
+    summary.textContent = shown === 0 ? "No applications match." : `${shown} application${shown === 1 ? "" : "s"} shown${state.cont ? " (more available)" : ""}${filters.sort !== "name" && state.cont ? "; sorted among those loaded" : ""}`;
+    more.hidden = !state.cont;
+  }
+
+  const open = (name) => navigate(`/applications/${encodeURIComponent(name)}`);
+
+  function tile(app) {
+    const s = appStatus(app);
+    const source = appSource(app);
+    const dest = destination(app);
+    const name = app.metadata.name;
+    return h("article", { class: `tile ${s.health === "Healthy" && s.sync === "Synced" ? "" : "attention"}`, "data-app": name },
+      h("h3", {}, h("a", { href: `/applications/${encodeURIComponent(name)}` }, name)),
+      h("div", { class: "badges" }, badge(s.sync, { testid: "sync" }), badge(s.health, { testid: "health", title: s.healthMessage }),
+        s.operation && s.operation.phase === "Running" ? badge("Running", { testid: "operation" }) : null),
+      h("dl", { class: "facts" },
+        h("dt", {}, "Project"), h("dd", {}, app.spec.project || "default"),
+        h("dt", {}, "Repository"), h("dd", { title: source.repoURL || source.chart || "" }, source.repoURL || ""),
+        h("dt", {}, "Path"), h("dd", {}, source.path || source.chart || ""),
+        h("dt", {}, "Target"), h("dd", {}, source.targetRevision || "HEAD"),
+        h("dt", {}, "Destination"), h("dd", {}, `${dest.cluster}${dest.namespace ? ` / ${dest.namespace}` : ""}`),
+        h("dt", {}, "Auto-sync"), h("dd", {}, autoSync(app) ? "on" : "off"),
+        h("dt", {}, "Last sync"), h("dd", {}, age(finishedAt(app)) || "never")),
+      h("div", { class: "tile-actions" },
+        h("button", { type: "button", class: "btn", onclick: () => quickSync(name), "aria-label": `Sync ${name}` }, "Sync"),
+        h("button", { type: "button", class: "btn", onclick: () => api("GET", `/api/v1/applications/${encodeURIComponent(name)}?refresh=normal`).catch(() => {}), "aria-label": `Refresh ${name}` }, "Refresh"),
+        h("button", { type: "button", class: "btn", onclick: () => open(name), "aria-label": `Open ${name}` }, "Details")));
+  }
+
+  function row(app) {
+    const s = appStatus(app);
+    const source = appSource(app);
+    const dest = destination(app);
+    const name = app.metadata.name;
+    return h("tr", { "data-app": name },
+      h("td", {}, h("a", { href: `/applications/${encodeURIComponent(name)}` }, name)),
+      h("td", {}, app.spec.project || "default"),
+      h("td", {}, badge(s.sync, { testid: "sync" })),
+      h("td", {}, badge(s.health, { testid: "health", title: s.healthMessage })),
+      h("td", { class: "ellipsis", title: source.repoURL || "" }, source.repoURL || ""),
+      h("td", {}, source.path || source.chart || ""),
+      h("td", {}, `${dest.cluster}${dest.namespace ? ` / ${dest.namespace}` : ""}`),
+      h("td", {}, autoSync(app) ? "on" : "off"),
+      h("td", {}, age(finishedAt(app)) || "never"));
+  }
+
+  // A change to an app on screen redraws its card; others are picked up on the next load.
+  function changed({ type, application }) {
+    const name = application.metadata.name;
+    const index = state.items.findIndex((a) => a.metadata.name === name);
+    if (index < 0) return;
+    if (type === "DELETED") {
+      state.items.splice(index, 1);
+      draw();
+      return;
+    }
+    state.items[index] = application;
+    const old = state.cards.get(name);
+    if (!old) return;
+    const fresh = filters.view === "list" ? row(application) : tile(application);
+    old.replaceWith(fresh);
+    state.cards.set(name, fresh);
+  }
+
+  replace(main,
+    h("div", { class: "page-head" }, h("h1", {}, "Applications"), summary),
+    form, grid, h("div", { class: "more" }, more));
+  document.getElementById("search").focus();
+
+  api("GET", "/api/v1/projects").then((projects) => {
+    for (const p of projects.items || []) projectSelect.append(h("option", { value: p.metadata.name, selected: filters.project === p.metadata.name }, p.metadata.name));
+  }).catch(() => {});
+
+  let closeStream = () => {};
+  let streamTimer = null;
+  load(true).then(() => {
+    // Opened once the first page is on screen, so the stream's initial burst never delays it.
+    streamTimer = setTimeout(() => { closeStream = streamApplications({}, changed); }, 50);
+  });
+  return () => {
+    controls.abort();
+    clearTimeout(streamTimer);
+    closeStream();
+  };
+}

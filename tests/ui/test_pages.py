@@ -1,0 +1,264 @@
+"""The UI in a real browser against ``tether up --demo``: login, apps, tree, diff, sync, rollback.
+
+The tests of the ``ui-secret`` application run in file order: sync it, then change its
+Secret behind tether's back and read the diff, then deploy a second revision and roll
+back to the first. Each waits for what the UI shows, never reloading the page.
+"""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from .conftest import Tether, kubectl, login, screenshot
+
+TESTDATA = Path(__file__).resolve().parents[2] / "testdata" / "ui"
+APP = "ui-secret"
+PASSWORD = "correct-horse-battery-staple"
+CHANGED = "tr0ub4dor-and-3"
+
+
+def git(repo: Path, *args: str) -> str:
+    """Run git in the demo repository as a committer would."""
+    result = subprocess.run(
+        ["git", "-c", "user.name=ui test", "-c", "user.email=ui@tether.invalid", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+@dataclass(frozen=True)
+class SecretApp:
+    """The ``ui-secret`` Application (manual sync) and the revision it was created at."""
+
+    name: str
+    first_revision: str
+
+
+@pytest.fixture(scope="module")
+def secret_app(tether: Tether) -> SecretApp:
+    """Push a Secret and a ConfigMap to the demo repository and create an app for them."""
+    repo = tether.demo_repo
+    shutil.copytree(TESTDATA / "app-secret", repo / APP)
+    git(repo, "add", APP)
+    git(repo, "commit", "--quiet", "-m", "ui test: an app with a Secret")
+    git(repo, "push", "--quiet", "origin", "HEAD:main")
+    revision = git(repo, "rev-parse", "HEAD")
+    with tether.api() as api:
+        response = api.post(
+            "/api/v1/applications",
+            json={
+                "metadata": {"name": APP, "labels": {"team": "ui"}},
+                "spec": {
+                    "project": "default",
+                    "source": {"repoURL": tether.repo_url, "path": APP, "targetRevision": "main"},
+                    "destination": {
+                        "server": "https://kubernetes.default.svc",
+                        "namespace": APP,
+                    },
+                    "syncPolicy": {"syncOptions": ["CreateNamespace=true"]},
+                },
+            },
+        )
+        response.raise_for_status()
+    return SecretApp(APP, revision)
+
+
+def test_wrong_password_shows_an_error(page: Page, tether: Tether) -> None:
+    page.goto(f"{tether.url}/")
+    expect(page).to_have_url(f"{tether.url}/login")
+    page.fill("#password", "not-the-password")
+    page.click("button[type=submit]")
+    expect(page.locator("#login-error")).to_have_text("Invalid username or password.")
+    screenshot(page, "login-error")
+
+
+def test_login_shows_the_demo_apps_and_logout_ends_the_session(page: Page, tether: Tether) -> None:
+    login(page, tether)
+    for name in ("root", "guestbook", "settings"):
+        expect(page.locator(f"#apps [data-app={name}]")).to_be_visible()
+    expect(page.locator("[data-app=guestbook] [data-testid=sync]")).to_have_attribute(
+        "data-status", "Synced", timeout=60_000
+    )
+    screenshot(page, "applications-tiles")
+    page.click("[data-view=list]")
+    expect(page.locator("#apps table tr[data-app=guestbook]")).to_be_visible()
+    screenshot(page, "applications-list")
+    page.click("#logout")
+    expect(page).to_have_url(f"{tether.url}/login")
+    page.goto(f"{tether.url}/applications")
+    expect(page).to_have_url(f"{tether.url}/login")
+
+
+def test_filters_search_and_sort_narrow_the_list(page: Page, tether: Tether) -> None:
+    login(page, tether)
+    page.fill("#search", "guest")
+    expect(page.locator("#apps [data-app]")).to_have_count(1)
+    expect(page.locator("#apps [data-app=guestbook]")).to_be_visible()
+    expect(page).to_have_url(f"{tether.url}/applications?search=guest")
+    page.fill("#search", "")
+    page.select_option("select[name=autosync]", "off")
+    expect(page.locator("#apps [data-app=guestbook]")).to_have_count(0)
+    page.select_option("select[name=autosync]", "")
+    page.fill("input[name=namespace]", "guestbook")
+    expect(page.locator("#apps [data-app]")).to_have_count(1)
+    page.fill("input[name=namespace]", "")
+    page.select_option("select[name=health]", "Healthy")
+    expect(page.locator("#apps [data-app=guestbook]")).to_be_visible()
+    statuses = page.locator("#apps [data-testid=health]").evaluate_all(
+        "nodes => nodes.map(n => n.dataset.status)"
+    )
+    assert statuses
+    assert set(statuses) == {"Healthy"}
+    page.select_option("select[name=sort]", "health")
+    expect(page).to_have_url(f"{tether.url}/applications?health=Healthy&sort=health")
+
+
+def test_app_page_shows_the_tree_down_to_pods(page: Page, tether: Tether) -> None:
+    login(page, tether)
+    page.click("#apps [data-app=guestbook] h3 a")
+    expect(page).to_have_url(f"{tether.url}/applications/guestbook")
+    expect(page.locator("[data-testid=app-health]")).to_have_attribute("data-status", "Healthy")
+    for kind in ("Deployment", "ReplicaSet", "Pod", "Service"):
+        expect(page.locator(f"svg.tree .node[data-kind={kind}]").first).to_be_visible()
+    screenshot(page, "application-tree")
+    page.locator("svg.tree .node[data-kind=Deployment]").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-testid=live-manifest]")).to_contain_text("kind: Deployment")
+    page.keyboard.press("Escape")
+    expect(page.locator("#resource-panel")).to_be_hidden()
+    page.click("#tab-list")
+    expect(page.locator("[data-testid=resource-list]")).to_contain_text("ReplicaSet")
+
+
+def test_sync_turns_the_badge_synced_without_reload(
+    page: Page, tether: Tether, secret_app: SecretApp
+) -> None:
+    login(page, tether)
+    page.fill("#search", secret_app.name)
+    tile = page.locator(f"#apps [data-app={secret_app.name}]")
+    expect(tile.locator("[data-testid=sync]")).to_have_attribute(
+        "data-status", "OutOfSync", timeout=30_000
+    )
+    tile.locator("h3 a").click()
+    page.evaluate("window.__sameDocument = true")
+    page.click("#sync-button")
+    screenshot(page, "sync-dialog")
+    page.click("#sync-submit")
+    expect(page.locator("[data-testid=app-sync]")).to_have_attribute(
+        "data-status", "Synced", timeout=30_000
+    )
+    expect(page.locator("svg.tree .node[data-kind=Secret]")).to_be_visible()
+    assert page.evaluate("window.__sameDocument") is True
+
+
+def test_diff_of_a_changed_secret_is_masked(
+    page: Page, tether: Tether, secret_app: SecretApp
+) -> None:
+    encoded = base64.b64encode(CHANGED.encode()).decode()
+    kubectl(
+        tether.kubeconfig,
+        "-n",
+        APP,
+        "patch",
+        "secret",
+        "db-credentials",
+        "--type=merge",
+        "-p",
+        f'{{"data": {{"password": "{encoded}"}}}}',
+    )
+    login(page, tether)
+    page.goto(f"{tether.url}/applications/{secret_app.name}")
+    page.click("#refresh-button")
+    expect(page.locator("[data-testid=app-sync]")).to_have_attribute(
+        "data-status", "OutOfSync", timeout=30_000
+    )
+    page.locator("svg.tree .node[data-kind=Secret]").click()
+    page.click("#resource-panel [data-tab=diff]")
+    diff = page.locator("[data-testid=diff]")
+    expect(diff).to_contain_text("++++++++")
+    screenshot(page, "diff-unified")
+    page.check("#split-diff")
+    expect(page.locator("table.diff")).to_contain_text("++++++++")
+    screenshot(page, "diff-side-by-side")
+    shown = page.locator("#resource-panel").inner_text()
+    for secret in (PASSWORD, CHANGED, encoded, base64.b64encode(PASSWORD.encode()).decode()):
+        assert secret not in shown
+    page.click("#resource-panel [data-tab=live]")
+    expect(page.locator("[data-testid=live-manifest]")).to_contain_text("++++++++")
+    assert CHANGED not in page.locator("#resource-panel").inner_text()
+
+
+def test_history_rollback_returns_to_the_first_revision(
+    page: Page, tether: Tether, secret_app: SecretApp
+) -> None:
+    repo = tether.demo_repo
+    config = repo / APP / "configmap-settings.yaml"
+    config.write_text(config.read_text().replace("colour: blue", "colour: green"))
+    git(repo, "commit", "--quiet", "-am", "ui test: green")
+    git(repo, "push", "--quiet", "origin", "HEAD:main")
+    second = git(repo, "rev-parse", "HEAD")
+    login(page, tether)
+    page.goto(f"{tether.url}/applications/{secret_app.name}")
+    page.click("#refresh-button")
+    expect(page.locator("[data-testid=revision]")).to_have_attribute(
+        "title", second, timeout=30_000
+    )
+    expect(page.locator("[data-testid=app-sync]")).to_have_attribute("data-status", "OutOfSync")
+    page.click("#sync-button")
+    page.click("#sync-submit")
+    expect(page.locator("[data-testid=app-sync]")).to_have_attribute(
+        "data-status", "Synced", timeout=30_000
+    )
+    page.click("#tab-history")
+    expect(page.locator("[data-testid=history] tbody tr")).to_have_count(2, timeout=30_000)
+    screenshot(page, "history")
+    page.click("[data-rollback='0']")
+    page.click("#rollback-submit")
+    # Rolled back: the first revision is deployed again; main (the target) is ahead of it.
+    expect(page.locator("[data-testid=deployed-revision]")).to_have_attribute(
+        "title", secret_app.first_revision, timeout=30_000
+    )
+    expect(page.locator("[data-testid=op-phase]")).to_have_attribute(
+        "data-status", "Succeeded", timeout=30_000
+    )
+    expect(page.locator("[data-testid=app-sync]")).to_have_attribute("data-status", "OutOfSync")
+    expect(page.locator("[data-testid=history] tbody tr")).to_have_count(3)
+
+
+def test_projects_page_lists_destinations_and_sources(page: Page, tether: Tether) -> None:
+    login(page, tether)
+    page.click("nav >> text=Projects")
+    expect(page.locator("[data-project=default]")).to_contain_text("Destinations")
+    screenshot(page, "projects")
+
+
+def test_unreachable_server_shows_a_banner_until_it_answers(page: Page, tether: Tether) -> None:
+    login(page, tether)
+    page.route("**/api/**", lambda route: route.abort())
+    page.fill("#search", "x")
+    expect(page.locator("#banner")).to_be_visible()
+    expect(page.locator("#banner")).to_contain_text("unreachable")
+    page.unroute("**/api/**")
+    expect(page.locator("#banner")).to_be_hidden(timeout=10_000)
+
+
+def test_dark_mode_is_readable(page: Page, tether: Tether) -> None:
+    page.emulate_media(color_scheme="dark")
+    login(page, tether)
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(15, 19, 26)"
+    screenshot(page, "applications-dark")
+    page.click("#apps [data-app=guestbook] h3 a")
+    expect(page.locator("svg.tree .node[data-kind=Pod]").first).to_be_visible()
+    screenshot(page, "application-tree-dark")
