@@ -21,7 +21,7 @@ def color_is(color: str) -> Any:
 
 def synced_to(harness: Harness, sha: str) -> Any:
     return lambda a: (
-        harness.synced_and_healthy(a)
+        harness.settled(a)
         and a["status"]["sync"].get("revision") == sha
         and (a["status"].get("operationState") or {}).get("phase") == "Succeeded"
         and a["status"]["operationState"]["syncResult"]["revision"] == sha

@@ -170,6 +170,8 @@ class OperationRunner:
         )
 
         async def save(current: OperationState) -> None:
+            if current.is_completed:
+                return  # finish() writes the outcome with its history entry, in one patch
             await self.write_status(app, {"operationState": current.to_dict()}, False)
 
         destination = app.spec.destination
