@@ -8,13 +8,24 @@ from pathlib import Path
 import yaml
 from clitools import TETHER, GitRepo, Tether, read_until, stop
 
+from tether.cli.client import ApiClient, connect
+from tether.cli.contexts import load_config
+
 
 def test_diff_says_the_server_cannot_render(tether: Tether, repo: GitRepo, config: Path) -> None:
-    created = tether.run(
-        "app", "create", "no-renderer", "--repo", repo.url, "--path", "guestbook",
-        "--revision", "main", "--dest-namespace", "default", config=config,
-    )  # fmt: skip
-    assert created.code == 0, created.stderr
+    with ApiClient(connect(config=load_config(config))) as client:
+        client.post(
+            "/api/v1/applications",
+            "create application no-renderer",
+            {
+                "metadata": {"name": "no-renderer"},
+                "spec": {
+                    "project": "default",
+                    "source": {"repoURL": repo.url, "path": "guestbook", "targetRevision": "main"},
+                    "destination": {"server": "https://kubernetes.default.svc", "namespace": "x"},
+                },
+            },
+        )
     # ``tether server`` alone has no manifest source; it shares the cluster, hence the
     # signing key, so the session token of ``tether up`` is valid there too.
     server = subprocess.Popen(

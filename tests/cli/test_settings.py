@@ -36,8 +36,8 @@ def test_projects(tether: Tether, config: Path) -> None:
         "project team-a has no role ci\n"
     )
 
-    assert tether.run("proj", "delete", "team-a", config=config).code == 0
-    assert tether.run("proj", "list", "-o", "name", config=config).stdout.split() == ["default"]
+    deleted = tether.run("proj", "delete", "team-a", config=config)
+    assert (deleted.code, deleted.stdout) == (0, "project 'team-a' deleted\n")
 
 
 def test_repository_credentials_are_write_only(tether: Tether, config: Path, repo: GitRepo) -> None:
