@@ -34,6 +34,12 @@ def test_without_a_terminal_there_is_no_prompt(tether: Tether, tmp_path: Path) -
     assert "no password; pass --password or set TETHER_PASSWORD" in refused.stderr
     assert not config.exists()
 
+    wrong = tether.run("login", tether.url, "--password", "not-the-password", config=config)
+    assert wrong.code == 2
+    assert wrong.stderr.startswith(f"error: failed to log in to {tether.url} as admin: ")
+    assert "not-the-password" not in wrong.stderr
+    assert not config.exists()
+
 
 def test_login_from_the_environment_then_logout_revokes_the_session(
     tether: Tether, tmp_path: Path

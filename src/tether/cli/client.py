@@ -85,7 +85,7 @@ def connect(
     return Connection(current.server, token or current.auth_token, current.insecure)
 
 
-def _cause_of(response: httpx.Response) -> str:
+def _cause_of(response: httpx.Response, *, sent_token: bool) -> str:
     """The server's message for a failed call (its JSON ``message``), on one line."""
     try:
         body = response.json()
@@ -99,7 +99,7 @@ def _cause_of(response: httpx.Response) -> str:
     message = " ".join(message.split())
     if len(message) > _MAX_CAUSE:
         message = message[:_MAX_CAUSE] + "..."
-    if response.status_code == 401:
+    if response.status_code == 401 and sent_token:
         return f"{message} (log in again with tether login)"
     return message
 
@@ -159,7 +159,8 @@ class ApiClient:
             cause = " ".join(str(error).split()) or type(error).__name__
             raise ApiError(what, f"cannot reach {self.connection.server}: {cause}") from error
         if response.status_code >= 400:
-            raise ApiError(what, _cause_of(response), response.status_code)
+            cause = _cause_of(response, sent_token=bool(self.connection.token))
+            raise ApiError(what, cause, response.status_code)
         if not response.content:
             return {}
         try:
