@@ -144,6 +144,7 @@ export function renderApplications(main, navigate) {
     state.items.push(...found);
     if (filters.sort !== "name") state.items.sort(SORTS[filters.sort]);
     draw();
+    if (streamKey !== null) follow();
   }
 
   function draw() {
@@ -236,12 +237,22 @@ export function renderApplications(main, navigate) {
     for (const p of projects.items || []) projectSelect.append(h("option", { value: p.metadata.name, selected: filters.project === p.metadata.name }, p.metadata.name));
   }).catch(() => {});
 
+  // The stream starts with every matching app, so it is narrowed by the filters the server
+  // applies to it (project, labels), reopened when they change, and opened only once the
+  // first page is on screen, so its initial burst never delays that page.
   let closeStream = () => {};
   let streamTimer = null;
-  load(true).then(() => {
-    // Opened once the first page is on screen, so the stream's initial burst never delays it.
-    streamTimer = setTimeout(() => { closeStream = streamApplications({}, changed); }, 50);
-  });
+  let streamKey = null;
+  function follow() {
+    const params = { projects: filters.project ? [filters.project] : [], selector: filters.labels };
+    const key = JSON.stringify(params);
+    if (key === streamKey) return;
+    closeStream();
+    clearTimeout(streamTimer);
+    streamKey = key;
+    streamTimer = setTimeout(() => { closeStream = streamApplications(params, changed); }, 50);
+  }
+  load(true).then(follow);
   return () => {
     controls.abort();
     clearTimeout(streamTimer);

@@ -60,6 +60,10 @@ export function forDiff(obj) {
   const copy = structuredClone(obj);
   if (copy.metadata) {
     for (const key of ["managedFields", "uid", "resourceVersion", "generation", "creationTimestamp"]) delete copy.metadata[key];
+    // Written by tether and kubectl themselves, never declared in Git.
+    const annotations = copy.metadata.annotations || {};
+    for (const key of ["argocd.argoproj.io/tracking-id", "kubectl.kubernetes.io/last-applied-configuration"]) delete annotations[key];
+    if (copy.metadata.annotations && Object.keys(annotations).length === 0) delete copy.metadata.annotations;
   }
   delete copy.status;
   return copy;
