@@ -41,10 +41,11 @@ NAMESPACE = "argocd"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the suite ``ui``; skip it where Debian's Chromium is not installed."""
+    """Mark the browser tests ``ui``; skip them where Debian's Chromium is not installed."""
     here = Path(__file__).resolve().parent
     for item in items:
-        if here in Path(str(item.fspath)).resolve().parents:
+        in_suite = here in Path(str(item.fspath)).resolve().parents
+        if in_suite and {"browser", "page"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.ui)
             if not CHROMIUM.exists():
                 item.add_marker(pytest.mark.skip(reason=f"{CHROMIUM} is not installed"))
