@@ -11,8 +11,8 @@ import pytest
 import yaml
 from clitools import TESTDATA
 
-from tether.cli.app_api_cmd import parse_resource
 from tether.cli.app_diff import object_diff, project
+from tether.cli.app_operation_cmd import parse_resource
 from tether.cli.app_views import application_row, summary_pairs
 from tether.cli.client import ApiError, connect, normalize_server
 from tether.cli.contexts import CliConfig, ConfigFileError, Context, load_config, save_config

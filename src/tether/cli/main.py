@@ -7,7 +7,11 @@ from rich.console import Console
 from rich.table import Table
 
 from tether import __version__
-from tether.cli import app_api_cmd, cluster_api_cmd  # noqa: F401 - register their verbs
+from tether.cli import (  # noqa: F401 - register their verbs
+    app_api_cmd,
+    app_operation_cmd,
+    cluster_api_cmd,
+)
 from tether.cli.account_cmd import app as account_app
 from tether.cli.admin_cmd import app as admin_app
 from tether.cli.app_cmd import app as app_app

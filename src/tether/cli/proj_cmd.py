@@ -22,6 +22,7 @@ from tether.cli.output import (
     OutputFormat,
     ServerFlag,
     TokenFlag,
+    dump,
     open_client,
     print_fields,
     print_object,
@@ -205,7 +206,7 @@ def windows_list_command(
         project = client.get(f"{API}/{name}", f"get project {name}")
         windows = dig(project, "spec.syncWindows", [])
         if output in (OutputFormat.JSON, OutputFormat.YAML):
-            print_objects(windows, output, lambda item, wide: {})
+            typer.echo(dump(windows, output), nl=False)
             return
         rows = window_rows(project, datetime.now(UTC))
     headers = ["id", "status", "kind", "schedule", "duration", "applications", "namespaces"]
