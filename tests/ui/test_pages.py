@@ -236,6 +236,40 @@ def test_history_rollback_returns_to_the_first_revision(
     expect(page.locator("[data-testid=history] tbody tr")).to_have_count(3)
 
 
+def test_delete_without_cascade_keeps_the_resources(
+    page: Page, tether: Tether, secret_app: SecretApp
+) -> None:
+    login(page, tether)
+    page.goto(f"{tether.url}/applications/{secret_app.name}")
+    page.click("text=Delete")
+    page.check("input[name=cascade][value=non-cascading]")
+    page.fill("input[name=confirm]", "wrong")
+    page.click("dialog button[value=ok]")
+    expect(page.locator("dialog .error")).to_have_text("The name does not match.")
+    page.fill("input[name=confirm]", secret_app.name)
+    screenshot(page, "delete-dialog")
+    page.click("dialog button[value=ok]")
+    expect(page).to_have_url(f"{tether.url}/applications")
+    expect(page.locator(f"#apps [data-app={secret_app.name}]")).to_have_count(0, timeout=30_000)
+    assert kubectl(tether.kubeconfig, "-n", APP, "get", "secret", "db-credentials", "-o", "name")
+
+
+def test_an_expired_session_returns_to_login_and_back(page: Page, tether: Tether) -> None:
+    login(page, tether)
+    page.click("#apps [data-app=guestbook] h3 a")
+    expect(page.locator("svg.tree")).to_be_visible()
+    # The session ends behind the page's back (as when it expires or is revoked).
+    page.evaluate(
+        "fetch('/api/v1/session', "
+        "{method: 'DELETE', headers: {'X-Requested-With': 'XMLHttpRequest'}})"
+    )
+    page.click("#tab-events")
+    expect(page.locator("#login-error")).to_have_text("Your session has expired. Log in again.")
+    page.fill("#password", tether.password)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{tether.url}/applications/guestbook?view=events")
+
+
 def test_projects_page_lists_destinations_and_sources(page: Page, tether: Tether) -> None:
     login(page, tether)
     page.click("nav >> text=Projects")
