@@ -56,10 +56,49 @@ INTENDED = {
 class Demo:
     """A running ``tether up --demo`` and the user's handles on it."""
 
-    process: subprocess.Popen[str]
     data_dir: Path
-    output: str
-    settle_seconds: float
+    process: subprocess.Popen[str] | None = None
+    children: tuple[psutil.Process, ...] = ()
+    output: str = ""
+    settle_seconds: float = 0.0
+
+    def start(self) -> None:
+        """Run ``tether up --demo`` until it says everything settled."""
+        started = time.monotonic()
+        self.process = subprocess.Popen(
+            [
+                str(TETHER),
+                "up",
+                "--demo",
+                "--data-dir",
+                str(self.data_dir),
+                "--port",
+                str(free_port()),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        self.output = read_until(self.process, "press Ctrl-C to stop", 120)
+        self.settle_seconds = time.monotonic() - started
+        self.children = tuple(psutil.Process(self.process.pid).children(recursive=True))
+
+    def stop(self) -> None:
+        """Ctrl-C: everything stops, nothing is left running."""
+        if self.process is None:
+            return
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise
+        finally:
+            self.process = None
+        time.sleep(0.5)
+        left = [c for c in self.children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+        assert not left
 
     @property
     def kubeconfig(self) -> Path:
@@ -170,31 +209,12 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    data_dir = tmp_path_factory.mktemp("demo")
-    started = time.monotonic()
-    process = subprocess.Popen(
-        [str(TETHER), "up", "--demo", "--data-dir", str(data_dir), "--port", str(free_port())],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
-    children: list[psutil.Process] = []
+    running = Demo(tmp_path_factory.mktemp("demo"))
     try:
-        output = read_until(process, "press Ctrl-C to stop", 90)
-        settled = time.monotonic() - started
-        children = psutil.Process(process.pid).children(recursive=True)
-        yield Demo(process, data_dir, output, settled)
+        running.start()
+        yield running
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            raise
-    assert process.returncode == 0
-    time.sleep(0.5)
-    assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+        running.stop()
 
 
 def state(app: dict[str, Any]) -> tuple[str, str]:
@@ -301,3 +321,15 @@ def test_promote_an_image_then_revert_it(demo: Demo) -> None:
     demo.refresh("podinfo-staging")
     wait_for("staging back on 6.5.0", lambda: image_of(demo, "podinfo-staging") == f"{IMAGE}:6.5.0")
     wait_for("staging healthy", lambda: state(demo.apps()["podinfo-staging"]) == HEALTHY)
+
+
+def test_a_second_up_resumes_the_same_demo(demo: Demo) -> None:
+    history = demo.git("log", "--format=%H")
+    before = {name: state(app) for name, app in demo.apps().items()}
+    demo.stop()
+    demo.start()
+    assert demo.git("log", "--format=%H") == history  # the user's commits are kept
+    expected = {**INTENDED, "podinfo-prod": HEALTHY}
+    del expected["redis"]  # disabled above
+    assert before == expected
+    assert {name: state(app) for name, app in demo.apps().items()} == expected
