@@ -61,6 +61,14 @@ const SORTS = {
   synced: (a, b) => String(finishedAt(b)).localeCompare(String(finishedAt(a))) || SORTS.name(a, b),
 };
 
+/** The tile's border: red for failures, orange for drift or anything unsettled. */
+function severity(status, errors) {
+  const failed = status.operation && ["Failed", "Error"].includes(status.operation.phase);
+  if (status.health === "Degraded" || failed || errors.length) return "bad";
+  if (status.health !== "Healthy" || status.sync !== "Synced") return "attention";
+  return "";
+}
+
 function finishedAt(app) {
   return ((app.status || {}).operationState || {}).finishedAt || "";
 }
@@ -175,10 +183,13 @@ export function renderApplications(main, navigate) {
     const source = appSource(app);
     const dest = destination(app);
     const name = app.metadata.name;
-    return h("article", { class: `tile ${s.health === "Healthy" && s.sync === "Synced" ? "" : "attention"}`, "data-app": name },
+    const errors = s.conditions.filter((c) => /Error$/.test(c.type || ""));
+    return h("article", { class: `tile ${severity(s, errors)}`, "data-app": name },
       h("h3", {}, h("a", { href: `/applications/${encodeURIComponent(name)}` }, name)),
       h("div", { class: "badges" }, badge(s.sync, { testid: "sync" }), badge(s.health, { testid: "health", title: s.healthMessage }),
         s.operation && s.operation.phase === "Running" ? badge("Running", { testid: "operation" }) : null),
+      s.conditions.length ? h("p", { class: errors.length ? "error" : "warning", "data-testid": "conditions", title: s.conditions.map((c) => `${c.type}: ${c.message}`).join("\n") },
+        `${s.conditions.length} condition${s.conditions.length === 1 ? "" : "s"}: ${s.conditions[0].type}`) : null,
       h("dl", { class: "facts" },
         h("dt", {}, "Project"), h("dd", {}, app.spec.project || "default"),
         h("dt", {}, "Repository"), h("dd", { title: source.repoURL || source.chart || "" }, source.repoURL || ""),
