@@ -113,6 +113,20 @@ class Tether:
         return done.stdout
 
 
+def invoke(config: Path, *args: str, env: Mapping[str, str] | None = None) -> Result:
+    """Run ``tether ARGS`` in-process on the real command tree (no interpreter start-up).
+
+    stdin is not a terminal here either; the subprocess tests cover the executable.
+    """
+    from typer.testing import CliRunner
+
+    from tether.cli.main import app
+
+    environment = {"TETHER_CONFIG": str(config), **(env or {})}
+    result = CliRunner().invoke(app, list(args), env=environment)
+    return Result(result.exit_code, result.stdout, result.stderr)
+
+
 @dataclass(frozen=True)
 class GitRepo:
     """A bare repository (``url``, ``file://``) and the work tree that pushes to it."""

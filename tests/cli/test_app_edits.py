@@ -1,7 +1,7 @@
 """``app set``, ``app rollback`` and ``app terminate-op``, run in-process on the real command tree.
 
-The command tree is the one ``tether`` runs (:data:`tether.cli.main.app`); invoking it
-in-process spares the interpreter start-up that the subprocess tests already cover.
+Run in-process on the real command tree (:func:`clitools.invoke`); the subprocess tests
+cover the executable.
 """
 
 from __future__ import annotations
@@ -9,15 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from clitools import GitRepo, Tether
-from typer.testing import CliRunner
-
-from tether.cli.main import app
+from clitools import GitRepo, Tether, invoke
 
 
 def run(config: Path, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, list(args), env={"TETHER_CONFIG": str(config)})
-    return result.exit_code, result.output
+    result = invoke(config, *args)
+    return result.code, result.stdout + result.stderr
 
 
 def test_set_rollback_and_terminate(tether: Tether, repo: GitRepo, config: Path) -> None:
