@@ -163,8 +163,11 @@ class WorkQueue(Generic[K]):
                 self._throttled.discard(key)
                 self.add(key)
             timeout = self._delayed[0][0] - now if self._delayed else None
+            # asyncio.timeout, not wait_for: on Python 3.11, wait_for can swallow a
+            # cancellation that arrives as the event is set, and close() would hang.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
 
     async def _work(self) -> None:
         while True:
