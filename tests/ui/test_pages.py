@@ -150,16 +150,18 @@ def test_sync_turns_the_badge_synced_without_reload(
     expect(tile.locator("[data-testid=sync]")).to_have_attribute(
         "data-status", "OutOfSync", timeout=30_000
     )
-    tile.locator("h3 a").click()
     page.evaluate("window.__sameDocument = true")
-    page.click("#sync-button")
-    screenshot(page, "sync-dialog")
-    page.click("#sync-submit")
-    expect(page.locator("[data-testid=app-sync]")).to_have_attribute(
+    tile.get_by_role("button", name=f"Sync {secret_app.name}").click()
+    expect(tile.locator("[data-testid=sync]")).to_have_attribute(
         "data-status", "Synced", timeout=30_000
     )
-    expect(page.locator("svg.tree .node[data-kind=Secret]")).to_be_visible()
+    expect(tile.locator("[data-testid=health]")).to_have_attribute("data-status", "Healthy")
     assert page.evaluate("window.__sameDocument") is True
+    tile.locator("h3 a").click()
+    expect(page.locator("svg.tree .node[data-kind=Secret]")).to_be_visible()
+    expect(page.locator("[data-testid=deployed-revision]")).to_have_attribute(
+        "title", secret_app.first_revision
+    )
 
 
 def test_diff_of_a_changed_secret_is_masked(
@@ -216,6 +218,8 @@ def test_history_rollback_returns_to_the_first_revision(
     )
     expect(page.locator("[data-testid=app-sync]")).to_have_attribute("data-status", "OutOfSync")
     page.click("#sync-button")
+    expect(page.locator("dialog input[name=revision]")).to_have_value("main")
+    screenshot(page, "sync-dialog")
     page.click("#sync-submit")
     expect(page.locator("[data-testid=app-sync]")).to_have_attribute(
         "data-status", "Synced", timeout=30_000

@@ -4,8 +4,8 @@
 // name (limit/continue), so a page of 10,000 applications costs one request for 100.
 // Destination and auto-sync are filtered here on the pages the server returns; while
 // they are set, further pages are fetched until a page's worth matches. Sorting by
-// anything but name orders what is loaded. Live changes arrive over the SSE stream, which
-// is opened after the first render and updates the badges of the cards on screen.
+// anything but name orders what is loaded. Live changes update the cards on screen: over
+// the SSE stream when the matches fit one page, by re-reading the page when they do not.
 
 import { api, query, streamApplications } from "./api.js";
 import { age, h, replace } from "./dom.js";
@@ -14,6 +14,7 @@ import { quickSync } from "./operations.js";
 
 const PAGE = 100;
 const CLIENT_PAGE = 1000;
+const POLL_MS = 5000;
 const SYNC_VALUES = ["Synced", "OutOfSync", "Unknown"];
 const HEALTH_VALUES = ["Healthy", "Progressing", "Degraded", "Suspended", "Missing", "Unknown"];
 const DEFAULTS = { sort: "name", view: "tiles" };
@@ -248,20 +249,43 @@ export function renderApplications(main, navigate) {
     for (const p of projects.items || []) projectSelect.append(h("option", { value: p.metadata.name, selected: filters.project === p.metadata.name }, p.metadata.name));
   }).catch(() => {});
 
-  // The stream starts with every matching app, so it is narrowed by the filters the server
-  // applies to it (project, labels), reopened when they change, and opened only once the
-  // first page is on screen, so its initial burst never delays that page.
+  // Small result sets follow the SSE stream, narrowed by the filters the server applies to
+  // it (project, labels) and opened once the first page is on screen. The stream begins
+  // with every matching app, so when the matches span several pages (thousands of apps)
+  // the cards on screen are re-read instead, one cached page request every few seconds.
   let closeStream = () => {};
   let streamTimer = null;
   let streamKey = null;
   function follow() {
     const params = { projects: filters.project ? [filters.project] : [], selector: filters.labels };
-    const key = JSON.stringify(params);
+    const key = state.cont ? "poll" : JSON.stringify(params);
     if (key === streamKey) return;
     closeStream();
     clearTimeout(streamTimer);
     streamKey = key;
-    streamTimer = setTimeout(() => { closeStream = streamApplications(params, changed); }, 50);
+    if (state.cont) {
+      const timer = setInterval(revisit, POLL_MS);
+      closeStream = () => clearInterval(timer);
+    } else {
+      streamTimer = setTimeout(() => { closeStream = streamApplications(params, changed); }, 50);
+    }
+  }
+
+  async function revisit() {
+    if (document.hidden || state.loading) return;
+    const generation = state.generation;
+    const limit = Math.min(CLIENT_PAGE, Math.max(PAGE, state.items.length));
+    try {
+      const page = await api("GET", `/api/v1/applications${serverQuery(filters, limit, "")}`, undefined, { signal: controls.signal });
+      if (generation !== state.generation) return;
+      const shown = new Map(state.items.map((app) => [app.metadata.name, app.metadata.resourceVersion]));
+      for (const application of page.items) {
+        const version = shown.get(application.metadata.name);
+        if (version !== undefined && version !== application.metadata.resourceVersion) changed({ type: "MODIFIED", application });
+      }
+    } catch {
+      /* the banner tells of an unreachable server; the next round tries again */
+    }
   }
   load(true).then(follow);
   return () => {
