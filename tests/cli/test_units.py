@@ -9,15 +9,15 @@ from typing import Any
 
 import pytest
 import yaml
-from clitools import TESTDATA
+from clitools import TESTDATA, free_port
 
 from tether.cli.app_diff import object_diff, project
 from tether.cli.app_operation_cmd import parse_resource
 from tether.cli.app_views import application_row, summary_pairs
-from tether.cli.client import ApiError, connect, normalize_server
+from tether.cli.client import ApiClient, ApiError, Connection, connect, normalize_server
 from tether.cli.contexts import CliConfig, ConfigFileError, Context, load_config, save_config
 from tether.cli.output import CommandError
-from tether.cli.waiting import Target, progress_lines, unmet
+from tether.cli.waiting import Target, TimedOut, progress_lines, unmet, wait_for
 
 
 def synced_app() -> dict[str, Any]:
@@ -183,3 +183,20 @@ def test_the_diff_shows_only_fields_git_declares() -> None:
         "   name: s",
     ]
     assert object_diff(desired, desired) == ""
+
+
+def test_a_wait_rides_out_an_unreachable_server_until_its_deadline() -> None:
+    now = [0.0]
+    naps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        naps.append(seconds)
+        now[0] += seconds
+
+    with (
+        ApiClient(Connection(f"http://127.0.0.1:{free_port()}")) as client,
+        pytest.raises(ApiError, match="cannot reach") as raised,
+    ):
+        wait_for(client, "demo", Target(), 3, live=False, clock=lambda: now[0], sleep=sleep)
+    assert not isinstance(raised.value, TimedOut)
+    assert naps == [1.0, 1.0, 1.0]

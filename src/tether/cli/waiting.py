@@ -102,6 +102,11 @@ class TimedOut(ApiError):
     """The application did not reach the target in time."""
 
 
+def _transient(error: ApiError) -> bool:
+    """Whether polling again may succeed: no answer at all, or the server is unavailable."""
+    return error.status == 0 or error.status >= 500
+
+
 def wait_for(
     client: ApiClient,
     name: str,
@@ -116,7 +121,9 @@ def wait_for(
     """Poll application ``name`` until ``target`` is met; the application at that point.
 
     ``live`` redraws the ``app get`` view in place (terminals); otherwise each new fact
-    is printed once as a plain line. Raises :class:`TimedOut` naming what is missing.
+    is printed once as a plain line. A server that is briefly unreachable or unavailable
+    (a restart, a 5xx) is polled again until the deadline; any other error ends the wait.
+    Raises :class:`TimedOut` naming what is missing.
     """
     deadline = clock() + timeout
     seen: set[str] = set()
@@ -126,7 +133,13 @@ def wait_for(
         if display is not None:
             display.start()
         while True:
-            app = client.get(f"/api/v1/applications/{name}", what)
+            try:
+                app = client.get(f"/api/v1/applications/{name}", what)
+            except ApiError as error:
+                if not _transient(error) or clock() >= deadline:
+                    raise
+                sleep(min(interval, max(0.0, deadline - clock())))
+                continue
             if display is not None:
                 display.update(application_view(app), refresh=True)
             else:
