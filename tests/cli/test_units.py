@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import stat
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from tether.cli.app_views import application_row, summary_pairs
 from tether.cli.client import ApiClient, ApiError, Connection, connect, normalize_server
 from tether.cli.contexts import CliConfig, ConfigFileError, Context, load_config, save_config
 from tether.cli.output import CommandError
+from tether.cli.proj_cmd import window_rows
 from tether.cli.waiting import Target, TimedOut, progress_lines, unmet, wait_for
 
 
@@ -200,3 +202,21 @@ def test_a_wait_rides_out_an_unreachable_server_until_its_deadline() -> None:
         wait_for(client, "demo", Target(), 3, live=False, clock=lambda: now[0], sleep=sleep)
     assert not isinstance(raised.value, TimedOut)
     assert naps == [1.0, 1.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    ("now", "statuses"),
+    [
+        (datetime(2026, 6, 3, 10, 0, tzinfo=UTC), ["Active", "Inactive"]),  # a Wednesday
+        (datetime(2026, 6, 6, 10, 0, tzinfo=UTC), ["Inactive", "Inactive"]),  # a Saturday
+        (datetime(2026, 1, 1, 12, 0, tzinfo=UTC), ["Active", "Active"]),  # New Year, Thursday
+    ],
+)
+def test_sync_window_rows(now: datetime, statuses: list[str]) -> None:
+    project = yaml.safe_load((TESTDATA / "appproject-windows.yaml").read_text())
+    rows = window_rows(project, now)
+    assert [row[1] for row in rows] == statuses
+    assert rows[1] == [
+        "1", statuses[1], "deny", "0 0 1 1 *", "24h", "<none>", "team-a", "<none>",
+        "Enabled", "Europe/Berlin",
+    ]  # fmt: skip
