@@ -43,6 +43,11 @@ def test_set_rollback_and_terminate(tether: Tether, repo: GitRepo, config: Path)
     code, output = run(config, "app", "history", "edits", "-o", "name")
     assert output.split() == ["0", "1"]
 
+    code, output = run(config, "app", "manifests", "edits")
+    assert code == 0, output
+    kinds = [(d["kind"], d["metadata"]["name"]) for d in yaml.safe_load_all(output)]
+    assert sorted(kinds) == [("ConfigMap", "guestbook-settings"), ("Deployment", "guestbook-ui")]
+
     code, output = run(config, "app", "terminate-op", "edits")
     assert code == 2
     assert "none is running" in output

@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 import yaml
-from clitools import TETHER, GitRepo, Tether, read_until, stop
+from clitools import TETHER, GitRepo, Tether, invoke, read_until, stop
 
 from tether.cli.client import ApiClient, connect
 from tether.cli.contexts import load_config
@@ -43,8 +43,16 @@ def test_diff_says_the_server_cannot_render(tether: Tether, repo: GitRepo, confi
         diff = tether.run(
             "app", "diff", "no-renderer", "--server", url, "--auth-token", token, config=config
         )
+        manifests = invoke(
+            config, "app", "manifests", "no-renderer", "--server", url, "--auth-token", token
+        )
     finally:
         stop(server)
+    assert manifests.code == 2
+    assert manifests.stderr == (
+        "error: failed to get the manifests of application no-renderer: failed to render "
+        "application manifests: this server has no manifest source\n"
+    )
     assert diff.code == 2
     assert diff.stderr == (
         "error: failed to diff application no-renderer: the server has no renderer, so it "

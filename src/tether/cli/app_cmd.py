@@ -17,6 +17,9 @@ as a ``---``-separated YAML stream (in render order, which is stable for a given
   ``--age-key FILE`` decrypts SOPS documents, ``--kustomize-build-options`` is
   ``kustomize.buildOptions``.
 
+``tether app manifests NAME [--revision REV]`` asks the API server for the objects
+instead (:mod:`tether.cli.app_manifests`; ``--server``/``--auth-token`` as elsewhere).
+
 Errors are one line on stderr (``error: failed to render <path>: <cause>``) and exit
 code 2.
 """
@@ -34,6 +37,8 @@ from typing import Annotated, Any
 import typer
 from pyrage import x25519
 
+from tether.cli.app_manifests import server_manifests
+from tether.cli.output import CommandError, ServerFlag, TokenFlag, open_client, reporting_errors
 from tether.model import ApplicationSource, SpecError
 from tether.render.errors import RenderError
 from tether.render.objects import thaw
@@ -210,7 +215,10 @@ async def render_manifests(
 
 @app.command("manifests")
 def manifests_command(
-    file: Annotated[Path, typer.Option("--file", "-f", help="The Application YAML file.")],
+    name: Annotated[str, typer.Argument(help="Ask the server for this app's objects.")] = "",
+    file: Annotated[
+        Path | None, typer.Option("--file", "-f", help="The Application YAML file.")
+    ] = None,
     local: Annotated[
         list[str] | None,
         typer.Option("--local", help="DIR, or URL=DIR per repository of a multi-source app."),
@@ -235,8 +243,16 @@ def manifests_command(
     kustomize_build_options: Annotated[
         str, typer.Option("--kustomize-build-options", help="kustomize.buildOptions.")
     ] = "",
+    server: ServerFlag = "",
+    auth_token: TokenFlag = "",
 ) -> None:
-    """Render an Application offline from local folders and print its objects as YAML."""
+    """Print an Application's objects as YAML: NAME from the server, or -f offline."""
+    if file is None:
+        with reporting_errors(), open_client(server, auth_token) as client:
+            if not name:
+                raise CommandError("failed to get manifests: give NAME, or -f FILE --local DIR")
+            typer.echo(server_manifests(client, name, revision), nl=False)
+        return
     tooling = Tooling(plugins, age_key, kustomize_build_options)
     try:
         output = asyncio.run(
