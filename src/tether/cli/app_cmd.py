@@ -248,10 +248,11 @@ def manifests_command(
 ) -> None:
     """Print an Application's objects as YAML: NAME from the server, or -f offline."""
     if file is None:
-        with reporting_errors(), open_client(server, auth_token) as client:
+        with reporting_errors():
             if not name:
                 raise CommandError("failed to get manifests: give NAME, or -f FILE --local DIR")
-            typer.echo(server_manifests(client, name, revision), nl=False)
+            with open_client(server, auth_token) as client:
+                typer.echo(server_manifests(client, name, revision), nl=False)
         return
     tooling = Tooling(plugins, age_key, kustomize_build_options)
     try:
