@@ -135,8 +135,11 @@ def test_app_page_shows_the_tree_down_to_pods(page: Page, tether: Tether) -> Non
     page.locator("svg.tree .node[data-kind=Deployment]").focus()
     page.keyboard.press("Enter")
     expect(page.locator("[data-testid=live-manifest]")).to_contain_text("kind: Deployment")
+    page.keyboard.press("ArrowRight")
+    expect(page.locator("[data-testid=desired-manifest]")).to_contain_text("kind: Deployment")
     page.keyboard.press("Escape")
     expect(page.locator("#resource-panel")).to_be_hidden()
+    expect(page.locator("svg.tree .node[data-kind=Deployment]")).to_be_focused()
     page.click("#tab-list")
     expect(page.locator("[data-testid=resource-list]")).to_contain_text("ReplicaSet")
 

@@ -174,6 +174,15 @@ def test_ten_thousand_apps_render_and_filter(
 
         page.click("#load-more")
         expect(page.locator("#apps [data-app]")).to_have_count(200)
+
+        page.fill("input[name=labels]", "team=team-3,team!=team-4")
+        page.select_option("select[name=project]", "")
+        page.fill("#search", "app-000")
+        expect(page.locator("#apps [data-app]")).to_have_count(10)
+        assert page.locator("#apps [data-app]").last.get_attribute("data-app") == "app-00093"
+        expect(page).to_have_url(
+            f"{url}/applications?search=app-000&labels=team%3Dteam-3%2Cteam%21%3Dteam-4"
+        )
     finally:
         context.close()
     timings = {

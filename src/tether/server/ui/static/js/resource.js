@@ -17,9 +17,12 @@ export function resourcePanel(panel, { app, node, managed, base }) {
   let split = false;
   const content = h("div", { class: "panel-body" });
   const bar = h("div", { class: "tabs", role: "tablist", "aria-label": "Resource views" });
+  // Focus goes back to what opened the panel, so keyboard users keep their place.
+  const opener = document.activeElement;
   const close = () => {
     panel.hidden = true;
     panel.replaceChildren();
+    if (opener && opener.isConnected) opener.focus();
   };
   replace(panel,
     h("div", { class: "panel-head" },
@@ -31,7 +34,15 @@ export function resourcePanel(panel, { app, node, managed, base }) {
   panel.hidden = false;
   panel.onkeydown = (event) => { if (event.key === "Escape") close(); };
   for (const [id, label] of tabs) {
-    bar.append(h("button", { type: "button", role: "tab", "data-tab": id, onclick: () => { tab = id; draw(); } }, label));
+    bar.append(h("button", { type: "button", role: "tab", "data-tab": id, onclick: () => { tab = id; draw(); },
+      onkeydown: (event) => {
+        const step = event.key === "ArrowRight" ? 1 : event.key === "ArrowLeft" ? -1 : 0;
+        if (!step) return;
+        const ids = tabs.map(([t]) => t);
+        const next = bar.children[(ids.indexOf(id) + step + ids.length) % ids.length];
+        next.focus();
+        next.click();
+      } }, label));
   }
 
   let liveCache;
