@@ -3,9 +3,9 @@
 Twenty trials, seeded: each creates an app whose sync has a PreSync hook, three waves
 and a PostSync hook, waits a random moment, kills the controller process and starts it
 again. Afterwards every app must have converged and no hook may have been created
-twice (a hook created again would have run again). The PreSync hook is named by
-``generateName`` (the operation names it), the PostSync hook has a fixed name. Hooks
-are ConfigMaps, complete as soon as they exist, so that each trial stays small.
+twice (a hook created again would have run again). The PreSync hook is a Job named by
+``generateName`` (the operation names it; the simulated kubelet runs it for about a
+second), the PostSync hook a ConfigMap with a fixed name (complete once it exists).
 """
 
 from __future__ import annotations
@@ -37,12 +37,17 @@ metadata:
 data: {{wave: "{wave}"}}
 """
 PRE_SYNC = """
-apiVersion: v1
-kind: ConfigMap
+apiVersion: batch/v1
+kind: Job
 metadata:
   generateName: pre-
   annotations: {argocd.argoproj.io/hook: PreSync}
-data: {phase: pre}
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: migrate, image: registry.example/migrate:1}]
 """
 POST_SYNC = """
 apiVersion: v1
@@ -63,11 +68,13 @@ def app_files(path: str) -> dict[str, str | None]:
     return files
 
 
-async def record_hook_creations(harness: Harness, created: Counter[tuple[str, str]]) -> None:
-    """Count every ADDED event of a hook ConfigMap, in every namespace, until cancelled."""
+async def record_hook_creations(
+    harness: Harness, api_version: str, kind: str, created: Counter[tuple[str, str]]
+) -> None:
+    """Count every ADDED event of a hook of ``kind``, in every namespace, until cancelled."""
     while True:
         try:
-            async for event in harness.client.watch("v1", "ConfigMap"):
+            async for event in harness.client.watch(api_version, kind):
                 metadata = event.object.get("metadata") or {}
                 if event.type == "ADDED" and HOOK in (metadata.get("annotations") or {}):
                     created[(metadata["namespace"], metadata["name"])] += 1
@@ -86,7 +93,10 @@ async def test_killed_controllers_converge_without_running_a_hook_twice(
         files |= app_files(name)
     sha = harness.repo.push(files, "twenty apps")
     created: Counter[tuple[str, str]] = Counter()
-    recorder = asyncio.create_task(record_hook_creations(harness, created))
+    recorders = [
+        asyncio.create_task(record_hook_creations(harness, "batch/v1", "Job", created)),
+        asyncio.create_task(record_hook_creations(harness, "v1", "ConfigMap", created)),
+    ]
     controller = ControllerProcess(local_cluster.kubeconfig, tmp_path / "controller").start()
     try:
         for name in names:
@@ -110,7 +120,8 @@ async def test_killed_controllers_converge_without_running_a_hook_twice(
             assert len(app["status"]["history"]) == 1
         await asyncio.sleep(0.5)  # let the last watch events arrive
     finally:
-        recorder.cancel()
+        for recorder in recorders:
+            recorder.cancel()
         controller.stop()
     hooks_by_app = Counter(namespace for namespace, _ in created)
     assert hooks_by_app == dict.fromkeys(names, 2), created
