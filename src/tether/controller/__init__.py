@@ -29,6 +29,8 @@ back-off), :mod:`~tether.controller.gates` (what holds a sync back:
 :mod:`~tether.controller.syncwindows` and :mod:`~tether.controller.dependencies`),
 :mod:`~tether.controller.operation` (running syncs, history, retries),
 :mod:`~tether.controller.rollback` (``request_rollback``),
+:mod:`~tether.controller.deletion` (cascading deletion and its hooks),
+:mod:`~tether.controller.appwriter` (patching Applications),
 :mod:`~tether.controller.workqueue` (deduplicated, per-app rate-limited queues),
 :mod:`~tether.controller.leases` (shards of apps held through Leases, for several
 replicas) and :mod:`~tether.controller.appcontroller` (the event routing and the two
@@ -49,8 +51,10 @@ Rules
   condition on the app, and the message of a requested operation while it waits.
 - Rollback syncs a history entry's revision and source and turns automated sync off.
 - Deleting an app with ``resources-finalizer.argocd.argoproj.io`` (foreground) or
-  ``.../background`` deletes its resources first (not those with ``Delete=false``); a
-  running sync of the app is stopped first. Without the finalizer nothing is deleted.
+  ``.../background`` runs its PreDelete hooks, deletes its resources (not those with
+  ``Delete=false``), runs its PostDelete hooks, then releases the app
+  (:mod:`~tether.controller.deletion`); a running sync of the app is stopped first.
+  Without the finalizer nothing is deleted.
 - Operations read the app from the API server, never from a cache that may lag, so a
   finished operation is never started again; a restarted controller resumes a Running
   one from ``.status.operationState``.
