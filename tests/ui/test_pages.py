@@ -1,8 +1,10 @@
 """The UI in a real browser against ``tether up --demo``: login, apps, tree, diff, sync, rollback.
 
-The tests of the ``ui-secret`` application run in file order: sync it, then change its
-Secret behind tether's back and read the diff, then deploy a second revision and roll
-back to the first. Each waits for what the UI shows, never reloading the page.
+The ``ui-secret`` application (manual sync, a Secret and a ConfigMap) is shared by the
+tests that act on it; in file order they sync it from its tile, change its Secret behind
+tether's back and read the diff, deploy a second revision and roll back to the first,
+then delete it without cascade. Each that needs the first revision deployed makes sure of
+it first, so each also passes alone. They wait for what the UI shows, never reloading.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import base64
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +75,28 @@ def secret_app(tether: Tether) -> SecretApp:
         )
         response.raise_for_status()
     return SecretApp(APP, revision)
+
+
+def ensure_deployed(tether: Tether, app: SecretApp) -> int:
+    """Have the app's first revision deployed (synced through the API if it never was).
+
+    Returns the number of history entries then.
+    """
+    with tether.api() as api:
+        path = f"/api/v1/applications/{app.name}"
+        history = api.get(path).json().get("status", {}).get("history") or []
+        if not any(entry.get("revision") == app.first_revision for entry in history):
+            api.post(f"{path}/sync", json={"revision": app.first_revision}).raise_for_status()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            status = api.get(path).json().get("status") or {}
+            history = status.get("history") or []
+            phase = (status.get("operationState") or {}).get("phase")
+            done = phase in ("Succeeded", "Failed", "Error")
+            if done and any(e.get("revision") == app.first_revision for e in history):
+                return len(history)
+            time.sleep(0.25)
+    raise AssertionError(f"{app.name} never deployed {app.first_revision}")
 
 
 def test_wrong_password_shows_an_error(page: Page, tether: Tether) -> None:
@@ -170,6 +195,7 @@ def test_sync_turns_the_badge_synced_without_reload(
 def test_diff_of_a_changed_secret_is_masked(
     page: Page, tether: Tether, secret_app: SecretApp
 ) -> None:
+    ensure_deployed(tether, secret_app)
     encoded = base64.b64encode(CHANGED.encode()).decode()
     kubectl(
         tether.kubeconfig,
@@ -207,6 +233,7 @@ def test_diff_of_a_changed_secret_is_masked(
 def test_history_rollback_returns_to_the_first_revision(
     page: Page, tether: Tether, secret_app: SecretApp
 ) -> None:
+    deployed = ensure_deployed(tether, secret_app)
     repo = tether.demo_repo
     config = repo / APP / "configmap-settings.yaml"
     config.write_text(config.read_text().replace("colour: blue", "colour: green"))
@@ -228,9 +255,11 @@ def test_history_rollback_returns_to_the_first_revision(
         "data-status", "Synced", timeout=30_000
     )
     page.click("#tab-history")
-    expect(page.locator("[data-testid=history] tbody tr")).to_have_count(2, timeout=30_000)
+    expect(page.locator("[data-testid=history] tbody tr")).to_have_count(
+        deployed + 1, timeout=30_000
+    )
     screenshot(page, "history")
-    page.click("[data-rollback='0']")
+    page.click(f"[data-rollback-revision='{secret_app.first_revision}'] >> nth=0")
     page.click("#rollback-submit")
     # Rolled back: the first revision is deployed again; main (the target) is ahead of it.
     expect(page.locator("[data-testid=deployed-revision]")).to_have_attribute(
@@ -240,7 +269,7 @@ def test_history_rollback_returns_to_the_first_revision(
         "data-status", "Succeeded", timeout=30_000
     )
     expect(page.locator("[data-testid=app-sync]")).to_have_attribute("data-status", "OutOfSync")
-    expect(page.locator("[data-testid=history] tbody tr")).to_have_count(3)
+    expect(page.locator("[data-testid=history] tbody tr")).to_have_count(deployed + 2)
 
 
 def test_delete_without_cascade_keeps_the_resources(

@@ -109,7 +109,7 @@ export function renderApplication(main, name, navigate) {
           h("td", {}, String(e.id)), h("td", {}, h("code", { title: e.revision }, (e.revision || "").slice(0, 12))),
           h("td", { title: e.deployedAt }, age(e.deployedAt)),
           h("td", {}, e.initiatedBy ? (e.initiatedBy.automated ? "auto-sync" : e.initiatedBy.username || "") : ""),
-          h("td", {}, h("button", { type: "button", class: "btn", "data-rollback": e.id, onclick: () => rollbackDialog(state.app, e) }, "Rollback"))))))
+          h("td", {}, h("button", { type: "button", class: "btn", "data-rollback": e.id, "data-rollback-revision": e.revision, onclick: () => rollbackDialog(state.app, e) }, "Rollback"))))))
         : h("p", { class: "muted" }, "No deployments yet."));
     } else if (state.tab === "events") {
       replace(body, h("p", { class: "muted" }, "Loading events…"));
