@@ -138,6 +138,12 @@ def test_filters_search_and_sort_narrow_the_list(page: Page, tether: Tether) -> 
     page.fill("input[name=namespace]", "guestbook")
     expect(page.locator("#apps [data-app]")).to_have_count(1)
     page.fill("input[name=namespace]", "")
+    page.fill("input[name=cluster]", "no-such-cluster")
+    expect(page.locator("#apps [data-app]")).to_have_count(0)
+    expect(page.locator("#apps-summary")).to_have_text("No applications match.")
+    page.fill("input[name=cluster]", "in-cluster")
+    expect(page.locator("#apps [data-app=guestbook]")).to_be_visible()
+    page.fill("input[name=cluster]", "")
     page.select_option("select[name=health]", "Healthy")
     expect(page.locator("#apps [data-app=guestbook]")).to_be_visible()
     statuses = page.locator("#apps [data-testid=health]").evaluate_all(

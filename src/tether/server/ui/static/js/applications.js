@@ -47,7 +47,7 @@ function clientMatch(filters) {
   const namespace = filters.namespace;
   return (app) => {
     const dest = destination(app);
-    if (cluster && !dest.cluster.toLowerCase().includes(cluster)) return false;
+    if (cluster && !dest.cluster.toLowerCase().includes(cluster) && !dest.server.toLowerCase().includes(cluster)) return false;
     if (namespace && dest.namespace !== namespace) return false;
     if (filters.autosync === "on" && !autoSync(app)) return false;
     if (filters.autosync === "off" && autoSync(app)) return false;
@@ -211,7 +211,7 @@ export function renderApplications(main, navigate) {
     const dest = destination(app);
     const name = app.metadata.name;
     return h("tr", { "data-app": name },
-      h("td", {}, h("a", { href: `/applications/${encodeURIComponent(name)}` }, name)),
+      h("td", { class: "nowrap" }, h("a", { href: `/applications/${encodeURIComponent(name)}` }, name)),
       h("td", {}, app.spec.project || "default"),
       h("td", {}, badge(s.sync, { testid: "sync" })),
       h("td", {}, badge(s.health, { testid: "health", title: s.healthMessage })),

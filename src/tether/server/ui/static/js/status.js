@@ -61,8 +61,11 @@ export function autoSync(app) {
   return Boolean(policy.automated) && policy.automated.enabled !== false;
 }
 
-/** The destination as "server or name / namespace". */
+const IN_CLUSTER = "https://kubernetes.default.svc";
+
+/** The destination: cluster (its name; "in-cluster" for the local API server) and namespace. */
 export function destination(app) {
   const dest = (app.spec || {}).destination || {};
-  return { cluster: dest.name || dest.server || "", namespace: dest.namespace || "" };
+  const cluster = dest.name || (dest.server === IN_CLUSTER ? "in-cluster" : dest.server || "");
+  return { cluster, server: dest.server || "", namespace: dest.namespace || "" };
 }
