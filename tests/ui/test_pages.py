@@ -151,6 +151,12 @@ def test_filters_search_and_sort_narrow_the_list(page: Page, tether: Tether) -> 
     )
     assert statuses
     assert set(statuses) == {"Healthy"}
+    page.select_option("select[name=health]", "")
+    healthy = page.locator("[data-count='health:Healthy']")
+    expect(healthy).to_be_visible()
+    healthy.click()
+    expect(page.locator("select[name=health]")).to_have_value("Healthy")
+    expect(page.locator("[data-count^='health:']")).to_have_count(1)
     page.select_option("select[name=sort]", "health")
     expect(page).to_have_url(f"{tether.url}/applications?health=Healthy&sort=health")
 

@@ -81,6 +81,7 @@ export function renderApplications(main, navigate) {
 
   const grid = h("div", { class: "apps", id: "apps", "aria-live": "polite" });
   const summary = h("p", { class: "muted", id: "apps-summary", role: "status" });
+  const counts = h("div", { class: "counts", id: "apps-counts", "aria-label": "Status counts" });
   const more = h("button", { type: "button", class: "btn", id: "load-more", hidden: true, onclick: () => load(false) }, "Load more");
 
   const field = (label, control) => h("label", { class: "field" }, h("span", {}, label), control);
@@ -172,9 +173,28 @@ export function renderApplications(main, navigate) {
     } else {
       replace(grid, nodes);
     }
+    drawCounts();
     const shown = state.items.length;
     summary.textContent = shown === 0 ? "No applications match." : `${shown} application${shown === 1 ? "" : "s"} shown${state.cont ? " (more available)" : ""}${filters.sort !== "name" && state.cont ? "; sorted among those loaded" : ""}`;
     more.hidden = !state.cont;
+  }
+
+  // At a glance: how many of the apps shown are in each state; a click filters by it.
+  function drawCounts() {
+    const count = (key) => {
+      const totals = new Map();
+      for (const app of state.items) totals.set(appStatus(app)[key], (totals.get(appStatus(app)[key]) || 0) + 1);
+      return [...totals].sort((a, b) => b[1] - a[1]);
+    };
+    const chip = (name, value, total) => h("button", { type: "button", class: "chip", "data-count": `${name}:${value}`,
+      "aria-label": `${total} ${value}; show only ${value}`, onclick: () => { form.elements[name].value = value; apply({ [name]: value }); } },
+      badge(value), ` ${total}`);
+    replace(counts, state.items.length ? [
+      h("span", { class: "muted" }, state.cont ? "Of those shown:" : "Totals:"),
+      count("sync").map(([value, total]) => chip("sync", value, total)),
+      h("span", { class: "sep", "aria-hidden": "true" }, "|"),
+      count("health").map(([value, total]) => chip("health", value, total)),
+    ] : []);
   }
 
   const open = (name) => navigate(`/applications/${encodeURIComponent(name)}`);
@@ -242,7 +262,7 @@ export function renderApplications(main, navigate) {
 
   replace(main,
     h("div", { class: "page-head" }, h("h1", {}, "Applications"), summary),
-    form, grid, h("div", { class: "more" }, more));
+    form, counts, grid, h("div", { class: "more" }, more));
   document.getElementById("search").focus();
 
   api("GET", "/api/v1/projects").then((projects) => {
