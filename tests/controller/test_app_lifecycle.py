@@ -78,7 +78,7 @@ async def test_automated_app_syncs_follows_commits_heals_and_prunes(harness: Har
         {"metadata": {"annotations": {"argocd.argoproj.io/refresh": "normal"}}},
     )
     await harness.wait_object(
-        "v1", "ConfigMap", "settings", ns, lambda o: bool(o) and o["data"]["color"] == "green"
+        "v1", "ConfigMap", "settings", ns, lambda o: o is not None and o["data"]["color"] == "green"
     )
     app = await harness.wait_app(
         name, lambda a: a["status"]["sync"].get("revision") == sha and harness.settled(a)
@@ -88,7 +88,7 @@ async def test_automated_app_syncs_follows_commits_heals_and_prunes(harness: Har
     # A change made behind tether's back is reverted (self-heal).
     await harness.client.patch("v1", "ConfigMap", "settings", ns, {"data": {"color": "red"}})
     await harness.wait_object(
-        "v1", "ConfigMap", "settings", ns, lambda o: bool(o) and o["data"]["color"] == "green"
+        "v1", "ConfigMap", "settings", ns, lambda o: o is not None and o["data"]["color"] == "green"
     )
 
     # A file removed from Git is pruned.
@@ -186,7 +186,7 @@ async def test_broken_yaml_and_unreachable_repos_delete_nothing(harness: Harness
         }
     )
     await harness.wait_object(
-        "v1", "ConfigMap", "a", ns, lambda o: bool(o) and o["data"]["color"] == "fixed"
+        "v1", "ConfigMap", "a", ns, lambda o: o is not None and o["data"]["color"] == "fixed"
     )
     await harness.wait_app(name, lambda a: harness.settled(a) and not a["status"].get("conditions"))
 
@@ -254,7 +254,7 @@ async def test_respect_ignore_differences_keeps_ignored_live_values(harness: Har
     )
     await harness.refresh(name)
     live = await harness.wait_object(
-        "v1", "ConfigMap", "a", ns, lambda o: bool(o) and "size" in o["data"]
+        "v1", "ConfigMap", "a", ns, lambda o: o is not None and "size" in o["data"]
     )
     assert live is not None
     assert live["data"]["color"] == "hand-made"
@@ -303,6 +303,6 @@ async def test_an_empty_render_is_refused_and_deletes_nothing(harness: Harness) 
     harness.repo.push({"app/a.yaml": CONFIGMAP.format(name="a", color="back")}, "back")
     await harness.refresh(name)
     await harness.wait_object(
-        "v1", "ConfigMap", "a", ns, lambda o: bool(o) and o["data"]["color"] == "back"
+        "v1", "ConfigMap", "a", ns, lambda o: o is not None and o["data"]["color"] == "back"
     )
     await harness.wait_app(name, lambda a: harness.settled(a) and not a["status"].get("conditions"))

@@ -78,7 +78,7 @@ async def test_three_levels_of_apps_sync_and_delete_in_cascade(harness: Harness)
         "ConfigMap",
         "settings",
         f"{base}-ns",
-        lambda o: bool(o) and o["data"]["color"] == "green",
+        lambda o: o is not None and o["data"]["color"] == "green",
     )
 
     # Deleting the root deletes every level, leaf objects included.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from appmanifests import NAMESPACE, application, conditions_of, configmap
@@ -20,6 +21,16 @@ metadata:
   name: Not_A_Valid_Name
 data: {color: blue}
 """
+
+
+def healed_times(harness: Harness, count: int) -> Callable[[dict[str, Any]], bool]:
+    """Settled after the ``count``-th self-heal."""
+
+    def check(app: dict[str, Any]) -> bool:
+        sync = app["status"]["operationState"]["operation"]["sync"]
+        return harness.settled(app) and sync.get("autoHealAttemptsCount") == count
+
+    return check
 
 
 def operations(app: dict[str, Any]) -> int:
@@ -100,16 +111,13 @@ async def test_self_heal_backs_off_between_consecutive_heals(harness: Harness) -
         await harness.wait_app(name, harness.settled)
         await harness.client.patch("v1", "ConfigMap", "settings", ns, {"data": {"color": "red"}})
         await harness.wait_object(
-            "v1", "ConfigMap", "settings", ns, lambda o: bool(o) and o["data"]["color"] == "blue"
+            "v1",
+            "ConfigMap",
+            "settings",
+            ns,
+            lambda o: o is not None and o["data"]["color"] == "blue",
         )
-        app = await harness.wait_app(
-            name,
-            lambda a, n=attempt: (
-                harness.settled(a)
-                and a["status"]["operationState"]["operation"]["sync"].get("autoHealAttemptsCount")
-                == n + 1
-            ),
-        )
+        app = await harness.wait_app(name, healed_times(harness, attempt + 1))
     # Each heal started at least the back-off after the previous sync finished:
     # 1 s after the first sync, then 2 s, then 4 s.
     history = app["status"]["history"]

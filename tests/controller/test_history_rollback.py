@@ -16,7 +16,7 @@ NAMESPACE = "argocd"
 
 
 def color_is(color: str) -> Any:
-    return lambda o: bool(o) and o["data"]["color"] == color
+    return lambda o: o is not None and o["data"]["color"] == color
 
 
 def synced_to(harness: Harness, sha: str) -> Any:

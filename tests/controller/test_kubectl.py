@@ -60,7 +60,7 @@ async def test_kubectl_applied_app_syncs_and_kubectl_scale_is_healed(
         "Deployment",
         "guestbook-ui",
         "guestbook",
-        lambda o: bool(o) and o["spec"]["replicas"] == 2 and o["metadata"]["generation"] > 1,
+        lambda o: o is not None and o["spec"]["replicas"] == 2 and o["metadata"]["generation"] > 1,
     )
     app = await harness.wait_app(
         "guestbook",
