@@ -188,6 +188,25 @@ async def test_duplicates_across_sources_are_a_warning_and_the_last_wins(
     assert result.tools == (Tool.DIRECTORY, Tool.DIRECTORY)
 
 
+async def test_objects_with_only_generate_name_are_never_repeats(
+    renderer: Renderer, repo: Path
+) -> None:
+    (repo / "apps/hooks").mkdir()
+    for phase in ("PreSync", "PostSync"):
+        (repo / f"apps/hooks/{phase.lower()}.yaml").write_text(
+            "apiVersion: batch/v1\nkind: Job\nmetadata:\n  generateName: hook-\n"
+            f"  annotations: {{argocd.argoproj.io/hook: {phase}}}\n"
+            "spec: {template: {spec: {restartPolicy: Never, containers: [{name: c, image: i}]}}}\n"
+        )
+    source = ApplicationSource.from_dict({"repoURL": "r", "path": "apps/hooks"})
+    result = await renderer.render(
+        RenderRequest("demo", (SourceCheckout(source, repo, SHA_1),), destination_namespace="prod")
+    )
+    assert result.warnings == ()
+    hooks = sorted(o["metadata"]["annotations"]["argocd.argoproj.io/hook"] for o in result.objects)
+    assert hooks == ["PostSync", "PreSync"]
+
+
 async def test_errors_name_the_source_path(renderer: Renderer, repo: Path) -> None:
     (repo / "apps/guestbook/broken.yaml").write_text("a: [\n")
     with pytest.raises(RenderError) as caught:

@@ -207,3 +207,17 @@ def test_generate_name_hooks_get_stable_names() -> None:
     assert first[0]["metadata"]["name"].startswith("migrate-")
     assert first[0]["metadata"]["name"] != other[0]["metadata"]["name"]
     assert first[1] == plain
+
+
+def test_delete_hooks_are_left_to_application_deletion() -> None:
+    desired = [
+        obj("Job", "cleanup", api="batch/v1", **hook("PostDelete")),
+        obj("Job", "both", api="batch/v1", **hook("PreSync,PreDelete")),
+    ]
+    plan = plan_sync(desired, {}, options=SyncOptions(), prune=False)
+    assert [(s.phase, [t.key.name for t in s.tasks]) for s in plan.steps] == [
+        (SyncPhase.PRE_SYNC, ["both"])
+    ]
+    assert plan.skipped == (
+        (ResourceKey("batch", "Job", "app", "cleanup"), "runs when the application is deleted"),
+    )

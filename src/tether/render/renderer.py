@@ -382,10 +382,15 @@ def _deduplicate(
     rendered: list[RenderedSource],
 ) -> tuple[tuple[FrozenObject, ...], tuple[RepeatedResourceWarning, ...]]:
     """All objects once each (last content wins, first position kept), plus warnings."""
-    by_key: dict[ResourceKey, FrozenObject] = {}
+    by_key: dict[ResourceKey | int, FrozenObject] = {}
     counts: dict[ResourceKey, int] = {}
     for source in rendered:
         for key, obj in zip(source.keys, source.objects, strict=True):
+            if not key.name:
+                # Only ``generateName``: each such object is a new one (hooks), never
+                # a repeat of another unnamed object of its kind.
+                by_key[len(by_key)] = obj
+                continue
             by_key[key] = obj
             counts[key] = counts.get(key, 0) + 1
     warnings = tuple(

@@ -66,6 +66,8 @@ KIND_ORDER: tuple[str, ...] = (
 _KIND_RANK = {kind: rank for rank, kind in enumerate(KIND_ORDER)}
 
 _PHASE_RANK = {SyncPhase.PRE_SYNC: 0, SyncPhase.SYNC: 1, SyncPhase.POST_SYNC: 2}
+#: Hooks of application deletion; a sync leaves them to the controller's deletion.
+_DELETE_HOOKS = frozenset({HookType.PRE_DELETE, HookType.POST_DELETE})
 
 
 def kind_rank(kind: str) -> int:
@@ -163,10 +165,15 @@ def plan_sync(
             continue
         object_options = options.for_object(obj)
         if is_hook(obj):
+            if set(hook_types_of(obj)) <= _DELETE_HOOKS:
+                skipped.append((key, "runs when the application is deleted"))
+                continue
             if selected is not None:
                 skipped.append((key, "hooks do not run in a selective sync"))
                 continue
             for hook_type in hook_types_of(obj):
+                if hook_type in _DELETE_HOOKS:
+                    continue
                 task = SyncTask(
                     key=key,
                     action=Action.HOOK,
