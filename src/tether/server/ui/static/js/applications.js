@@ -258,6 +258,7 @@ export function renderApplications(main, navigate) {
     const fresh = filters.view === "list" ? row(application) : tile(application);
     old.replaceWith(fresh);
     state.cards.set(name, fresh);
+    drawCounts();
   }
 
   replace(main,
