@@ -8,6 +8,7 @@ re-exported here so that every suite (sync, controller, end-to-end) can use them
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -38,3 +39,10 @@ local_cluster_session = _cluster.local_cluster_session
 @pytest.fixture
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_cli_config(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No test, and no ``tether`` process a test starts, writes the user's CLI config."""
+    if "TETHER_CONFIG" not in os.environ:
+        os.environ["TETHER_CONFIG"] = str(tmp_path_factory.mktemp("cli") / "config")

@@ -83,6 +83,15 @@ def test_up_demo_runs_the_apps_and_stops_cleanly(tmp_path: Path) -> None:
         # apps synced and fanned out.
         assert apps["root"]["sync"]["status"] == "Synced"
         assert len(apps) > 1
+        # tether up logged the CLI in: the CLI talks to it with no further setup.
+        listed_by_cli = subprocess.run(
+            [str(TETHER), "app", "list", "-o", "name"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        assert "root" in listed_by_cli.stdout.split()
     finally:
         process.send_signal(signal.SIGINT)
         try:

@@ -16,8 +16,12 @@ from rich.table import Table
 
 from tether.cli import demo as demo_setup
 from tether.cli import wiring
+from tether.cli.client import ApiError
+from tether.cli.contexts import ConfigFileError
+from tether.cli.login_cmd import configure_local_context
 from tether.cli.runtime import configure_logging, run_until_signalled
 from tether.controller import ApplicationController, install
+from tether.controller.appsets.reconciler import ApplicationSetReconciler
 from tether.kube import ConfigError, KubeClient, KubeError, NotFound, load_kubeconfig
 from tether.localcluster.launcher import LaunchError, LocalClusterProcess
 from tether.server.app import create_app
@@ -32,6 +36,18 @@ class _EmbeddedServer(uvicorn.Server):
     def capture_signals(self) -> Iterator[None]:
         """Leave signal handling to :func:`run_until_signalled`."""
         yield
+
+
+async def _configure_cli(port: int, password: str) -> str:
+    """Log the CLI in to the server just started; a line for the summary either way."""
+    try:
+        # The login is a blocking HTTP call to a server on this very event loop.
+        context = await asyncio.to_thread(
+            configure_local_context, f"http://127.0.0.1:{port}", "admin", password
+        )
+    except (ApiError, ConfigFileError, OSError) as error:
+        return f"not configured: {error}"
+    return f"{context.name} (tether app list works now)"
 
 
 async def _admin_password(client: KubeClient) -> str:
@@ -57,6 +73,13 @@ def up_command(
     demo: Annotated[
         bool, typer.Option("--demo", help="Create the demo repository and its applications.")
     ] = False,
+    cli_context: Annotated[
+        bool,
+        typer.Option(
+            "--cli-context/--no-cli-context",
+            help="Log the tether CLI in to this server (context 'local' in its config file).",
+        ),
+    ] = True,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")] = False,
 ) -> None:
     """Start everything and keep it running until interrupted (Ctrl-C stops it all)."""
@@ -90,8 +113,10 @@ def up_command(
             controller = ApplicationController(
                 client, git, namespace=NAMESPACE, renderer=wiring.renderer_for(render_settings)
             )
+            appsets = ApplicationSetReconciler(client, NAMESPACE, git)
             async with asyncio.timeout(60):
                 await controller.start()
+                await appsets.start()
 
             async def on_push(repo_url: str, revision: str, paths: Sequence[str]) -> None:
                 controller.note_push(repo_url)
@@ -123,7 +148,10 @@ def up_command(
                         await asyncio.sleep(0.05)
                 summary = Table(box=None, show_header=False)
                 summary.add_row("API", f"http://127.0.0.1:{port}/api/v1")
-                summary.add_row("admin password", await _admin_password(client))
+                password = await _admin_password(client)
+                summary.add_row("admin password", password)
+                if cli_context:
+                    summary.add_row("CLI context", await _configure_cli(port, password))
                 summary.add_row("cluster", config.server)
                 summary.add_row("kubeconfig", str(kubeconfig))
                 summary.add_row("namespace", NAMESPACE)
@@ -162,6 +190,7 @@ def up_command(
                 server.should_exit = True
                 with contextlib.suppress(Exception):
                     await serving
+                await appsets.close()
                 await controller.close()
                 await repository_secrets.close()
 
