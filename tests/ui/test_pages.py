@@ -159,6 +159,35 @@ def test_filters_search_and_sort_narrow_the_list(page: Page, tether: Tether) -> 
     expect(page).to_have_url(f"{tether.url}/applications?health=Healthy&sort=health")
 
 
+def test_apps_created_and_deleted_elsewhere_come_and_go_live(page: Page, tether: Tether) -> None:
+    login(page, tether)
+    page.evaluate("window.__sameDocument = true")
+    tile = page.locator("#apps [data-app=ui-live]")
+    with tether.api() as api:
+        api.post(
+            "/api/v1/applications",
+            json={
+                "metadata": {"name": "ui-live"},
+                "spec": {
+                    "project": "default",
+                    "source": {
+                        "repoURL": tether.repo_url,
+                        "path": "root",
+                        "targetRevision": "main",
+                    },
+                    "destination": {
+                        "server": "https://kubernetes.default.svc",
+                        "namespace": "ui-live",
+                    },
+                },
+            },
+        ).raise_for_status()
+        expect(tile).to_be_visible()
+        api.delete("/api/v1/applications/ui-live?cascade=false").raise_for_status()
+        expect(tile).to_have_count(0)
+    assert page.evaluate("window.__sameDocument") is True
+
+
 def test_app_page_shows_the_tree_down_to_pods(page: Page, tether: Tether) -> None:
     login(page, tether)
     page.click("#apps [data-app=guestbook] h3 a")

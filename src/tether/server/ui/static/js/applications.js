@@ -242,11 +242,19 @@ export function renderApplications(main, navigate) {
       h("td", {}, age(finishedAt(app)) || "never"));
   }
 
-  // A change to an app on screen redraws its card; others are picked up on the next load.
+  // A change to an app on screen redraws its card. An app the page has not seen was
+  // created (or existed and does not match): the page is read again, at most once a
+  // second, and the server's filters decide whether it shows.
+  let reloadTimer = null;
   function changed({ type, application }) {
     const name = application.metadata.name;
     const index = state.items.findIndex((a) => a.metadata.name === name);
-    if (index < 0) return;
+    if (index < 0) {
+      if (type === "ADDED" && !reloadTimer) {
+        reloadTimer = setTimeout(() => { reloadTimer = null; load(true); }, 1000);
+      }
+      return;
+    }
     if (type === "DELETED") {
       state.items.splice(index, 1);
       draw();
@@ -312,6 +320,7 @@ export function renderApplications(main, navigate) {
   return () => {
     controls.abort();
     clearTimeout(streamTimer);
+    clearTimeout(reloadTimer);
     closeStream();
   };
 }
