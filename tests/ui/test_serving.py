@@ -8,7 +8,9 @@ import pytest
 from .conftest import Tether
 
 
-@pytest.mark.parametrize("path", ["/", "/applications", "/applications/guestbook", "/projects"])
+@pytest.mark.parametrize(
+    "path", ["/", "/login", "/applications", "/applications/guestbook", "/projects"]
+)
 def test_client_routes_answer_the_page_revalidated(tether: Tether, path: str) -> None:
     response = httpx.get(f"{tether.url}{path}", timeout=10)
     assert response.status_code == 200
@@ -31,7 +33,9 @@ def test_assets_carry_an_etag_and_answer_304_when_unchanged(tether: Tether) -> N
     assert again.status_code == 304
 
 
-@pytest.mark.parametrize("path", ["/api/v1/no-such-thing", "/api", "/assets/missing.js"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/no-such-thing", "/api", "/assets/missing.js", "/docs", "/loginx"]
+)
 def test_the_fallback_never_shadows_the_api_or_assets(tether: Tether, path: str) -> None:
     response = httpx.get(f"{tether.url}{path}", timeout=10)
     assert response.status_code == 404

@@ -12,10 +12,10 @@ Serving rules
 - ``/assets/...`` are the static files, answered with ``ETag`` and ``Last-Modified``
   and ``Cache-Control: no-cache``: file names carry no content hash, so browsers must
   revalidate (a cheap 304) rather than keep a stale module after an upgrade.
-- Any other ``GET`` that is not under ``/api`` or ``/metrics`` answers ``index.html``
-  (the single-page app routes on the client), also ``no-cache``. ``/api/...`` and
-  ``/metrics`` paths that match no route keep their JSON 404: the fallback never
-  shadows them.
+- The UI's own pages (``/``, ``/login``, ``/applications[/...]``, ``/projects``)
+  answer ``index.html`` (the single-page app routes on the client), also ``no-cache``.
+  Every other path keeps its JSON 404: the fallback never shadows ``/api``,
+  ``/metrics`` or a page the server does not have (``/docs`` stays off).
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from starlette.types import Receive, Scope, Send
 from tether.server.errors import NotFoundError
 
 STATIC: Final = Path(__file__).resolve().parent / "static"
-#: Paths the SPA fallback must leave to the API (their unknown paths stay JSON 404s).
-RESERVED_PREFIXES: Final = ("/api", "/metrics", "/assets")
+#: The client-side routes: each, and everything under it, answers the UI's page.
+CLIENT_ROUTES: Final = ("/login", "/applications", "/projects")
 SECURITY_HEADERS: Final = {
     "Content-Security-Policy": (
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -71,16 +71,16 @@ def _index() -> Response:
     )
 
 
-def is_reserved(path: str) -> bool:
-    """Whether ``path`` belongs to the API side (never answered with the UI's page)."""
-    return any(path == prefix or path.startswith(prefix + "/") for prefix in RESERVED_PREFIXES)
+def is_client_route(path: str) -> bool:
+    """Whether ``path`` is one of the UI's pages (answered with ``index.html``)."""
+    return any(path == route or path.startswith(route + "/") for route in CLIENT_ROUTES)
 
 
 def mount_ui(app: FastAPI) -> None:
-    """Serve the UI from ``app``: assets at ``/assets``, ``index.html`` for client routes.
+    """Serve the UI from ``app``: assets at ``/assets``, ``index.html`` for its pages.
 
-    Call it after every API router is included: the fallback route is a catch-all and
-    must come last.
+    Call it after every API router is included: the fallback route matches every path
+    and must come last.
     """
     app.mount("/assets", _RevalidatedFiles(directory=STATIC, check_dir=True), name="ui-assets")
 
@@ -90,6 +90,6 @@ def mount_ui(app: FastAPI) -> None:
 
     @app.get("/{path:path}", include_in_schema=False)
     async def ui_fallback(path: str, request: Request) -> Response:
-        if is_reserved(request.url.path):
+        if not is_client_route(request.url.path):
             raise NotFoundError(f"failed to find {request.url.path}: no such endpoint")
         return _index()
