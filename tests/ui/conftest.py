@@ -142,7 +142,16 @@ def tether(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tether]:
     data_dir = tmp_path_factory.mktemp("tether-ui")
     port = free_port()
     process = subprocess.Popen(
-        [str(TETHER), "up", "--demo", "--data-dir", str(data_dir), "--port", str(port)],
+        [
+            str(TETHER),
+            "up",
+            "--demo",
+            "--no-cli-context",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
