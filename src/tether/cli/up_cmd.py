@@ -108,6 +108,10 @@ def up_command(
         async with KubeClient(config) as client:
             async with asyncio.timeout(60):
                 await install(client, NAMESPACE)
+            # The demo's age key must be in place before the renderer reads the keys.
+            prepared = demo_setup.prepare_repository(data_dir) if demo else None
+            if prepared is not None:
+                await demo_setup.provision_sops_key(client, prepared, NAMESPACE)
             render_settings = await wiring.sops_settings(client, NAMESPACE)
             git, repository_secrets = await wiring.git_cache(client, NAMESPACE, data_dir / "git")
             controller = ApplicationController(
@@ -155,8 +159,7 @@ def up_command(
                 summary.add_row("cluster", config.server)
                 summary.add_row("kubeconfig", str(kubeconfig))
                 summary.add_row("namespace", NAMESPACE)
-                if demo:
-                    prepared = demo_setup.prepare_repository(data_dir)
+                if prepared is not None:
                     await demo_setup.install_demo(client, prepared, NAMESPACE)
                     console.print("demo installed; waiting for the applications to settle ...")
                     settle = asyncio.ensure_future(demo_setup.wait_settled(client, NAMESPACE, 60))
@@ -180,7 +183,7 @@ def up_command(
                 console.print("the web UI is not part of this build yet; the API is")
                 if demo:
                     console.print(
-                        "try: commit a change under apps/ in the demo repository and push; "
+                        "try: commit a change under platform/ in the demo repository and push; "
                         f"kubectl --kubeconfig {kubeconfig} -n settings edit configmap "
                         "feature-flags and watch self-heal revert it"
                     )
