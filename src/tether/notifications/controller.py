@@ -31,7 +31,7 @@ from tether.notifications.errors import DeliveryError
 from tether.notifications.events import AppEvent, event_object, transitions
 from tether.notifications.model import Destination, Notification
 from tether.notifications.services import Sender
-from tether.notifications.state import ANNOTATION, encode_state, plan
+from tether.notifications.state import ANNOTATION, encode_state, plan, read_state
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,7 @@ class NotificationController:
         self._config: NotificationConfig | None = None
         self._apps: dict[str, dict[str, Any]] = {}
         self._projects: dict[str, Mapping[str, Any]] = {}
+        self._notified: dict[str, dict[str, int]] = {}
 
     # --- running -------------------------------------------------------------------
 
@@ -202,6 +203,7 @@ class NotificationController:
         key = f"{metadata.get('namespace')}/{metadata.get('name')}"
         if kind == "DELETED":
             self._apps.pop(key, None)
+            self._notified.pop(key, None)
             return
         previous = self._apps.get(key)
         self._apps[key] = app
@@ -213,7 +215,13 @@ class NotificationController:
         if not subscriptions:
             return
         context = {"argocdUrl": "", **config.context}
-        outcome = plan(app, subscriptions, config, self.clock(), context)
+        # What this controller wrote last wins over the annotation of an older event
+        # still in the watch stream; after a restart the annotation is all there is.
+        notified = self._notified.get(key)
+        if notified is None:
+            notified = read_state(app)
+        outcome = plan(app, notified, subscriptions, config, self.clock(), context)
+        self._notified[key] = dict(outcome.state)
         for problem in outcome.problems:
             message = config.redact(problem)
             log.error("%s", message)
@@ -227,7 +235,7 @@ class NotificationController:
     async def _save_state(self, app: dict[str, Any], state: str) -> None:
         metadata = app.get("metadata") or {}
         try:
-            saved = await self.client.patch(
+            await self.client.patch(
                 API_VERSION,
                 "Application",
                 str(metadata.get("name")),
@@ -236,9 +244,6 @@ class NotificationController:
             )
         except KubeError as error:
             log.warning("failed to record notifications of Application: %s", error)
-            return
-        key = f"{metadata.get('namespace')}/{metadata.get('name')}"
-        self._apps[key] = saved
 
     async def _record(self, app: Mapping[str, Any], event: AppEvent) -> None:
         try:

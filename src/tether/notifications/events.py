@@ -36,9 +36,9 @@ def _get(obj: Mapping[str, Any] | None, *path: str) -> Any:
 
 
 def _revision(state: Mapping[str, Any]) -> str:
-    sync = _get(state, "operation", "sync") or {}
-    result = _get(state, "syncResult") or {}
-    return str(result.get("revision") or sync.get("revision") or "HEAD")
+    # A finished operation knows the revision it resolved; a running one only the asked one.
+    result = _get(state, "syncResult", "revision") if state.get("phase") != "Running" else None
+    return str(result or _get(state, "operation", "sync", "revision") or "HEAD")
 
 
 def _initiator(state: Mapping[str, Any]) -> str:

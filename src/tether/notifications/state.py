@@ -57,15 +57,16 @@ def encode_state(state: Mapping[str, int]) -> str:
 
 def plan(
     app: Mapping[str, Any],
+    notified: Mapping[str, int],
     subscriptions: Iterable[tuple[str, Destination]],
     config: NotificationConfig,
     now: datetime,
     context: Mapping[str, Any],
 ) -> Plan:
-    """Evaluate every subscribed trigger over ``app`` against its notified state."""
+    """Evaluate every subscribed trigger over ``app`` against what was ``notified`` already."""
     metadata = app.get("metadata") or {}
     where = f"{metadata.get('namespace', '')}/{metadata.get('name', '')}"
-    state = read_state(app)
+    state = dict(notified)
     sends: list[Notification] = []
     problems: list[str] = []
     stamp = int(now.timestamp())
