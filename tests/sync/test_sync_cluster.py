@@ -433,3 +433,42 @@ async def test_hook_failed_policy_deletes_a_failed_hook(client: KubeClient, name
     assert state.phase is OperationPhase.FAILED
     with pytest.raises(NotFound):
         await client.get("batch/v1", "Job", "migrate", namespace)
+
+
+async def test_a_degraded_object_does_not_hold_the_sync(client: KubeClient, namespace: str) -> None:
+    """As in Argo CD: the operation completes, the app's health reports Degraded."""
+    from tether.model import Health, HealthStatus
+
+    def degraded_configmaps(obj: Any) -> Health | None:
+        return Health(HealthStatus.DEGRADED, "broken") if obj.get("kind") == "ConfigMap" else None
+
+    state = await sync(
+        client,
+        namespace,
+        [cm("first", namespace, 0), cm("second", namespace, 1)],
+        assess=degraded_configmaps,
+    )
+    assert state.phase is OperationPhase.SUCCEEDED, state.message
+    await client.get("v1", "ConfigMap", "second", namespace)
+
+
+async def test_a_progressing_object_holds_the_next_wave(client: KubeClient, namespace: str) -> None:
+    from tether.model import Health, HealthStatus
+
+    def progressing_first(obj: Any) -> Health | None:
+        if obj.get("metadata", {}).get("name") == "first":
+            return Health(HealthStatus.PROGRESSING, "starting")
+        return None
+
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(
+            sync(
+                client,
+                namespace,
+                [cm("first", namespace, 0), cm("second", namespace, 1)],
+                assess=progressing_first,
+            ),
+            2,
+        )
+    with pytest.raises(NotFound):
+        await client.get("v1", "ConfigMap", "second", namespace)

@@ -2,9 +2,9 @@
 
 A sync operation runs in phases (PreSync, Sync, PostSync; SyncFail when it fails),
 each split into waves (``argocd.argoproj.io/sync-wave``), each wave ordered by kind
-(Namespaces and CRDs first) and name. A wave starts only when the previous one is
-healthy. Hooks run and are awaited. Objects are applied with server-side apply under
-the field manager ``tether``.
+(Namespaces and CRDs first) and name. A wave starts only when the previous one has
+settled (no longer Progressing). Hooks run and are awaited. Objects are applied with
+server-side apply under the field manager ``tether``.
 
 Before the first write, every object is checked against its AppProject and
 dry-run on the server, so an invalid object fails the sync without changing anything.
@@ -32,8 +32,8 @@ Rules
   ``ServerSideApply=false`` option does not switch to client-side apply (tether has no
   last-applied three-way merge). ``Replace=true`` uses replace or create, and
   ``Force=true`` with it deletes and recreates.
-- A wave starts when every object applied by the earlier waves of its phase is Healthy
-  (or Suspended, or has no health check).
+- A wave starts when every object applied by the earlier waves of its phase exists and is
+  no longer Progressing; a Degraded object does not hold the sync (as in Argo CD).
 - Hooks are awaited until their health is Healthy (succeeded) or Degraded (failed);
   kinds without a health check complete once they exist. A failed step runs the
   SyncFail hooks and ends the operation as Failed.

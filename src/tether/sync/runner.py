@@ -379,7 +379,7 @@ class _Run:
         waiting = [
             t
             for t in tasks
-            if t.key not in self.confirmed and not self.is_healthy(self.written.get(t.key))
+            if t.key not in self.confirmed and not self.is_settled(self.written.get(t.key))
         ]
         self.confirmed.update(t.key for t in tasks)
         last_message = ""
@@ -387,7 +387,7 @@ class _Run:
             self.check_terminate()
             observed = await self.gather(self.ctx.observe(t.key, t.api_version) for t in waiting)
             still = [
-                t for t, live in zip(waiting, observed, strict=True) if not self.is_healthy(live)
+                t for t, live in zip(waiting, observed, strict=True) if not self.is_settled(live)
             ]
             if not still:
                 return
@@ -402,12 +402,17 @@ class _Run:
                 raise _HealthTimeout(f"timed out {message}")
             await self.ctx.sleep(self.ctx.poll_interval)
 
-    def is_healthy(self, live: dict[str, Any] | None) -> bool:
-        """Whether a live object lets the next wave start (no verdict counts as healthy)."""
+    def is_settled(self, live: dict[str, Any] | None) -> bool:
+        """Whether a live object lets the sync go on: it exists and is no longer Progressing.
+
+        As in Argo CD, a Degraded object does not hold the sync: the operation completes
+        and the application's health says Degraded (waiting on it would keep every later
+        sync, including the one that fixes it, from starting).
+        """
         if live is None:
             return False
         health = self.ctx.assess(live)
-        return health is None or health.status in (HealthStatus.HEALTHY, HealthStatus.SUSPENDED)
+        return health is None or health.status is not HealthStatus.PROGRESSING
 
     async def run_fail_hooks(self) -> None:
         for task in self.plan.fail_hooks:
