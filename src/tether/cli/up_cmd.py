@@ -151,6 +151,7 @@ def up_command(
                             raise OSError(f"the API server on port {port} stopped at once")
                         await asyncio.sleep(0.05)
                 summary = Table(box=None, show_header=False)
+                summary.add_row("UI", f"http://127.0.0.1:{port}/")
                 summary.add_row("API", f"http://127.0.0.1:{port}/api/v1")
                 password = await _admin_password(client)
                 summary.add_row("admin password", password)
@@ -180,7 +181,6 @@ def up_command(
                             f"{(status.get('health') or {}).get('status', '?')}",
                         )
                 console.print(summary)
-                console.print("the web UI is not part of this build yet; the API is")
                 if demo:
                     console.print(
                         "try: commit a change under platform/ in the demo repository and push; "
