@@ -20,7 +20,7 @@ import json
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,7 @@ class Row:
 _UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "mb": 1.0, "/s": 1.0}
 _BOUND = re.compile(r"^\s*(<|<=|>|>=)\s*([\d.,]+)\s*(us|ms|s|MB)?\b", re.IGNORECASE)
 _TIMES = re.compile(r"^\s*>=\s*([\d.]+)x faster", re.IGNORECASE)
+_AT_SIZE = re.compile(r"\bat ([\d,]+) apps\b")
 _MEASURE_UNIT = re.compile(r"\((us|ms|s|MB)\)\s*$", re.IGNORECASE)
 
 
@@ -118,20 +119,25 @@ def row(
 
 
 def adapt_rows(name: str, result: Result) -> list[Row]:
-    """Files that already hold ``rows`` (appset, controller, sync)."""
+    """Files that already hold ``rows`` (appset, controller, sync).
+
+    A target stated for a size (``< 2 s at 1,000 apps``) is left unjudged on a smaller run.
+    """
     out = []
     for entry in result["rows"]:
         peer = entry.get("peer")
-        out.append(
-            row(
-                name,
-                entry["measure"],
-                entry["tether"],
-                peer=peer,
-                peer_name=entry.get("peer_name", "") if peer is not None else "",
-                target=entry.get("target", ""),
-            )
+        judged = row(
+            name,
+            entry["measure"],
+            entry["tether"],
+            peer=peer,
+            peer_name=entry.get("peer_name", "") if peer is not None else "",
+            target=entry.get("target", ""),
         )
+        size = _AT_SIZE.search(judged.target)
+        if size and int(size.group(1).replace(",", "")) > int(result.get("apps", 0)):
+            judged = replace(judged, met=None)
+        out.append(judged)
     return out
 
 
