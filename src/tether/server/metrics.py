@@ -15,10 +15,10 @@ work unchanged (``argocd_app_info{sync_status="OutOfSync"} == 1``):
 ``argocd_appset_info``
     one series per ApplicationSet (``namespace, name, resource_update_status``).
 
-The registry is injected: the controller registers ``argocd_app_reconcile``,
-``argocd_app_k8s_request_total`` and its ``tether_*`` metrics on the same one, and
-``/metrics`` exposes them all. Cluster and ApplicationSet lists are refreshed at most
-every ``refresh_seconds``, so scrapes cost the cluster little.
+The registry is injected, so other collectors (the controller's ``argocd_app_reconcile``,
+``argocd_app_k8s_request_total`` and ``tether_*`` metrics, once it has them) can register on
+the same one and ``/metrics`` exposes them all. Cluster and ApplicationSet lists are
+refreshed at most every ``refresh_seconds``, so scrapes cost the cluster little.
 """
 
 from __future__ import annotations
