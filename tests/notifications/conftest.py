@@ -6,7 +6,8 @@ import asyncio
 import itertools
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from email.message import Message
+from email import policy
+from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
@@ -73,10 +74,10 @@ class SmtpSink:
     """An aiosmtpd server on 127.0.0.1 keeping every message."""
 
     port: int = 0
-    messages: list[Message] = field(default_factory=list)
+    messages: list[EmailMessage] = field(default_factory=list)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        self.messages.append(BytesParser().parsebytes(envelope.content))
+        self.messages.append(BytesParser(policy=policy.default).parsebytes(envelope.content))
         return "250 OK"
 
 
