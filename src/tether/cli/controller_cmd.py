@@ -14,6 +14,7 @@ from tether.controller import ApplicationController, install
 from tether.controller.appsets.reconciler import ApplicationSetReconciler
 from tether.controller.leases import ShardingConfig
 from tether.kube import ConfigError, KubeClient, KubeError, load_kubeconfig
+from tether.notifications import NotificationController
 
 
 def controller_command(
@@ -85,13 +86,16 @@ def controller_command(
                 application_namespaces=tuple(application_namespaces or ()),
             )
             appsets = ApplicationSetReconciler(client, namespace, git)
+            notifications = NotificationController(client, namespace)
             async with asyncio.timeout(60):
                 await controller.start()
                 await appsets.start()
+                await notifications.start()
             typer.echo(f"tether controller running against {config.server} (namespace {namespace})")
             try:
                 await stop.wait()
             finally:
+                await notifications.close()
                 await appsets.close()
                 await controller.close()
                 await repository_secrets.close()

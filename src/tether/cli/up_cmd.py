@@ -24,6 +24,7 @@ from tether.controller import ApplicationController, install
 from tether.controller.appsets.reconciler import ApplicationSetReconciler
 from tether.kube import ConfigError, KubeClient, KubeError, NotFound, load_kubeconfig
 from tether.localcluster.launcher import LaunchError, LocalClusterProcess
+from tether.notifications import NotificationController
 from tether.server.app import create_app
 
 NAMESPACE = "argocd"
@@ -118,9 +119,11 @@ def up_command(
                 client, git, namespace=NAMESPACE, renderer=wiring.renderer_for(render_settings)
             )
             appsets = ApplicationSetReconciler(client, NAMESPACE, git)
+            notifications = NotificationController(client, NAMESPACE)
             async with asyncio.timeout(60):
                 await controller.start()
                 await appsets.start()
+                await notifications.start()
 
             async def on_push(repo_url: str, revision: str, paths: Sequence[str]) -> None:
                 controller.note_push(repo_url)
@@ -193,6 +196,7 @@ def up_command(
                 server.should_exit = True
                 with contextlib.suppress(Exception):
                     await serving
+                await notifications.close()
                 await appsets.close()
                 await controller.close()
                 await repository_secrets.close()

@@ -48,7 +48,7 @@ class Service:
     config: Mapping[str, Any] = field(repr=False)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, order=True)
 class Destination:
     """Where one notification goes: a service name and a recipient (may be empty)."""
 
