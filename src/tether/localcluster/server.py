@@ -74,7 +74,7 @@ class Cluster:
         self.applier = Applier(self.store, self.schemas)
         self.controllers = Controllers(self.store, self.registry, self.schemas)
         self.simulation = (
-            Simulation(self.store, self.registry, settings=simulation)
+            Simulation(self.store, self.registry, settings=simulation, clock=clock)
             if simulation is not None
             else None
         )

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from tests.localcluster.simulation.harness import load
 
 from tether.localcluster.loop import WorkQueue
+from tether.localcluster.server import Cluster
+from tether.localcluster.simulation import Settings
 from tether.localcluster.simulation.clock import (
     CallableClock,
     ManualClock,
@@ -68,3 +73,31 @@ def test_timestamps_round_trip_at_second_precision() -> None:
     assert parse_time("2026-01-01T12:00:00Z") == START
     assert parse_time("not a time") is None
     assert parse_time(None) is None
+
+
+async def test_a_cluster_drives_its_simulation_with_its_own_clock(tmp_path: Path) -> None:
+    clock = ManualClock()
+    cluster = Cluster(tmp_path, clock=clock, simulation=Settings())
+    await cluster.start()
+    try:
+        assert cluster.simulation is not None
+        assert cluster.simulation.context.clock is clock
+        pods = cluster.registry.get("", "pods")
+        assert pods is not None
+        await cluster.store.create(pods, "default", load("pod-basic"))
+
+        def ready() -> str:
+            entry = cluster.store.lookup(pods, "default", "basic")
+            assert entry is not None
+            conditions = (entry.obj.get("status") or {}).get("conditions") or []
+            return next((c["status"] for c in conditions if c["type"] == "Ready"), "")
+
+        _, watch = cluster.store.watch(pods)
+        async with watch, asyncio.timeout(10):
+            while ready() != "False":
+                await watch.next(0.1)
+            clock.advance(1)
+            while ready() != "True":
+                await watch.next(0.1)
+    finally:
+        await cluster.close()
