@@ -189,3 +189,39 @@ async def test_bad_template_and_unknown_service_are_reported(
 async def _has_all(found: Any, expected: list[str]) -> bool:
     messages = await found
     return all(any(m.startswith(x) for m in messages) for x in expected)
+
+
+async def test_project_annotations_subscribe_the_projects_apps(
+    configured: Cluster, receiver: Receiver
+) -> None:
+    await configured.client.patch(
+        "argoproj.io/v1alpha1",
+        "AppProject",
+        "default",
+        configured.namespace,
+        {"metadata": {"annotations": {f"{SUBSCRIBE}on-synced-team.slack": "projects"}}},
+    )
+    controller = NotificationController(configured.client, configured.namespace)
+    await controller.start()
+    try:
+        await configured.create(team_app({}))
+        await configured.patch_app("checkout", synced("abcdef1234567"))
+        await eventually(lambda: receiver.to("/slack"))
+    finally:
+        await controller.close()
+    (slack,) = receiver.to("/slack")
+    assert json.loads(slack.body)["channel"] == "projects"
+
+
+async def test_an_unknown_trigger_is_reported_once(
+    configured: Cluster, receiver: Receiver, notifier: NotificationController
+) -> None:
+    await configured.create(team_app({f"{SUBSCRIBE}on-nothing.slack": "x"}))
+    for revision in ("abcdef1234567", "0123456789abc"):
+        await configured.patch_app("checkout", synced(revision))
+    message = (
+        f"failed to notify Application/{configured.namespace}/checkout: unknown trigger on-nothing"
+    )
+    await eventually(lambda: warnings(configured, "checkout"))
+    await asyncio.sleep(0.3)
+    assert await warnings(configured, "checkout") == [message]

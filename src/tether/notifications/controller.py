@@ -90,17 +90,25 @@ class NotificationController:
         self._apps: dict[str, dict[str, Any]] = {}
         self._projects: dict[str, Mapping[str, Any]] = {}
         self._notified: dict[str, dict[str, int]] = {}
+        self._reported: dict[str, set[str]] = {}
 
     # --- running -------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start watching and delivering in the background."""
+        """Read the AppProjects, then watch and deliver in the background."""
         if self._tasks:
             return
+        # Projects are known before the first app is looked at, so subscriptions made on
+        # a project apply from the start.
+        projects = await self.client.list(API_VERSION, "AppProject", self.namespace)
+        for project in projects.items:
+            await self._on_project("ADDED", project)
         self._tasks = [
             asyncio.create_task(self._watch("v1", "ConfigMap", self._on_settings)),
             asyncio.create_task(self._watch("v1", "Secret", self._on_settings)),
-            asyncio.create_task(self._watch(API_VERSION, "AppProject", self._on_project)),
+            asyncio.create_task(
+                self._watch(API_VERSION, "AppProject", self._on_project, projects.resource_version)
+            ),
             asyncio.create_task(self._watch(API_VERSION, "Application", self._on_app)),
             *(asyncio.create_task(self._deliver()) for _ in range(self.workers)),
         ]
@@ -124,8 +132,8 @@ class NotificationController:
         api_version: str,
         kind: str,
         handle: Callable[[str, dict[str, Any]], Awaitable[None]],
+        version: str = "",
     ) -> None:
-        version = ""
         while True:
             try:
                 if not version:
@@ -156,6 +164,7 @@ class NotificationController:
     async def _on_settings(self, _: str, obj: dict[str, Any]) -> None:
         if (obj.get("metadata") or {}).get("name") in (CONFIGMAP, SECRET):
             self._config = None  # read again, whole, at the next app change
+            self._reported.clear()
 
     async def _on_project(self, kind: str, obj: dict[str, Any]) -> None:
         name = str((obj.get("metadata") or {}).get("name", ""))
@@ -204,6 +213,7 @@ class NotificationController:
         if kind == "DELETED":
             self._apps.pop(key, None)
             self._notified.pop(key, None)
+            self._reported.pop(key, None)
             return
         previous = self._apps.get(key)
         self._apps[key] = app
@@ -222,7 +232,13 @@ class NotificationController:
             notified = read_state(app)
         outcome = plan(app, notified, subscriptions, config, self.clock(), context)
         self._notified[key] = dict(outcome.state)
+        reported = self._reported.setdefault(key, set())
         for problem in outcome.problems:
+            # An unknown trigger or a condition that cannot be evaluated stays wrong until
+            # the config changes: say so once, not at every change of the app.
+            if problem in reported:
+                continue
+            reported.add(problem)
             message = config.redact(problem)
             log.error("%s", message)
             await self._record(app, AppEvent("NotificationFailed", message, "Warning"))

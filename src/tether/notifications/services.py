@@ -124,9 +124,11 @@ class Sender:
         message.set_content(notification.content.message)
         username = str(config.get("username") or "")
         try:
-            with smtplib.SMTP(
-                str(config.get("host", "")), int(config.get("port", 25)), timeout=self.smtp_timeout
-            ) as smtp:
+            port = int(config.get("port", 25))
+        except (TypeError, ValueError) as error:
+            raise _permanent(service, recipient, "port must be a number") from error
+        try:
+            with smtplib.SMTP(str(config.get("host", "")), port, timeout=self.smtp_timeout) as smtp:
                 if config.get("starttls", bool(username)):
                     smtp.starttls()
                 if username:
