@@ -103,16 +103,15 @@ def row(
     target: str = "",
 ) -> Row:
     """A row whose ``met`` is judged from its target."""
-    partial = Row(benchmark, measure, round(tether, 3), peer, peer_name, target)
-    return Row(
+    base = Row(
         benchmark,
         measure,
-        partial.tether,
+        round(tether, 3),
         None if peer is None else round(peer, 3),
         peer_name,
         target,
-        judge(measure, tether, partial.ratio, target),
     )
+    return replace(base, met=judge(measure, base.tether, base.ratio, target))
 
 
 # --- one adapter per result file ---------------------------------------------------------
@@ -408,33 +407,24 @@ def write_summary(rows: list[Row], problems: list[str]) -> str:
 
 def scaling(files: list[Path]) -> list[dict[str, Any]]:
     """Controller results at several sizes, one point per file, smallest first."""
+
+    def figure(rows: list[dict[str, Any]], prefix: str) -> float:
+        return float(next(r["tether"] for r in rows if r["measure"].startswith(prefix)))
+
     points = []
     for path in files:
         result = json.loads(path.read_text())
-        figures = {
-            entry["measure"].split(",")[0].split(" (")[0]: entry["tether"]
-            for entry in result["rows"]
-        }
-        wall = next(
-            e["tether"]
-            for e in result["rows"]
-            if e["measure"].startswith("no-change refresh pass, wall")
-        )
-        cpu = next(
-            e["tether"]
-            for e in result["rows"]
-            if e["measure"].startswith("no-change refresh pass, CPU")
-        )
+        rows = result["rows"]
         points.append(
             {
                 "apps": result["apps"],
                 "objects": result["apps"] * result["objects_per_app"],
-                "cold_sync_s": figures["cold sync"],
-                "refresh_pass_s": wall,
-                "refresh_pass_cpu_s": cpu,
-                "commit_to_synced_p50_s": figures["commit -> Synced p50"],
-                "drift_to_healed_p50_s": figures["drift -> healed p50"],
-                "rss_mb": figures["controller RSS"],
+                "cold_sync_s": figure(rows, "cold sync"),
+                "refresh_pass_s": figure(rows, "no-change refresh pass, wall"),
+                "refresh_pass_cpu_s": figure(rows, "no-change refresh pass, CPU"),
+                "commit_to_synced_p50_s": figure(rows, "commit -> Synced p50"),
+                "drift_to_healed_p50_s": figure(rows, "drift -> healed p50"),
+                "rss_mb": figure(rows, "controller RSS"),
             }
         )
     return sorted(points, key=lambda point: point["apps"])
@@ -450,7 +440,7 @@ def plot(points: list[dict[str, Any]]) -> bool:
     except ImportError:
         return False
     apps = [point["apps"] for point in points]
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    figure, (left, middle, right) = plt.subplots(1, 3, figsize=(15, 4.2))
     for key, label in [
         ("refresh_pass_s", "no-change refresh pass (s)"),
         ("commit_to_synced_p50_s", "commit -> Synced p50 (s)"),
@@ -463,6 +453,12 @@ def plot(points: list[dict[str, Any]]) -> bool:
     left.set_xscale("log")
     left.legend(fontsize=8)
     left.set_title("latency")
+    middle.plot(apps, [point["cold_sync_s"] for point in points], marker="o", color="tab:purple")
+    middle.set_xlabel("applications")
+    middle.set_ylabel("seconds until every app is Synced and Healthy")
+    middle.set_xscale("log")
+    middle.set_yscale("log")
+    middle.set_title("cold sync")
     right.plot(apps, [point["rss_mb"] for point in points], marker="o", color="tab:red")
     right.set_xlabel("applications")
     right.set_ylabel("controller RSS (MB)")
