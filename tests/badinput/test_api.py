@@ -191,3 +191,27 @@ async def test_forged_tokens_cannot_write(server: Harness, which: str) -> None:
     assert response.json()["error"]
     assert_no_secret(server, response.text)
     assert await snapshot(server) == before
+
+
+@pytest.mark.parametrize(
+    ("kind", "resource"),
+    [
+        ("Secret", "argocd-secret"),
+        ("Secret", "argocd-initial-admin-secret"),
+        ("ConfigMap", "argocd-cm"),
+    ],
+)
+async def test_an_application_resource_route_reads_only_its_own_resources(
+    server: Harness, kind: str, resource: str
+) -> None:
+    """Asking an Application for an object it does not manage is refused, not served."""
+    await server.create_app(application("reader"))
+    response = await server.http.get(
+        "/api/v1/applications/reader/resource",
+        headers=server.auth(),
+        params={"kind": kind, "resourceName": resource, "namespace": server.namespace},
+    )
+    assert response.status_code in (403, 404), response.text[:300]
+    assert response.json()["error"]
+    assert "manifest" not in response.json()
+    assert_no_secret(server, response.text)
