@@ -329,7 +329,3 @@ class NotificationController:
 
         handle = loop.call_later(delay, fire)
         self._retries.add(handle)
-
-    async def drain(self) -> None:
-        """Wait until every queued delivery has been attempted (retries not included)."""
-        await self._queue.join()
