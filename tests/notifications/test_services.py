@@ -160,7 +160,7 @@ async def test_receiver_that_keeps_failing_gives_a_warning_event(
     await eventually(lambda: warnings(configured, "checkout"), seconds=10)
     assert len(receiver.to("/flaky")) == 4  # the first try and three retries
     assert await warnings(configured, "checkout") == [
-        "failed to send notification to flaky:: 503 Service Unavailable: receiver unavailable"
+        "failed to send notification to flaky: 503 Service Unavailable: receiver unavailable"
     ]
 
 
@@ -225,3 +225,25 @@ async def test_an_unknown_trigger_is_reported_once(
     await eventually(lambda: warnings(configured, "checkout"))
     await asyncio.sleep(0.3)
     assert await warnings(configured, "checkout") == [message]
+
+
+async def test_a_full_queue_drops_and_says_so_instead_of_waiting(
+    configured: Cluster, receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    controller = NotificationController(
+        configured.client, configured.namespace, workers=1, queue_size=1
+    )
+    await controller.start()
+    try:
+        recipients = ";".join(f"channel-{n}" for n in range(5))
+        await configured.create(team_app({f"{SUBSCRIBE}on-synced-team.slack": recipients}))
+        await configured.patch_app("checkout", synced("abcdef1234567"))
+        await eventually(lambda: receiver.to("/slack"))
+        await asyncio.sleep(0.3)
+    finally:
+        await controller.close()
+    # The five are queued at once: the queue takes one, the other four are dropped.
+    assert len(receiver.to("/slack")) == 1
+    dropped = [r.getMessage() for r in caplog.records if "queue full" in r.getMessage()]
+    assert len(dropped) == 4
+    assert dropped[0].startswith("failed to queue notification on-synced-team of Application/")

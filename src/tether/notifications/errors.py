@@ -38,7 +38,8 @@ class DeliveryError(NotificationError):
     """A service refused or could not take a notification (worth retrying if ``transient``)."""
 
     def __init__(self, service: str, recipient: str, cause: str, *, transient: bool) -> None:
-        super().__init__(f"failed to send notification to {service}:{recipient}: {cause}")
+        where = f"{service}:{recipient}" if recipient else service
+        super().__init__(f"failed to send notification to {where}: {cause}")
         self.service = service
         self.recipient = recipient
         self.transient = transient
