@@ -47,25 +47,26 @@ async def namespace(client: KubeClient) -> str:
 async def test_tracked_objects_are_indexed_and_changes_published(
     client: KubeClient, namespace: str
 ) -> None:
-    await client.apply(cm("before", namespace, app="shop"))
+    app = f"shop-{namespace}"  # the session cluster is shared: an app name of our own
+    await client.apply(cm("before", namespace, app=app))
     cache = ClusterCache(client)
     cache.watch_kinds([("v1", "ConfigMap")])
     try:
         async with asyncio.timeout(10):
             await cache.wait_synced()
-        assert [o["metadata"]["name"] for o in cache.objects_of("shop")] == ["before"]
+        assert [o["metadata"]["name"] for o in cache.objects_of(app)] == ["before"]
         queue = cache.subscribe()
         key = ResourceKey("", "ConfigMap", namespace, "after")
-        await client.apply(cm("after", namespace, app="shop"))
-        assert await next_change(queue, key) == Change(ChangeType.ADDED, key, frozenset({"shop"}))
+        await client.apply(cm("after", namespace, app=app))
+        assert await next_change(queue, key) == Change(ChangeType.ADDED, key, frozenset({app}))
         await client.patch("v1", "ConfigMap", "after", namespace, {"data": {"a": "2"}})
         assert (await next_change(queue, key)).type is ChangeType.MODIFIED
         assert cache.get(key) is not None
         assert cache.get(key)["data"] == {"a": "2"}  # type: ignore[index]
         await client.delete("v1", "ConfigMap", "after", namespace)
-        assert await next_change(queue, key) == Change(ChangeType.DELETED, key, frozenset({"shop"}))
+        assert await next_change(queue, key) == Change(ChangeType.DELETED, key, frozenset({app}))
         assert cache.get(key) is None
-        assert [o["metadata"]["name"] for o in cache.objects_of("shop")] == ["before"]
+        assert [o["metadata"]["name"] for o in cache.objects_of(app)] == ["before"]
     finally:
         await cache.close()
 

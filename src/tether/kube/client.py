@@ -239,27 +239,15 @@ class KubeClient:
         subresource: str = "",
     ) -> dict[str, Any]:
         """Server-side apply ``obj`` (the whole intent of ``field_manager`` for it)."""
-        resource = await self._resource_of(obj)
-        metadata = obj.get("metadata") or {}
-        result: dict[str, Any] = await self._request(
-            "PATCH",
-            resource.path(
-                metadata.get("namespace"),
-                quote(str(metadata.get("name", "")), safe=""),
-                subresource,
-            ),
-            verb="apply",
-            target=describe_object(obj),
-            params={
-                "fieldManager": field_manager,
-                "force": "true" if force else None,
-                "dryRun": "All" if dry_run else None,
-                "fieldValidation": "Strict" if validate else "Ignore",
-            },
-            body=orjson.dumps(obj),
-            headers={"Content-Type": _PATCH_CONTENT_TYPES["apply"]},
+        params = {
+            "fieldManager": field_manager,
+            "force": "true" if force else None,
+            "dryRun": "All" if dry_run else None,
+            "fieldValidation": "Strict" if validate else "Ignore",
+        }
+        return await self._send_object(
+            "PATCH", "apply", obj, params, _PATCH_CONTENT_TYPES["apply"], subresource=subresource
         )
-        return result
 
     async def create(
         self,
@@ -269,18 +257,8 @@ class KubeClient:
         field_manager: str = keys.FIELD_MANAGER,
     ) -> dict[str, Any]:
         """Create ``obj`` (``generateName`` is honoured by the server)."""
-        resource = await self._resource_of(obj)
-        metadata = obj.get("metadata") or {}
-        result: dict[str, Any] = await self._request(
-            "POST",
-            resource.path(metadata.get("namespace")),
-            verb="create",
-            target=describe_object(obj),
-            params={"dryRun": "All" if dry_run else None, "fieldManager": field_manager},
-            body=orjson.dumps(obj),
-            headers={"Content-Type": "application/json"},
-        )
-        return result
+        params = {"dryRun": "All" if dry_run else None, "fieldManager": field_manager}
+        return await self._send_object("POST", "create", obj, params, named=False)
 
     async def replace(
         self,
@@ -291,20 +269,32 @@ class KubeClient:
         subresource: str = "",
     ) -> dict[str, Any]:
         """Replace ``obj`` (a PUT; a stale resourceVersion in it gives a Conflict)."""
+        params = {"dryRun": "All" if dry_run else None, "fieldManager": field_manager}
+        return await self._send_object("PUT", "replace", obj, params, subresource=subresource)
+
+    async def _send_object(
+        self,
+        method: str,
+        verb: str,
+        obj: Mapping[str, Any],
+        params: Mapping[str, Any],
+        content_type: str = "application/json",
+        *,
+        named: bool = True,
+        subresource: str = "",
+    ) -> dict[str, Any]:
+        """Write a whole object: to its own path (``named``) or to its collection."""
         resource = await self._resource_of(obj)
         metadata = obj.get("metadata") or {}
+        name = quote(str(metadata.get("name", "")), safe="") if named else None
         result: dict[str, Any] = await self._request(
-            "PUT",
-            resource.path(
-                metadata.get("namespace"),
-                quote(str(metadata.get("name", "")), safe=""),
-                subresource,
-            ),
-            verb="replace",
+            method,
+            resource.path(metadata.get("namespace"), name, subresource),
+            verb=verb,
             target=describe_object(obj),
-            params={"dryRun": "All" if dry_run else None, "fieldManager": field_manager},
+            params=params,
             body=orjson.dumps(obj),
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": content_type},
         )
         return result
 
