@@ -21,6 +21,7 @@ from tether.server.context import Caller, Ctx
 from tether.server.credentials import CredentialKind, CredentialSecrets
 from tether.server.errors import BadInput, NotFoundError
 from tether.server.rbac import Action, Resource
+from tether.server.routes.credentialwrites import write_credentials
 from tether.server.tree import IN_CLUSTER_NAME, IN_CLUSTER_SERVER
 
 router = APIRouter(prefix="/api/v1/clusters", tags=["clusters"])
@@ -130,13 +131,14 @@ async def create_cluster(
     """Add a cluster (``upsert`` replaces an existing one)."""
     fields = body.fields()
     await ctx.enforce(caller, Resource.CLUSTERS, Action.CREATE, _object(fields))
-    store = CredentialSecrets(ctx.client, ctx.namespace, CLUSTER)
-    written = await store.write(fields, upsert=upsert, create=True)
-    await ctx.auditor.record(
-        caller.username,
-        Reason.CREATED,
-        Subject("v1", "Secret", store.secret_name(body.server), ctx.namespace),
-        "added",
+    written = await write_credentials(
+        ctx,
+        caller,
+        CLUSTER,
+        body.server,
+        fields,
+        create=True,
+        upsert=upsert,
         about=f"cluster {body.server}",
     )
     return cluster_view(written)
@@ -151,13 +153,14 @@ async def update_cluster(
         raise BadInput("the body names another cluster than the path")
     fields = body.fields()
     await ctx.enforce(caller, Resource.CLUSTERS, Action.UPDATE, _object(fields))
-    store = CredentialSecrets(ctx.client, ctx.namespace, CLUSTER)
-    written = await store.write(fields, upsert=True, create=False)
-    await ctx.auditor.record(
-        caller.username,
-        Reason.UPDATED,
-        Subject("v1", "Secret", store.secret_name(body.server), ctx.namespace),
-        "updated",
+    written = await write_credentials(
+        ctx,
+        caller,
+        CLUSTER,
+        body.server,
+        fields,
+        create=False,
+        upsert=True,
         about=f"cluster {body.server}",
     )
     return cluster_view(written)

@@ -18,6 +18,7 @@ from tether.server.context import Caller, Ctx
 from tether.server.credentials import CredentialKind, CredentialSecrets, public_fields
 from tether.server.errors import BadInput, NotFoundError
 from tether.server.rbac import Action, Resource
+from tether.server.routes.credentialwrites import write_credentials
 from tether.source import normalize_url, redact_url
 from tether.source.errors import InvalidRepositoryURL
 
@@ -169,13 +170,14 @@ async def create_repository(
     fields = body.fields()
     _check_url(body.repo)
     await ctx.enforce(caller, Resource.REPOSITORIES, Action.CREATE, _object(fields))
-    store = CredentialSecrets(ctx.client, ctx.namespace, REPOSITORY)
-    written = await store.write(fields, upsert=upsert, create=True)
-    await ctx.auditor.record(
-        caller.username,
-        Reason.CREATED,
-        Subject("v1", "Secret", store.secret_name(body.repo), ctx.namespace),
-        "added",
+    written = await write_credentials(
+        ctx,
+        caller,
+        REPOSITORY,
+        body.repo,
+        fields,
+        create=True,
+        upsert=upsert,
         about=f"repository {redact_url(body.repo)}",
     )
     return repository_view(written)
@@ -190,13 +192,14 @@ async def update_repository(
         raise BadInput("the body names another repository than the path")
     fields = body.fields()
     await ctx.enforce(caller, Resource.REPOSITORIES, Action.UPDATE, _object(fields))
-    store = CredentialSecrets(ctx.client, ctx.namespace, REPOSITORY)
-    written = await store.write(fields, upsert=True, create=False)
-    await ctx.auditor.record(
-        caller.username,
-        Reason.UPDATED,
-        Subject("v1", "Secret", store.secret_name(body.repo), ctx.namespace),
-        "updated",
+    written = await write_credentials(
+        ctx,
+        caller,
+        REPOSITORY,
+        body.repo,
+        fields,
+        create=False,
+        upsert=True,
         about=f"repository {redact_url(body.repo)}",
     )
     return repository_view(written)
