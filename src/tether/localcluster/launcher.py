@@ -68,6 +68,10 @@ class LocalClusterProcess:
         """The CA certificate that signed the serving certificate."""
         return self.data_dir / "ca.crt"
 
+    def headers(self) -> dict[str, str]:
+        """The ``Authorization`` header a raw HTTP client sends."""
+        return {"Authorization": f"Bearer {self.token}"}
+
     def start(self) -> LocalClusterProcess:
         """Start the server and wait for it to be ready (at most ``start_timeout`` s)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
