@@ -23,9 +23,7 @@ TETHER = Path(sys.executable).with_name("tether")
 RunningCluster = LocalClusterProcess
 
 
-def start_cluster(
-    data_dir: Path, *, port: int = 0, args: tuple[str, ...] = ()
-) -> RunningCluster:
+def start_cluster(data_dir: Path, *, port: int = 0, args: tuple[str, ...] = ()) -> RunningCluster:
     """Start a server on ``data_dir`` (extra ``serve`` options in ``args``) and wait for it."""
     return LocalClusterProcess(data_dir, port=port, extra_args=args).start()
 
