@@ -1,0 +1,562 @@
+"""``/api/v1/applicationsets``: ApplicationSets, and previews of what they generate.
+
+ApplicationSets are custom resources in the control namespace; their controller
+(:mod:`tether.controller.appsets`) turns each into Applications. These routes read and
+write the objects, and run the controller's own generators and templates inside the
+server to show which Applications an ApplicationSet would produce, writing nothing.
+
+Authorisation
+    Argo CD's: resource ``applicationsets``, object ``<project>/<name>``, where the
+    project is the template's ``spec.project`` (``default`` when empty). A list leaves
+    out what the caller may not ``get``; an unknown name is a 404 only for callers who
+    could ``get`` it in some project. A create needs ``create``; replacing a different
+    existing one (``upsert``) needs ``update`` too, and moving it to another project
+    needs ``update`` in the old one. ``generate`` and ``dryRun`` need ``create``: they
+    run the generators on the caller's behalf. An ApplicationSet whose project is
+    templated (``{{...}}``) cannot be written through the API, as in Argo CD: which
+    projects its Applications reach is only known once it runs.
+Validation
+    A body is refused (400, nothing written) unless it parses as an ApplicationSet,
+    every generator (matrix and merge children included) is one tether runs, every
+    generated Application gets a name from the template, and, with ``goTemplate``,
+    every template string parses.
+Generation in the server
+    Git generators read through a Git cache private to the server app, with the
+    credentials of the repository Secrets as they are at each call; clusters come
+    from the cluster Secrets. Secrets that hosted-API generators (pull requests, SCM
+    providers, plugins) send as tokens are limited to those labelled
+    ``app.kubernetes.io/part-of: argocd``, and never the server's own keys, so a
+    caller who may create ApplicationSets cannot make the server send a login
+    secret to a URL of their choosing. A generation is bounded by
+    :data:`GENERATE_TIMEOUT`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+import weakref
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Body, Query, Request
+
+from tether.controller.appsets import AppSetError, GeneratorError, TemplateError
+from tether.controller.appsets.clusters import secret_field
+from tether.controller.appsets.conditions import resource_entry
+from tether.controller.appsets.generate import generate
+from tether.controller.appsets.generator import GenerationContext
+from tether.controller.appsets.gotemplate import GoTemplate
+from tether.controller.appsets.render import render_applications
+from tether.controller.appsets.sources import ClusterInputs, GitRepositories, SnapshotRepositories
+from tether.controller.appsets.templating import override_template
+from tether.kube import AlreadyExists, Conflict, KubeClient, KubeError, NotFound
+from tether.model import API_VERSION, SpecError, keys
+from tether.model.applicationset import (
+    APPLICATION_SET_KIND,
+    GENERATOR_TYPES,
+    ApplicationSet,
+    ApplicationSetSpec,
+    Generator,
+)
+from tether.server.accounts import SERVER_KEY
+from tether.server.audit import Reason, Subject
+from tether.server.auth import Principal
+from tether.server.context import Caller, Ctx, ServerContext
+from tether.server.errors import (
+    BadInput,
+    ConflictError,
+    NotFoundError,
+    PermissionDenied,
+    Unavailable,
+    from_kube_error,
+)
+from tether.server.rbac import Action, Resource
+from tether.server.selectors import SelectorError, parse_selector
+from tether.server.store import INITIAL_ADMIN_SECRET, SECRET
+from tether.server.views import check_name
+from tether.source import CredentialStore, GitCache, RepositoryUnreachable
+
+router = APIRouter(prefix="/api/v1/applicationsets", tags=["applicationsets"])
+KIND: Final = APPLICATION_SET_KIND
+#: Generator types the controller runs (Argo CD's ``clusterDecisionResource`` is not one).
+SUPPORTED_GENERATORS: Final = frozenset(GENERATOR_TYPES) - {"clusterDecisionResource"}
+#: Longest a server-side generation may take, fetches and hosted APIs included.
+GENERATE_TIMEOUT: Final = 60.0
+#: Seconds a hosted-API generator (pull requests, SCM, plugin) may wait for an answer.
+HTTP_TIMEOUT: Final = 20.0
+#: The label a Secret needs before server-side generation reads it (Argo CD's marker).
+PART_OF_LABEL: Final = "app.kubernetes.io/part-of"
+_ATTEMPTS: Final = 5
+_METADATA_KEPT: Final = ("name", "labels", "annotations", "finalizers")
+
+
+# --- reading request bodies ----------------------------------------------------------
+
+
+def _template_project(template: Any) -> str:
+    """``spec.project`` of an Application template as written (``""`` when absent)."""
+    spec = template.get("spec") if isinstance(template, Mapping) else None
+    project = spec.get("project") if isinstance(spec, Mapping) else None
+    return project if isinstance(project, str) else ""
+
+
+def rbac_object(obj: Mapping[str, Any]) -> str:
+    """The RBAC object of a stored ApplicationSet: ``<template project>/<name>``."""
+    spec = obj.get("spec")
+    template = spec.get("template") if isinstance(spec, Mapping) else None
+    name = str((obj.get("metadata") or {}).get("name", ""))
+    return f"{_template_project(template) or 'default'}/{name}"
+
+
+def _walk_generators(generators: Iterable[Generator]) -> Iterator[Generator]:
+    for generator in generators:
+        yield generator
+        yield from _walk_generators(generator.children)
+
+
+def _template_strings(data: Any, path: str) -> Iterator[tuple[str, str]]:
+    """``(path, text)`` of every string holding ``{{`` in ``data``, map keys included."""
+    if isinstance(data, str):
+        if "{{" in data:
+            yield path, data
+    elif isinstance(data, Mapping):
+        for key, value in data.items():
+            yield from _template_strings(str(key), path)
+            yield from _template_strings(value, f"{path}.{key}")
+    elif isinstance(data, (list, tuple)):
+        for index, value in enumerate(data):
+            yield from _template_strings(value, f"{path}[{index}]")
+
+
+def _check_go_templates(spec: ApplicationSetSpec, name: str) -> None:
+    """Parse every Go template of ``spec`` (parsing runs nothing)."""
+    sources: list[tuple[Any, str]] = [(spec.template, "spec.template")]
+    for index, generator in enumerate(_walk_generators(spec.generators)):
+        if generator.template:
+            sources.append((generator.template, f"generator {index} ({generator.type}).template"))
+        if generator.values:
+            sources.append((generator.values, f"generator {index} ({generator.type}).values"))
+    strings = [item for data, path in sources for item in _template_strings(data, path)]
+    if spec.template_patch:
+        strings.append(("spec.templatePatch", spec.template_patch))
+    try:
+        for path, text in strings:
+            GoTemplate(text, name=path, options=spec.go_template_options)
+    except TemplateError as error:
+        raise BadInput(f"invalid applicationset {name}: {error}") from error
+
+
+def _names_every_application(spec: ApplicationSetSpec) -> bool:
+    """Whether each generator's template (with its override) gives ``metadata.name``."""
+    if spec.template_patch:
+        return True  # the patch may set the name; a render will tell
+    for generator in spec.generators:
+        template = spec.template
+        if generator.template:
+            template = override_template(template, generator.template)
+        if not (template.get("metadata") or {}).get("name"):
+            return False
+    return True
+
+
+def check_applicationset(appset: ApplicationSet) -> None:
+    """Refuse what the controller could never turn into Applications (:class:`BadInput`)."""
+    name = appset.metadata.name
+    for generator in _walk_generators(appset.spec.generators):
+        if generator.type not in SUPPORTED_GENERATORS:
+            raise BadInput(
+                f"invalid applicationset {name}: the {generator.type} generator is not "
+                f"supported (supported: {', '.join(sorted(SUPPORTED_GENERATORS))})"
+            )
+    if not _names_every_application(appset.spec):
+        raise BadInput(f"invalid applicationset {name}: spec.template.metadata.name is required")
+    if "{{" in _template_project(appset.spec.template):
+        raise BadInput(
+            f"invalid applicationset {name}: ApplicationSets with a templated project "
+            "cannot be written through the API; set spec.template.spec.project to a project"
+        )
+    if appset.spec.go_template:
+        _check_go_templates(appset.spec, name)
+
+
+def parse_applicationset(data: Any, namespace: str) -> tuple[ApplicationSet, dict[str, Any]]:
+    """The checked ApplicationSet of a request body, and the object to store for it.
+
+    The stored object keeps the spec and the user's metadata (name, labels,
+    annotations, finalizers), in the control ``namespace``; never a status.
+    """
+    if not isinstance(data, Mapping):
+        raise BadInput("the body must be a JSON object")
+    try:
+        requested = ApplicationSet.from_dict(data)
+    except SpecError as error:
+        raise BadInput(f"invalid applicationset: {error}") from error
+    check_name(requested.metadata.name, "applicationset name")
+    if requested.metadata.namespace not in ("", namespace):
+        raise BadInput(
+            f"invalid applicationset {requested.metadata.name}: ApplicationSets live in the "
+            f"control namespace {namespace}, not {requested.metadata.namespace}"
+        )
+    check_applicationset(requested)
+    obj = requested.to_dict()
+    obj.pop("status", None)
+    obj["metadata"] = {k: v for k, v in obj["metadata"].items() if k in _METADATA_KEPT and v} | {
+        "namespace": namespace
+    }
+    # Parsed again from what is stored, so that rendering sees the stored namespace.
+    return ApplicationSet.from_dict(obj), obj
+
+
+def _normalised_spec(obj: Mapping[str, Any]) -> Any:
+    """A stored object's spec as tether writes it (so cosmetic differences compare equal)."""
+    try:
+        return ApplicationSetSpec.from_dict(obj.get("spec")).to_dict()
+    except SpecError:
+        return obj.get("spec")
+
+
+def _subject(obj: Mapping[str, Any]) -> Subject:
+    metadata = obj.get("metadata") or {}
+    return Subject(
+        API_VERSION,
+        KIND,
+        str(metadata.get("name", "")),
+        str(metadata.get("namespace", "")),
+        str(metadata.get("uid", "")),
+    )
+
+
+# --- reading the cluster ---------------------------------------------------------------
+
+
+async def load_applicationset(
+    ctx: ServerContext, caller: Principal, name: str, action: str
+) -> dict[str, Any]:
+    """Read an ApplicationSet and authorise ``action`` on it (404 only for who could see it)."""
+    check_name(name, "applicationset name")
+    try:
+        obj = await ctx.client.get(API_VERSION, KIND, name, ctx.namespace)
+    except NotFound as error:
+        if await ctx.allows(caller, Resource.APPLICATIONSETS, action, f"*/{name}"):
+            raise NotFoundError(f"applicationset {name} not found") from error
+        raise PermissionDenied("permission denied") from error
+    except KubeError as error:
+        raise from_kube_error(error) from error
+    await ctx.enforce(caller, Resource.APPLICATIONSETS, action, rbac_object(obj))
+    return obj
+
+
+async def _check_project(ctx: ServerContext, appset: ApplicationSet) -> None:
+    project = _template_project(appset.spec.template) or "default"
+    try:
+        await ctx.client.get(API_VERSION, "AppProject", project, ctx.namespace)
+    except NotFound as error:
+        raise BadInput(
+            f"applicationset {appset.metadata.name} references project {project} "
+            "which does not exist"
+        ) from error
+    except KubeError as error:
+        raise from_kube_error(error) from error
+
+
+# --- generating inside the server ------------------------------------------------------
+
+
+class _RepositorySecrets:
+    """Repository and repo-creds Secrets, listed afresh before each generation."""
+
+    def __init__(self, client: KubeClient, namespace: str) -> None:
+        self._client = client
+        self._namespace = namespace
+        self._secrets: tuple[Mapping[str, Any], ...] = ()
+
+    def repository_secrets(self) -> Iterable[Mapping[str, Any]]:
+        """The Secrets as last listed (the Git cache asks synchronously)."""
+        return self._secrets
+
+    async def refresh(self) -> None:
+        """List the labelled Secrets now."""
+        selector = (
+            f"{keys.SECRET_TYPE_LABEL} in "
+            f"({keys.SECRET_TYPE_REPOSITORY},{keys.SECRET_TYPE_REPO_CREDS})"
+        )
+        listed = await self._client.list("v1", "Secret", self._namespace, label_selector=selector)
+        self._secrets = tuple(listed.items)
+
+
+def _server_owned(name: str, key: str) -> bool:
+    """Whether ``name``/``key`` holds one of the server's own credentials."""
+    if name == INITIAL_ADMIN_SECRET:
+        return True
+    return name == SECRET and (
+        key in (SERVER_KEY, "server.secretkey") or key.startswith(("admin.", "accounts."))
+    )
+
+
+class GuardedInputs:
+    """Cluster Secrets, Secrets and ConfigMaps for generators run on a caller's behalf.
+
+    Tokens are read only from Secrets marked ``app.kubernetes.io/part-of: argocd``
+    (``argocd-secret``, the home of plugin tokens, is one) and never from the keys
+    that sign sessions or hold passwords.
+    """
+
+    def __init__(self, client: KubeClient, namespace: str) -> None:
+        self._client = client
+        self._namespace = namespace
+        self._inputs = ClusterInputs(client, namespace)
+
+    async def cluster_secrets(self) -> Sequence[Mapping[str, Any]]:
+        """Every cluster Secret (generators expose only names, servers and metadata)."""
+        return await self._inputs.cluster_secrets()
+
+    async def secret_value(self, name: str, key: str) -> str:
+        """One key of a marked Secret; ``LookupError`` says why when refused or absent."""
+        if _server_owned(name, key):
+            raise LookupError(f"Secret {name} key {key} holds the server's credentials")
+        try:
+            secret = await self._client.get("v1", "Secret", name, self._namespace)
+        except NotFound as error:
+            raise LookupError(f"Secret {self._namespace}/{name} not found") from error
+        except KubeError as error:
+            raise LookupError(str(error)) from error
+        labels = (secret.get("metadata") or {}).get("labels") or {}
+        if name != SECRET and labels.get(PART_OF_LABEL) != "argocd":
+            raise LookupError(
+                f"Secret {self._namespace}/{name} is not labelled {PART_OF_LABEL}: argocd, "
+                "which Secrets read by generators through the API must be"
+            )
+        value = secret_field(secret, key)
+        if not value:
+            raise LookupError(f"Secret {self._namespace}/{name} has no key {key}")
+        return value
+
+    async def config_map(self, name: str) -> Mapping[str, str]:
+        """A ConfigMap's data (plugin settings)."""
+        return await self._inputs.config_map(name)
+
+
+class ServerGeneration:
+    """What generation inside the server reads: a private Git cache and guarded inputs.
+
+    The cache's mirrors live in a temporary folder removed when this object goes (or
+    when the process exits).
+    """
+
+    def __init__(self, client: KubeClient, namespace: str) -> None:
+        folder = Path(tempfile.mkdtemp(prefix="tether-appset-git-"))
+        weakref.finalize(self, shutil.rmtree, folder, ignore_errors=True)
+        self._credentials = _RepositorySecrets(client, namespace)
+        self.repositories = GitRepositories(
+            GitCache(folder, credentials=CredentialStore(self._credentials))
+        )
+        self.inputs = GuardedInputs(client, namespace)
+
+    async def generate(self, appset: ApplicationSet) -> list[dict[str, Any]]:
+        """The Applications ``appset`` generates now; :class:`ApiError` when it cannot."""
+        name = appset.metadata.name
+        what = f"failed to generate the applications of applicationset {name}"
+        try:
+            async with asyncio.timeout(GENERATE_TIMEOUT):
+                await self._credentials.refresh()
+                context = GenerationContext(
+                    appset,
+                    SnapshotRepositories(self.repositories),
+                    self.inputs,
+                    self.inputs,
+                    http_timeout=HTTP_TIMEOUT,
+                )
+                results, _ = await generate(context)
+        except TimeoutError as error:
+            raise Unavailable(f"{what}: timed out after {GENERATE_TIMEOUT:g} s") from error
+        except GeneratorError as error:
+            if _caused_by(error, RepositoryUnreachable):
+                raise Unavailable(f"{what}: {error}") from error
+            raise BadInput(f"{what}: {error}") from error
+        except KubeError as error:
+            raise from_kube_error(error) from error
+        try:
+            rendered = render_applications(appset, results)
+        except AppSetError as error:
+            raise BadInput(f"{what}: {error}") from error
+        if rendered.failures:
+            first, more = rendered.failures[0], len(rendered.failures) - 1
+            extra = f" (and {more} more)" if more else ""
+            raise BadInput(f"{what}: {first}{extra}")
+        return list(rendered.applications)
+
+
+def _caused_by(error: BaseException, kind: type[BaseException]) -> bool:
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__
+    return False
+
+
+def _generation(request: Request, ctx: ServerContext) -> ServerGeneration:
+    """The app's :class:`ServerGeneration`, made on first use (most servers never need it)."""
+    state = request.app.state
+    generation: ServerGeneration | None = getattr(state, "appset_generation", None)
+    if generation is None:
+        generation = ServerGeneration(ctx.client, ctx.namespace)
+        state.appset_generation = generation
+    return generation
+
+
+def _generate_body(body: Any) -> Any:
+    if not isinstance(body, Mapping) or not isinstance(body.get("applicationSet"), Mapping):
+        raise BadInput('the body must be {"applicationSet": {...}}')
+    return body["applicationSet"]
+
+
+# --- routes ------------------------------------------------------------------------------
+
+
+@router.get("")
+async def list_applicationsets(
+    caller: Caller,
+    ctx: Ctx,
+    projects: Annotated[list[str], Query(max_length=100)] = [],  # noqa: B006 - FastAPI reads it
+    selector: Annotated[str, Query(max_length=4096)] = "",
+) -> dict[str, Any]:
+    """The ApplicationSets the caller may see, by name, filtered by project and labels."""
+    try:
+        labels_match = parse_selector(selector)
+    except SelectorError as error:
+        raise BadInput(str(error)) from error
+    wanted = {p for item in projects for p in item.split(",") if p}
+    policy = await ctx.policy(caller)
+    may_get = policy.checker([caller.subject], Resource.APPLICATIONSETS, Action.GET)
+    try:
+        listed = await ctx.client.list(API_VERSION, KIND, ctx.namespace)
+    except KubeError as error:
+        raise from_kube_error(error) from error
+    items = []
+    for obj in sorted(listed.items, key=lambda o: str(o["metadata"]["name"])):
+        target = rbac_object(obj)
+        if not may_get(target):
+            continue
+        if wanted and target.partition("/")[0] not in wanted:
+            continue
+        if not labels_match((obj.get("metadata") or {}).get("labels") or {}):
+            continue
+        items.append(obj)
+    return {"items": items, "metadata": {"resourceVersion": listed.resource_version}}
+
+
+@router.post("/generate")
+async def generate_applications(
+    request: Request, caller: Caller, ctx: Ctx, body: Annotated[dict[str, Any], Body()]
+) -> dict[str, Any]:
+    """The Applications an ApplicationSet would generate now; nothing is written."""
+    appset, obj = parse_applicationset(_generate_body(body), ctx.namespace)
+    await ctx.enforce(caller, Resource.APPLICATIONSETS, Action.CREATE, rbac_object(obj))
+    await _check_project(ctx, appset)
+    return {"applications": await _generation(request, ctx).generate(appset)}
+
+
+@router.post("")
+async def create_applicationset(
+    request: Request,
+    caller: Caller,
+    ctx: Ctx,
+    body: Annotated[dict[str, Any], Body()],
+    upsert: bool = False,
+    dryRun: bool = False,  # noqa: N803 - Argo CD's parameter name
+) -> dict[str, Any]:
+    """Create an ApplicationSet; a different existing one needs ``upsert``.
+
+    ``dryRun`` writes nothing and answers the object with the Applications it would
+    generate in ``status.resources``.
+    """
+    appset, wanted = parse_applicationset(body, ctx.namespace)
+    target = rbac_object(wanted)
+    await ctx.enforce(caller, Resource.APPLICATIONSETS, Action.CREATE, target)
+    await _check_project(ctx, appset)
+    if dryRun:
+        apps = await _generation(request, ctx).generate(appset)
+        resources = [resource_entry(a) for a in apps]
+        return wanted | {"status": {"resources": resources, "resourcesCount": len(resources)}}
+    try:
+        result = await ctx.client.create(wanted)
+    except AlreadyExists:
+        return await _replace_existing(ctx, caller, wanted, upsert=upsert)
+    except KubeError as error:
+        raise from_kube_error(error) from error
+    await ctx.auditor.record(caller.username, Reason.CREATED, _subject(result), "created")
+    return result
+
+
+async def _replace_existing(
+    ctx: ServerContext, caller: Principal, wanted: dict[str, Any], *, upsert: bool
+) -> dict[str, Any]:
+    """The create of an existing ApplicationSet: a no-op, a refusal or (upsert) an update.
+
+    Labels and annotations are merged over the existing ones, as Argo CD does.
+    """
+    metadata = wanted["metadata"]
+    name = metadata["name"]
+    target = rbac_object(wanted)
+    for _ in range(_ATTEMPTS):
+        try:
+            existing = await ctx.client.get(API_VERSION, KIND, name, ctx.namespace)
+        except KubeError as error:  # deleted meanwhile included: the caller may retry
+            raise from_kube_error(error) from error
+        current = existing.get("metadata") or {}
+        merged = {
+            key: {**(current.get(key) or {}), **(metadata.get(key) or {})}
+            for key in ("labels", "annotations")
+        }
+        if _normalised_spec(existing) == wanted["spec"] and all(
+            (current.get(key) or {}) == merged[key] for key in merged
+        ):
+            return existing
+        if not upsert:
+            raise ConflictError(
+                "existing ApplicationSet spec is different, use upsert flag to force update"
+            )
+        await ctx.enforce(caller, Resource.APPLICATIONSETS, Action.UPDATE, target)
+        previous = rbac_object(existing)
+        if previous != target:
+            await ctx.enforce(caller, Resource.APPLICATIONSETS, Action.UPDATE, previous)
+        existing["spec"] = wanted["spec"]
+        for key, value in merged.items():
+            existing["metadata"][key] = value
+        try:
+            result = await ctx.client.replace(existing)
+        except Conflict:
+            continue  # changed since read (the controller writes status): read again
+        except KubeError as error:
+            raise from_kube_error(error) from error
+        await ctx.auditor.record(caller.username, Reason.UPDATED, _subject(result), "updated")
+        return result
+    raise ConflictError(f"failed to update applicationset {name}: too many concurrent writers")
+
+
+@router.get("/{name}")
+async def get_applicationset(name: str, caller: Caller, ctx: Ctx) -> dict[str, Any]:
+    """One ApplicationSet, with its status (conditions, resources, rollout)."""
+    return await load_applicationset(ctx, caller, name, Action.GET)
+
+
+@router.delete("/{name}")
+async def delete_applicationset(name: str, caller: Caller, ctx: Ctx) -> dict[str, Any]:
+    """Delete an ApplicationSet; its controller then deletes or keeps its Applications.
+
+    Generated Applications are owned by the ApplicationSet: they go with it unless its
+    ``syncPolicy`` preserves them (the controller's finalizer sees to that).
+    """
+    obj = await load_applicationset(ctx, caller, name, Action.DELETE)
+    try:
+        await ctx.client.delete(API_VERSION, KIND, name, ctx.namespace)
+    except NotFound:
+        pass  # gone meanwhile: what was asked is done
+    except KubeError as error:
+        raise from_kube_error(error) from error
+    await ctx.auditor.record(caller.username, Reason.DELETED, _subject(obj), "deleted")
+    return {}
