@@ -5,16 +5,20 @@ listing from the cluster on every request (as Argo CD's server reads its informe
 It lists once, then follows a watch from the list's resourceVersion, relisting after
 ``410 Gone`` or a dropped connection with a bounded back-off. Writes made through this
 server are folded in at once (:meth:`observe`), so a client sees its own change in the
-next list even before the watch delivers it. Subscribers (the SSE stream) receive each
-change through a bounded queue; one too slow to keep up is dropped, never waited for.
+next list even before the watch delivers it. The contents are kept sorted by name, and
+in any other order a list asks for (:meth:`ordered`), until the next change. Subscribers
+(the SSE stream) receive each change through a bounded queue; one too slow to keep up
+is dropped, never waited for.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from bisect import bisect_right
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +39,19 @@ class Change:
     object: Mapping[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class Ordered:
+    """The cached Applications in one order, with the key each item sorted by."""
+
+    keys: Sequence[Any]
+    items: Sequence[Mapping[str, Any]]
+
+    def after(self, key: Any | None) -> Iterator[Mapping[str, Any]]:
+        """The items whose key is greater than ``key`` (every item when it is ``None``)."""
+        start = 0 if key is None else bisect_right(self.keys, key)
+        return itertools.islice(self.items, start, None)
+
+
 def _version(obj: Mapping[str, Any]) -> int:
     try:
         return int((obj.get("metadata") or {}).get("resourceVersion") or 0)
@@ -51,6 +68,7 @@ class ApplicationCache:
         self.kind = kind
         self._items: dict[str, Mapping[str, Any]] = {}
         self._sorted: list[Mapping[str, Any]] | None = None
+        self._orders: dict[Hashable, Ordered] = {}
         #: Incremented on every change of the contents (keys cached pages).
         self.version = 0
         self.resource_version = ""
@@ -82,6 +100,19 @@ class ApplicationCache:
             self._sorted = [self._items[name] for name in sorted(self._items)]
         return self._sorted
 
+    def ordered(self, order: Hashable, key: Callable[[Mapping[str, Any]], Any]) -> Ordered:
+        """Every Application sorted by ``key``, kept under ``order`` until the next change.
+
+        Lists in other orders than by name reuse this, so a sort over every app is paid
+        once per change of the contents, not once per request.
+        """
+        ordered = self._orders.get(order)
+        if ordered is None:
+            pairs = sorted(((key(obj), obj) for obj in self.items()), key=lambda p: p[0])
+            ordered = Ordered([k for k, _ in pairs], [obj for _, obj in pairs])
+            self._orders[order] = ordered
+        return ordered
+
     def get(self, name: str) -> Mapping[str, Any] | None:
         """One Application by name."""
         return self._items.get(name)
@@ -107,6 +138,7 @@ class ApplicationCache:
             self._items[name] = change.object
             change = Change("MODIFIED" if existed else "ADDED", change.object)
         self._sorted = None
+        self._orders.clear()
         self.version += 1
         for listener in self.listeners:
             listener(change, self._synced.is_set())

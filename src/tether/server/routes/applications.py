@@ -10,8 +10,6 @@ and the like are in :mod:`.app_operations`, inspection in :mod:`.app_resources`.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
@@ -44,8 +42,12 @@ from tether.server.routes.appaccess import (
 from tether.server.selectors import SelectorError, parse_selector
 from tether.server.tokens import TokenKind
 from tether.server.views import (
-    app_matches,
+    AppFilter,
+    SortBy,
     application_object,
+    decode_continue,
+    encode_continue,
+    object_sort_key,
     parse_application,
 )
 
@@ -76,15 +78,6 @@ async def _check_project(ctx: ServerContext, app: Application) -> None:
         raise BadInput(permission.reason)
 
 
-def _decode_continue(token: str) -> str:
-    if not token:
-        return ""
-    try:
-        return base64.urlsafe_b64decode(token.encode() + b"==").decode()
-    except (binascii.Error, UnicodeDecodeError) as error:
-        raise BadInput("invalid continue token") from error
-
-
 @router.get("")
 async def list_applications(
     request: Request,
@@ -96,10 +89,18 @@ async def list_applications(
     syncStatus: Annotated[list[str], Query(max_length=10)] = [],  # noqa: B006, N803
     healthStatus: Annotated[list[str], Query(max_length=10)] = [],  # noqa: B006, N803
     search: Annotated[str, Query(max_length=253)] = "",
+    destServer: Annotated[list[str], Query(max_length=100)] = [],  # noqa: B006, N803
+    destNamespace: Annotated[list[str], Query(max_length=100)] = [],  # noqa: B006, N803
+    autoSync: bool | None = None,  # noqa: N803
+    sortBy: SortBy = SortBy.NAME,  # noqa: N803
     limit: Annotated[int, Query(ge=0, le=MAX_LIMIT)] = 0,
     continue_: Annotated[str, Query(alias="continue", max_length=1024)] = "",
 ) -> Response:
-    """Applications the caller may see, filtered, sorted by name, optionally paged."""
+    """Applications the caller may see, filtered, sorted (``sortBy``), optionally paged.
+
+    The order covers every app, not only one page: ``limit`` and ``continue`` walk it
+    consistently (see :mod:`tether.server.views` for the orders and the token).
+    """
     policy = await ctx.policy(caller)
     cacheable = caller.kind is not TokenKind.PROJECT
     key = (ctx.apps.version, ctx.policy_generation, caller.subject, str(request.query_params))
@@ -109,32 +110,29 @@ async def list_applications(
         labels_match = parse_selector(selector)
     except SelectorError as error:
         raise BadInput(str(error)) from error
-    wanted_projects = {p for item in projects for p in item.split(",") if p}
-    after = _decode_continue(continue_)
+    wanted = AppFilter(
+        projects=_split(projects),
+        labels_match=labels_match,
+        repo=repo,
+        sync_statuses=frozenset(syncStatus),
+        health_statuses=frozenset(healthStatus),
+        search=search,
+        dest_servers=_split(destServer),
+        dest_namespaces=_split(destNamespace),
+        auto_sync=autoSync,
+    )
+    after = decode_continue(continue_, sortBy)
+    ordered = ctx.apps.ordered(sortBy, object_sort_key(sortBy))
     may_get = policy.checker([caller.subject], Resource.APPLICATIONS, Action.GET)
     items: list[Mapping[str, Any]] = []
     next_token = ""
-    for obj in ctx.apps.items():
+    for obj in ordered.after(after):
         metadata = obj.get("metadata") or {}
-        name = str(metadata.get("name", ""))
-        if after and name <= after:
-            continue
         project = str((obj.get("spec") or {}).get("project") or "default")
-        if not may_get(f"{project}/{name}"):
-            continue
-        if not app_matches(
-            obj,
-            projects=wanted_projects,
-            labels_match=labels_match,
-            repo=repo,
-            sync_statuses=set(syncStatus),
-            health_statuses=set(healthStatus),
-            search=search,
-        ):
+        if not may_get(f"{project}/{metadata.get('name', '')}") or not wanted.matches(obj):
             continue
         if limit and len(items) == limit:
-            next_token = base64.urlsafe_b64encode(items[-1]["metadata"]["name"].encode()).decode()
-            next_token = next_token.rstrip("=")
+            next_token = encode_continue(items[-1], sortBy)
             break
         items.append(obj)
     page = orjson.dumps(
@@ -146,6 +144,11 @@ async def list_applications(
     if cacheable:
         ctx.pages.put(key, page)
     return Response(page, media_type="application/json")
+
+
+def _split(values: list[str]) -> frozenset[str]:
+    """Repeated and comma-separated query values as one set (``a,b&x=c`` is a, b and c)."""
+    return frozenset(v for item in values for v in item.split(",") if v)
 
 
 @router.post("")
