@@ -367,6 +367,12 @@ def server_side_apply(
     previous = managers.get(key)
 
     merged = _reset(merge(live_body, config_body, schema), live_body, scope)
+    if live is None:
+        # A create: no manager owns anything yet and nothing can be removed, so the
+        # comparison below (which finds conflicts and removed fields) has nothing to
+        # find. Skipping it halves the cost of the first apply of an object.
+        managers[key] = _Entry(applied, api_version, _timestamp(now))
+        return _finish(merged, managers)
     if previous is not None:
         others = FieldSet()
         for other_key, entry in managers.items():

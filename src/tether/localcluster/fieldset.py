@@ -165,12 +165,24 @@ _ORDER: Final = {"f": 0, "k": 1, "v": 2, "i": 3}
 
 def _write(node: Node) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    children = sorted((k for k in node if k != MEMBER), key=lambda k: (_ORDER.get(k[0], 9), k))
-    if MEMBER in node and children:
-        out[MEMBER] = {}
+    member = MEMBER in node
+    # Plain string order is the server's order (f, k, v, i) as long as no ``i:`` element
+    # sits beside ``k:``/``v:`` ones; only then is the slower keyed sort needed.
+    children = sorted(node)
+    if member:
+        children.remove(MEMBER)
+        if children:
+            out[MEMBER] = {}
+    if any(k[0] == "i" for k in children) and any(k[0] in "kv" for k in children):
+        children.sort(key=lambda k: (_ORDER.get(k[0], 9), k))
     for key in children:
-        out[key] = _write(node[key])
+        child = node[key]
+        out[key] = _write(child) if child.keys() != _LEAF else {}
     return out
+
+
+#: The keys of a member node without children (written as ``{}``).
+_LEAF: Final = {MEMBER: {}}.keys()
 
 
 def _prune(node: Node) -> Node:

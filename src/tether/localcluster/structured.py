@@ -308,8 +308,13 @@ def _without_nulls(value: Any) -> Any:
             cleaned[key] = new
         return cleaned if changed else value
     if isinstance(value, list):
-        items = [_without_nulls(item) if isinstance(item, dict | list) else item for item in value]
-        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
+        changed = False
+        items = []
+        for item in value:
+            new = _without_nulls(item) if isinstance(item, dict | list) else item
+            changed = changed or new is not item
+            items.append(new)
+        return items if changed else value
     return value
 
 
