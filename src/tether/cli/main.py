@@ -29,7 +29,7 @@ _LAZY: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "app",
         ("tether.cli.app_api_cmd", "tether.cli.app_operation_cmd"),
     ),
-    "appset": ("tether.cli.appset_cmd", "app", ()),
+    "appset": ("tether.cli.appset_cmd", "app", ("tether.cli.appset_api_cmd",)),
     "proj": ("tether.cli.proj_cmd", "app", ()),
     "repo": ("tether.cli.repo_cmd", "app", ()),
     "cluster": ("tether.cli.cluster_cmd", "app", ("tether.cli.cluster_api_cmd",)),
