@@ -40,14 +40,14 @@ from tether.controller.status import (
 from tether.controller.workqueue import RateLimit, WorkQueue
 from tether.kube import Conflict, Invalid, KubeClient, NotFound
 from tether.live import Change
-from tether.model import OperationPhase, ResourceKey, SpecError, keys
+from tether.model import ApplicationSource, OperationPhase, ResourceKey, SpecError, keys
 from tether.model.application import Application
 from tether.model.patterns import match_in_list
 from tether.model.project import AppProject
 from tether.model.status import Condition, ConditionType
 from tether.model.wire import format_time
 from tether.render.renderer import Renderer
-from tether.source import GitCache, same_repository
+from tether.source import GitCache, SourceError, same_repository
 
 log = logging.getLogger(__name__)
 
@@ -415,10 +415,22 @@ class ApplicationController:
             if source.is_helm_repository:
                 continue
             last = self._repo_refreshed.get(source.repo_url)
-            if changed or last is None or now - last >= period:
+            if changed or last is None or now - last >= period or self._fetch_failed(source):
                 self._repo_refreshed[source.repo_url] = now
                 due = True
         return due
+
+    def _fetch_failed(self, source: ApplicationSource) -> bool:
+        """Whether the last refresh of ``source``'s repository failed.
+
+        Such a repository is due again on every refresh: comparing with its stale
+        mirror would report the app Synced to a revision Git has moved past, and
+        replace the error that says why.
+        """
+        try:
+            return bool(self.comparer.git.state(source.repo_url).last_error)
+        except SourceError:
+            return True  # an unusable URL: let the comparison report it
 
     def note_push(self, repo_url: str) -> None:
         """A webhook said ``repo_url`` changed: fetch it on the next refresh of its apps."""
