@@ -122,3 +122,122 @@ def test_tree_places_children_right_of_their_parent_and_adds_missing_objects(
     columns = {kind: x for kind, _, x in placed}
     assert columns["Deployment"] < columns["ReplicaSet"] < columns["Pod"]
     assert ["ConfigMap", "Missing", columns["Deployment"]] in placed
+
+
+@pytest.mark.parametrize(
+    ("generator", "summary"),
+    [
+        ({"list": {"elements": [{"a": 1}, {"a": 2}]}}, "list (2 elements)"),
+        ({"clusters": {}}, "clusters"),
+        (
+            {"clusters": {"selector": {"matchLabels": {"env": "prod"}}}},
+            "clusters matching env=prod",
+        ),
+        (
+            {
+                "git": {
+                    "repoURL": "https://g/r.git",
+                    "revision": "main",
+                    "files": [{"path": "a/*.json"}],
+                }
+            },
+            "git https://g/r.git @ main: files a/*.json",
+        ),
+        (
+            {
+                "matrix": {
+                    "generators": [
+                        {"clusters": {}},
+                        {
+                            "git": {
+                                "repoURL": "u",
+                                "directories": [{"path": "x/*"}, {"path": "x/y", "exclude": True}],
+                            }
+                        },
+                    ]
+                }
+            },
+            "matrix of (clusters) \u00d7 (git u: directories x/*, not x/y)",
+        ),
+        (
+            {
+                "merge": {
+                    "mergeKeys": ["server"],
+                    "generators": [{"clusters": {}}, {"list": {"elements": []}}],
+                }
+            },
+            "merge on server of (clusters) + (list (0 elements))",
+        ),
+        (
+            {"pullRequest": {"github": {"owner": "o", "repo": "r"}}},
+            "pull requests of github o/r",
+        ),
+        ({"scmProvider": {"gitlab": {"group": "platform"}}}, "SCM provider gitlab platform"),
+        ({"plugin": {"configMapRef": {"name": "my-plugin"}}}, "plugin my-plugin"),
+    ],
+)
+def test_generator_summaries_say_what_each_generator_reads(
+    blank: Page, generator: dict[str, Any], summary: str
+) -> None:
+    assert call(blank, "applicationsets", "(m, g) => m.generatorSummary(g)", generator) == summary
+
+
+@pytest.mark.parametrize(
+    ("condition", "tone"),
+    [
+        ({"type": "ErrorOccurred", "status": "True"}, "Degraded"),
+        ({"type": "ErrorOccurred", "status": "False"}, "Healthy"),
+        ({"type": "ResourcesUpToDate", "status": "False"}, "Degraded"),
+        ({"type": "ParametersGenerated", "status": "True"}, "Healthy"),
+        ({"type": "RollingSync", "status": "True"}, "Progressing"),
+        ({"type": "RollingSync", "status": "False"}, "Healthy"),
+        ({"type": "ParametersGenerated", "status": "Unknown"}, "Unknown"),
+    ],
+)
+def test_conditions_read_as_a_status(blank: Page, condition: dict[str, str], tone: str) -> None:
+    assert call(blank, "applicationsets", "(m, c) => m.conditionTone(c)", condition) == tone
+
+
+@pytest.mark.parametrize(
+    ("policy", "note"),
+    [
+        ({}, "Its 2 generated applications are deleted with it."),
+        (
+            {"applicationsSync": "create-only"},
+            "Its 2 generated applications stay (applicationsSync is create-only).",
+        ),
+        (
+            {"preserveResourcesOnDeletion": True},
+            "Its 2 generated applications are deleted with it; what they deployed stays in the "
+            "cluster (preserveResourcesOnDeletion).",
+        ),
+    ],
+)
+def test_the_delete_dialog_says_what_happens_to_generated_apps(
+    blank: Page, policy: dict[str, Any], note: str
+) -> None:
+    appset = {
+        "spec": {"syncPolicy": policy},
+        "status": {"resources": [{"name": "a"}, {"name": "b"}]},
+    }
+    assert call(blank, "applicationsets", "(m, a) => m.deletionNote(a)", appset) == note
+
+
+@pytest.mark.parametrize(
+    ("typed", "sent"),
+    [
+        ("", []),
+        ("in-cluster", ["in-cluster", "https://kubernetes.default.svc"]),
+        ("https://prod.example.com", ["https://prod.example.com", "prod"]),
+        ("elsewhere", ["elsewhere"]),
+    ],
+)
+def test_a_known_cluster_is_asked_for_by_name_and_url(
+    blank: Page, typed: str, sent: list[str]
+) -> None:
+    clusters = [
+        {"name": "in-cluster", "server": "https://kubernetes.default.svc"},
+        {"name": "prod", "server": "https://prod.example.com"},
+    ]
+    expression = "(m, typed, clusters) => m.clusterIdentities(typed, clusters)"
+    assert call(blank, "applications", expression, typed, clusters) == sent

@@ -137,11 +137,15 @@ def test_filters_search_and_sort_narrow_the_list(page: Page, tether: Tether) -> 
     page.select_option("select[name=autosync]", "")
     page.fill("input[name=namespace]", "guestbook")
     expect(page.locator("#apps [data-app]")).to_have_count(1)
+    page.fill("input[name=namespace]", "guest")  # exact names only
+    expect(page.locator("#apps-summary")).to_have_text("No applications match.")
     page.fill("input[name=namespace]", "")
     page.fill("input[name=cluster]", "no-such-cluster")
     expect(page.locator("#apps [data-app]")).to_have_count(0)
     expect(page.locator("#apps-summary")).to_have_text("No applications match.")
     page.fill("input[name=cluster]", "in-cluster")
+    expect(page.locator("#apps [data-app=guestbook]")).to_be_visible()
+    page.fill("input[name=cluster]", "https://kubernetes.default.svc")
     expect(page.locator("#apps [data-app=guestbook]")).to_be_visible()
     page.fill("input[name=cluster]", "")
     page.select_option("select[name=health]", "Healthy")
@@ -157,6 +161,43 @@ def test_filters_search_and_sort_narrow_the_list(page: Page, tether: Tether) -> 
     expect(page.locator("[data-count^='health:']")).to_have_count(1)
     page.select_option("select[name=sort]", "health")
     expect(page).to_have_url(f"{tether.url}/applications?health=Healthy&sort=health")
+
+
+def shown_names(page: Page) -> list[str]:
+    return [
+        str(n)
+        for n in page.locator("#apps [data-app]").evaluate_all(
+            "tiles => tiles.map(t => t.dataset.app)"
+        )
+    ]
+
+
+def test_sort_and_filters_are_the_servers_and_survive_a_reload(page: Page, tether: Tether) -> None:
+    login(page, tether)
+    with tether.api() as api:
+        everything = api.get("/api/v1/applications").json()["items"]
+    names = sorted(app["metadata"]["name"] for app in everything)
+    with page.expect_request("**/api/v1/applications?*sortBy=-name*") as request:
+        page.select_option("select[name=sort]", "-name")
+    assert "limit=100" in request.value.url
+    expect(page.locator("#apps [data-app]").first).to_have_attribute("data-app", names[-1])
+    assert shown_names(page) == names[::-1][:100]
+    page.select_option("select[name=autosync]", "on")
+    page.fill("input[name=namespace]", "guestbook")
+    query = "namespace=guestbook&autosync=on&sort=-name"
+    expect(page).to_have_url(f"{tether.url}/applications?{query}")
+    expect(page.locator("#apps [data-app]")).to_have_count(1)
+    screenshot(page, "applications-filtered")
+    with page.expect_request("**/api/v1/applications?*") as request:
+        page.reload()
+    assert "destNamespace=guestbook" in request.value.url
+    assert "autoSync=true" in request.value.url
+    assert "sortBy=-name" in request.value.url
+    expect(page.locator("#apps [data-app=guestbook]")).to_be_visible()
+    expect(page.locator("select[name=sort]")).to_have_value("-name")
+    expect(page.locator("select[name=autosync]")).to_have_value("on")
+    page.select_option("select[name=autosync]", "off")
+    expect(page.locator("#apps-summary")).to_have_text("No applications match.")
 
 
 def test_apps_created_and_deleted_elsewhere_come_and_go_live(page: Page, tether: Tether) -> None:

@@ -8,8 +8,24 @@ import pytest
 from .conftest import Tether
 
 
+# The ApplicationSets pages need "/applicationsets" in CLIENT_ROUTES (tether.server.ui)
+# before a reload or a shared link reaches them; until then only in-app navigation does.
+NOT_YET_SERVED = pytest.mark.xfail(
+    strict=True, reason="/applicationsets is not yet in tether.server.ui.CLIENT_ROUTES"
+)
+
+
 @pytest.mark.parametrize(
-    "path", ["/", "/login", "/applications", "/applications/guestbook", "/projects"]
+    "path",
+    [
+        "/",
+        "/login",
+        "/applications",
+        "/applications/guestbook",
+        "/projects",
+        pytest.param("/applicationsets", marks=NOT_YET_SERVED),
+        pytest.param("/applicationsets/categories", marks=NOT_YET_SERVED),
+    ],
 )
 def test_client_routes_answer_the_page_revalidated(tether: Tether, path: str) -> None:
     response = httpx.get(f"{tether.url}{path}", timeout=10)

@@ -1,11 +1,11 @@
 // The applications page: tiles or list, filters, search, sort, server-side paging, live badges.
 //
-// The server filters by project, sync, health, labels, repository and name and pages by
-// name (limit/continue), so a page of 10,000 applications costs one request for 100.
-// Destination and auto-sync are filtered here on the pages the server returns; while
-// they are set, further pages are fetched until a page's worth matches. Sorting by
-// anything but name orders what is loaded. Live changes update the cards on screen: over
-// the SSE stream when the matches fit one page, by re-reading the page when they do not.
+// The server filters (project, sync, health, labels, repository, destination cluster and
+// namespace, auto-sync, name), sorts every matching app and pages through that order
+// (limit/continue), so a page of 10,000 applications costs one request for 100 in any
+// order. The filters and the order live in the URL's query string: a reload or a shared
+// link shows the same view. Live changes update the cards on screen: over the SSE stream
+// when the matches fit one page, by re-reading the page when they do not.
 
 import { api, query, streamApplications } from "./api.js";
 import { age, h, replace } from "./dom.js";
@@ -13,10 +13,20 @@ import { appSource, appStatus, autoSync, badge, destination } from "./status.js"
 import { quickSync } from "./operations.js";
 
 const PAGE = 100;
-const CLIENT_PAGE = 1000;
+const MAX_PAGE = 1000;
 const POLL_MS = 5000;
 const SYNC_VALUES = ["Synced", "OutOfSync", "Unknown"];
 const HEALTH_VALUES = ["Healthy", "Progressing", "Degraded", "Suspended", "Missing", "Unknown"];
+// The server's sortBy values, as offered here.
+const SORTS = {
+  name: "Name (A–Z)",
+  "-name": "Name (Z–A)",
+  health: "Health, worst first",
+  sync: "Out of sync first",
+  "-syncedAt": "Last synced",
+  "-createdAt": "Newest",
+  createdAt: "Oldest",
+};
 const DEFAULTS = { sort: "name", view: "tiles" };
 const FILTER_KEYS = ["search", "project", "sync", "health", "labels", "repo", "cluster", "namespace", "autosync", "sort", "view"];
 
@@ -25,11 +35,23 @@ function readFilters() {
   const filters = {};
   for (const key of FILTER_KEYS) filters[key] = params.get(key) || "";
   filters.view = filters.view || localStorage.getItem("tether.view") || "tiles";
-  filters.sort = filters.sort || "name";
+  filters.sort = filters.sort in SORTS ? filters.sort : "name";
   return filters;
 }
 
-function serverQuery(filters, limit, cont) {
+/**
+ * The destServer values for the cluster filter: what was typed, and the other identity
+ * of a known cluster (its server URL for a name, its name for a URL), because an app may
+ * address its destination either way.
+ */
+export function clusterIdentities(typed, clusters) {
+  const value = typed.trim();
+  if (!value) return [];
+  const known = clusters.find((c) => c.name === value || c.server === value);
+  return known ? [...new Set([value, known.name, known.server].filter(Boolean))] : [value];
+}
+
+function serverQuery(filters, clusters, limit, cont) {
   return query({
     search: filters.search,
     projects: filters.project ? [filters.project] : [],
@@ -37,30 +59,14 @@ function serverQuery(filters, limit, cont) {
     healthStatus: filters.health ? [filters.health] : [],
     selector: filters.labels,
     repo: filters.repo,
+    destServer: clusterIdentities(filters.cluster, clusters),
+    destNamespace: filters.namespace ? [filters.namespace.trim()] : [],
+    autoSync: { on: "true", off: "false" }[filters.autosync],
+    sortBy: filters.sort === "name" ? "" : filters.sort,
     limit,
     continue: cont,
   });
 }
-
-function clientMatch(filters) {
-  const cluster = filters.cluster.toLowerCase();
-  const namespace = filters.namespace;
-  return (app) => {
-    const dest = destination(app);
-    if (cluster && !dest.cluster.toLowerCase().includes(cluster) && !dest.server.toLowerCase().includes(cluster)) return false;
-    if (namespace && dest.namespace !== namespace) return false;
-    if (filters.autosync === "on" && !autoSync(app)) return false;
-    if (filters.autosync === "off" && autoSync(app)) return false;
-    return true;
-  };
-}
-
-const SORTS = {
-  name: (a, b) => a.metadata.name.localeCompare(b.metadata.name),
-  sync: (a, b) => appStatus(a).sync.localeCompare(appStatus(b).sync) || SORTS.name(a, b),
-  health: (a, b) => appStatus(a).health.localeCompare(appStatus(b).health) || SORTS.name(a, b),
-  synced: (a, b) => String(finishedAt(b)).localeCompare(String(finishedAt(a))) || SORTS.name(a, b),
-};
 
 /** The tile's border: red for failures, orange for drift or anything unsettled. */
 function severity(status, errors) {
@@ -76,7 +82,7 @@ function finishedAt(app) {
 
 export function renderApplications(main, navigate) {
   const filters = readFilters();
-  const state = { items: [], cont: "", loading: false, cards: new Map(), generation: 0 };
+  const state = { items: [], cont: "", loading: false, cards: new Map(), generation: 0, clusters: [] };
   const controls = new AbortController();
 
   const grid = h("div", { class: "apps", id: "apps", "aria-live": "polite" });
@@ -92,6 +98,7 @@ export function renderApplications(main, navigate) {
   const text = (name, placeholder) => h("input", { name, value: filters[name], placeholder, "aria-label": name, autocomplete: "off" });
 
   const projectSelect = select("project", []);
+  const clusterNames = h("datalist", { id: "cluster-names" });
   const form = h("form", { class: "filters", role: "search", "aria-label": "Filter applications" },
     field("Search", h("input", { name: "search", type: "search", value: filters.search, placeholder: "name contains…", id: "search", autocomplete: "off" })),
     field("Project", projectSelect),
@@ -99,12 +106,12 @@ export function renderApplications(main, navigate) {
     field("Health", select("health", HEALTH_VALUES)),
     field("Labels", text("labels", "team=a,env!=prod")),
     field("Repository", text("repo", "https://…")),
-    field("Cluster", text("cluster", "in-cluster")),
-    field("Namespace", text("namespace", "")),
+    field("Cluster", h("input", { name: "cluster", value: filters.cluster, placeholder: "in-cluster", "aria-label": "cluster", autocomplete: "off", list: "cluster-names" })),
+    clusterNames,
+    field("Namespace", text("namespace", "exact name")),
     field("Auto-sync", select("autosync", ["on", "off"])),
     field("Sort", h("select", { name: "sort", "aria-label": "sort" },
-      Object.entries({ name: "Name", sync: "Sync status", health: "Health", synced: "Last synced" })
-        .map(([v, l]) => h("option", { value: v, selected: filters.sort === v }, l)))),
+      Object.entries(SORTS).map(([v, l]) => h("option", { value: v, selected: filters.sort === v }, l)))),
     h("div", { class: "view-toggle", role: "group", "aria-label": "View" },
       ["tiles", "list"].map((v) => h("button", { type: "button", class: "btn", "aria-pressed": String(filters.view === v), "data-view": v,
         onclick: () => { localStorage.setItem("tether.view", v); apply({ view: v }); } }, v === "tiles" ? "Tiles" : "List"))));
@@ -134,25 +141,19 @@ export function renderApplications(main, navigate) {
     }
     state.loading = true;
     summary.textContent = "Loading…";
-    const match = clientMatch(filters);
-    const clientSide = filters.cluster || filters.namespace || filters.autosync;
-    const found = [];
+    let page;
     try {
-      do {
-        const page = await api("GET", `/api/v1/applications${serverQuery(filters, clientSide ? CLIENT_PAGE : PAGE, state.cont)}`, undefined, { signal: controls.signal });
-        if (generation !== state.generation) return;
-        found.push(...(clientSide ? page.items.filter(match) : page.items));
-        state.cont = page.metadata.continue || "";
-      } while (clientSide && state.cont && found.length < PAGE);
+      page = await api("GET", `/api/v1/applications${serverQuery(filters, state.clusters, PAGE, state.cont)}`, undefined, { signal: controls.signal });
     } catch (error) {
       if (error.name === "AbortError") return;
-      summary.textContent = `Could not list applications: ${error.message}`;
+      if (generation === state.generation) summary.textContent = `Could not list applications: ${error.message}`;
       return;
     } finally {
       state.loading = false;
     }
-    state.items.push(...found);
-    if (filters.sort !== "name") state.items.sort(SORTS[filters.sort]);
+    if (generation !== state.generation) return;
+    state.items.push(...page.items);
+    state.cont = page.metadata.continue || "";
     draw();
     if (streamKey !== null) follow();
   }
@@ -175,7 +176,7 @@ export function renderApplications(main, navigate) {
     }
     drawCounts();
     const shown = state.items.length;
-    summary.textContent = shown === 0 ? "No applications match." : `${shown} application${shown === 1 ? "" : "s"} shown${state.cont ? " (more available)" : ""}${filters.sort !== "name" && state.cont ? "; sorted among those loaded" : ""}`;
+    summary.textContent = shown === 0 ? "No applications match." : `${shown} application${shown === 1 ? "" : "s"} shown${state.cont ? " (more available)" : ""}`;
     more.hidden = !state.cont;
   }
 
@@ -277,6 +278,12 @@ export function renderApplications(main, navigate) {
   api("GET", "/api/v1/projects").then((projects) => {
     for (const p of projects.items || []) projectSelect.append(h("option", { value: p.metadata.name, selected: filters.project === p.metadata.name }, p.metadata.name));
   }).catch(() => {});
+  // Known clusters are offered by name; a typed name or URL also matches apps that address
+  // the same cluster the other way (read once the list arrives).
+  const clustersRead = api("GET", "/api/v1/clusters").then((clusters) => {
+    state.clusters = clusters.items || [];
+    for (const c of state.clusters) clusterNames.append(h("option", { value: c.name || c.server }, c.server));
+  }).catch(() => {});
 
   // Small result sets follow the SSE stream, narrowed by the filters the server applies to
   // it (project, labels) and opened once the first page is on screen. The stream begins
@@ -303,9 +310,9 @@ export function renderApplications(main, navigate) {
   async function revisit() {
     if (document.hidden || state.loading) return;
     const generation = state.generation;
-    const limit = Math.min(CLIENT_PAGE, Math.max(PAGE, state.items.length));
+    const limit = Math.min(MAX_PAGE, Math.max(PAGE, state.items.length));
     try {
-      const page = await api("GET", `/api/v1/applications${serverQuery(filters, limit, "")}`, undefined, { signal: controls.signal });
+      const page = await api("GET", `/api/v1/applications${serverQuery(filters, state.clusters, limit, "")}`, undefined, { signal: controls.signal });
       if (generation !== state.generation) return;
       const shown = new Map(state.items.map((app) => [app.metadata.name, app.metadata.resourceVersion]));
       for (const application of page.items) {
@@ -316,7 +323,8 @@ export function renderApplications(main, navigate) {
       /* the banner tells of an unreachable server; the next round tries again */
     }
   }
-  load(true).then(follow);
+  // A cluster typed in the URL needs the cluster list to find its other identity.
+  (filters.cluster ? clustersRead : Promise.resolve()).then(() => load(true)).then(follow);
   return () => {
     controls.abort();
     clearTimeout(streamTimer);

@@ -6,6 +6,7 @@ import { renderLogin } from "./login.js";
 import { renderApplications } from "./applications.js";
 import { renderApplication } from "./application.js";
 import { renderProjects } from "./projects.js";
+import { renderApplicationSet, renderApplicationSets } from "./applicationsets.js";
 
 const main = document.getElementById("main");
 const topbar = document.getElementById("topbar");
@@ -17,6 +18,8 @@ const routes = [
   [/^\/login$/, () => renderLogin(main, { onLogin: loggedIn, expired: sessionExpired })],
   [/^\/(applications)?$/, () => renderApplications(main, navigate)],
   [/^\/applications\/([^/]+)$/, (m) => renderApplication(main, decodeURIComponent(m[1]), navigate)],
+  [/^\/applicationsets$/, () => renderApplicationSets(main)],
+  [/^\/applicationsets\/([^/]+)$/, (m) => renderApplicationSet(main, decodeURIComponent(m[1]), navigate)],
   [/^\/projects$/, () => renderProjects(main)],
 ];
 let sessionExpired = false;
@@ -43,7 +46,8 @@ async function route() {
   topbar.hidden = path === "/login";
   document.getElementById("user").textContent = user ? user.username : "";
   for (const link of topbar.querySelectorAll("[data-nav]")) {
-    const active = path.startsWith(`/${link.dataset.nav}`) || (path === "/" && link.dataset.nav === "applications");
+    const section = `/${link.dataset.nav}`;
+    const active = path === section || path.startsWith(`${section}/`) || (path === "/" && link.dataset.nav === "applications");
     if (active) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }

@@ -24,12 +24,16 @@ export function statusClass(value) {
   return `st-${String(value || "unknown").toLowerCase()}`;
 }
 
-/** A badge: icon plus text, coloured by status. */
-export function badge(value, { title, testid } = {}) {
+/**
+ * A badge: icon plus text, coloured by status. `tone` (a status value) lends its colour
+ * and icon to a badge whose text is not a status (an ApplicationSet condition's type).
+ */
+export function badge(value, { title, testid, tone } = {}) {
   const text = value || "Unknown";
-  const path = ICONS[text] || ICONS.Unknown;
-  const spin = text === "Progressing" || text === "Running";
-  return h("span", { class: `badge ${statusClass(text)}`, title: title || text, "data-testid": testid, "data-status": text },
+  const look = tone || text;
+  const path = ICONS[look] || ICONS.Unknown;
+  const spin = look === "Progressing" || look === "Running";
+  return h("span", { class: `badge ${statusClass(look)}`, title: title || text, "data-testid": testid, "data-status": tone ? undefined : text, "data-tone": tone },
     svg("svg", { viewBox: "0 0 16 16", width: 14, height: 14, "aria-hidden": "true", class: spin ? "spin" : undefined },
       svg("path", { d: path, fill: "none", stroke: "currentColor", "stroke-width": 2, "stroke-linecap": "round" })),
     text);
