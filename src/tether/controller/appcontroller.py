@@ -7,6 +7,10 @@ An app is queued for refresh when it changes, when one of its live objects chang
 (``timeout.reconciliation`` plus jitter). A refresh that finds an automated app
 OutOfSync writes an ``operation`` request; any request or unfinished operation goes to
 the operation queue.
+
+Refreshes and operations report to :class:`~tether.controller.metrics.ControllerMetrics`
+(durations, orphans, and, through :func:`~tether.controller.metrics.acting_for`, the
+cluster requests made on each app's behalf).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from tether.controller.comparison import AppComparer, ComparisonFailed
 from tether.controller.deletion import AppDeleter, Propagation
 from tether.controller.gates import OPEN, SyncGate, cycle_conditions, evaluate_gate
 from tether.controller.leases import ShardingConfig, ShardLeases
+from tether.controller.metrics import AppRef, ControllerMetrics, acting_for
 from tether.controller.operation import OperationRunner, new_operation_state
 from tether.controller.orphans import find_orphans, orphan_conditions
 from tether.controller.projects import project_problem, resolve_project
@@ -83,7 +88,14 @@ class ApplicationController:
         refresh_rate_limit: RateLimit | None = DEFAULT_REFRESH_RATE_LIMIT,
         sharding: ShardingConfig | None = None,
         application_namespaces: tuple[str, ...] = (),
+        metrics: ControllerMetrics | None = None,
     ) -> None:
+        """Reconcile the Applications of ``namespace`` (and ``application_namespaces``).
+
+        ``metrics`` is where the controller reports (a private registry when not given);
+        give ``client`` that metrics' ``request_observer`` for the in-cluster server to
+        count the management cluster's requests too.
+        """
         self.client = client
         self.namespace = namespace
         #: Other namespaces whose Applications this controller reconciles (globs, Argo
@@ -91,7 +103,10 @@ class ApplicationController:
         self.application_namespaces = application_namespaces
         self.clock = clock
         self.settings = ControllerSettings()
-        self.clusters = ClusterRegistry(client, tracking=self.settings.tracking)
+        self.metrics = metrics if metrics is not None else ControllerMetrics()
+        self.clusters = ClusterRegistry(
+            client, tracking=self.settings.tracking, observer_for=self.metrics.request_observer
+        )
         self.management = self.clusters.connections[0]
         self.comparer = AppComparer(git, renderer or Renderer(), control_namespace=namespace)
         self.writer = ApplicationWriter(
@@ -113,6 +128,12 @@ class ApplicationController:
         self.operation_queue: WorkQueue[str] = WorkQueue(
             "operation", self.operate, workers=operation_workers
         )
+        self._git = git
+        self.metrics.watch_clusters(self.clusters)
+        self.metrics.watch_queue(self.refresh_queue)
+        self.metrics.watch_queue(self.operation_queue)
+        self.metrics.watch_render_cache(self.comparer.renderer.cache)
+        self.metrics.watch_git(git)
         self._resync = resync
         #: The shards of apps this replica works on (``None``: one replica, every app).
         self.leases = None if sharding is None else ShardLeases(client, namespace, sharding)
@@ -161,6 +182,7 @@ class ApplicationController:
         if self.leases is not None:
             await self.leases.close()
         await self.clusters.close()
+        self.metrics.unwatch_git(self._git)
 
     def _subscribe(self, connection: ClusterConnection) -> None:
         if connection.server in self._subscribed:
@@ -169,6 +191,9 @@ class ApplicationController:
         queue = connection.cache.subscribe()
         self._tasks.append(
             asyncio.create_task(self._route(connection, queue), name=f"route {connection.name}")
+        )
+        self._tasks.append(
+            asyncio.create_task(connection.await_version(), name=f"version {connection.name}")
         )
 
     # --- events --------------------------------------------------------------------
@@ -278,12 +303,22 @@ class ApplicationController:
         """Refresh one application: compare, write status, maybe start an automated sync."""
         if not self.owns(key):
             return
+        found = self._lookup(key)
+        started = time.perf_counter()
+        with acting_for(None if found is None else AppRef.of(found)):
+            await self._reconcile(key)
+        if found is not None:
+            self.metrics.observe_reconcile(found, time.perf_counter() - started)
+
+    async def _reconcile(self, key: str) -> None:
         self._reconciled[key] = time.monotonic()
         obj, app, invalid = self._application(key)
         if obj is None:
             self.comparer.forget(key)
             self.refresh_queue.forget(key)
             self._reconciled.pop(key, None)
+            namespace, _, name = key.partition("/")
+            self.metrics.forget(namespace, name)
             return
         now = self.clock()
         if app is None:
@@ -334,6 +369,7 @@ class ApplicationController:
         if decision is not None:
             conditions = (*conditions, *decision.conditions)
         orphaned = project.spec.orphaned_resources
+        orphan_count = None
         if orphaned is not None and app.spec.destination.namespace:
             orphans = find_orphans(
                 connection.cache,
@@ -342,7 +378,9 @@ class ApplicationController:
                 orphaned,
                 self.settings.tracking,
             )
+            orphan_count = len(orphans)
             conditions = (*conditions, *orphan_conditions(orphans, orphaned))
+        self.metrics.set_orphans(AppRef.of(obj), orphan_count)
         await self.writer.write_fields(
             obj, comparison_status(app, comparison, self.namespace, now, conditions)
         )
@@ -464,6 +502,11 @@ class ApplicationController:
         """Run the requested or unfinished operation of one application."""
         if not self.owns(key):
             return
+        found = self._lookup(key)
+        with acting_for(None if found is None else AppRef.of(found)):
+            await self._operate(key)
+
+    async def _operate(self, key: str) -> None:
         # Read the app from the API server, not the cache: a cached copy that lags
         # behind the last finished operation would start or resume it a second time.
         obj, app, _ = self._application(key, await self.writer.read(key))
@@ -534,6 +577,8 @@ class ApplicationController:
             )
         finally:
             self._terminate.pop(key, None)
+        if final.phase is OperationPhase.SUCCEEDED and final.finished_at is not None:
+            self.metrics.observe_sync(obj, (final.finished_at - final.started_at).total_seconds())
         delay = self.operations.retry_delay(final)
         if delay is not None:
             self.operation_queue.add_after(key, delay)

@@ -5,18 +5,24 @@ The management cluster itself is the destination ``in-cluster`` at
 cluster Secrets (``argocd.argoproj.io/secret-type: cluster`` with ``name``, ``server``
 and ``config``); each gets its own connection and cache, opened on first use, and a
 connection state (Successful; Failed, with the watch error; Unknown while unused).
+
+A connection also knows its cluster's Kubernetes version once read, and the registry
+hands every client it opens a request observer for the cluster (the controller's
+``argocd_app_k8s_request_total``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from tether.kube import ClusterConfig, KubeClient, kubeconfig_from_dict
+from tether.kube import ClusterConfig, KubeClient, KubeError, kubeconfig_from_dict
+from tether.kube.client import RequestObserver
 from tether.live import CHILD_KINDS, ClusterCache, TrackingMethod
 from tether.model import keys
 
@@ -54,6 +60,23 @@ class ClusterConnection:
     cache: ClusterCache
     #: Every ``(apiVersion, kind)`` the cache was asked to watch.
     kinds: set[tuple[str, str]] = field(default_factory=set)
+    #: The cluster's Kubernetes version (``gitVersion``); empty until read.
+    k8s_version: str = ""
+
+    async def read_version(self) -> bool:
+        """Read the cluster's Kubernetes version; ``False`` when the cluster did not answer."""
+        try:
+            self.k8s_version = str((await self.client.version()).get("gitVersion", ""))
+        except KubeError:
+            return False
+        return True
+
+    async def await_version(self, *, max_delay: float = 60.0) -> None:
+        """Read the version, trying again (backing off) while the cluster does not answer."""
+        delay = 1.0
+        while not await self.read_version():
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, max_delay)
 
     def watch_kinds_of(self, objects: Iterable[Mapping[str, Any]]) -> None:
         """Make sure the cache watches the kinds of ``objects`` (and their children)."""
@@ -121,8 +144,20 @@ def cluster_config_from_secret(secret: Mapping[str, Any]) -> tuple[str, str, Clu
 class ClusterRegistry:
     """The destination clusters the controller may deploy to."""
 
-    def __init__(self, management: KubeClient, *, tracking: TrackingMethod) -> None:
+    def __init__(
+        self,
+        management: KubeClient,
+        *,
+        tracking: TrackingMethod,
+        observer_for: Callable[[str], RequestObserver] | None = None,
+    ) -> None:
+        """Start with the management cluster as ``in-cluster``.
+
+        ``observer_for(server)`` gives the request observer of each client opened for a
+        cluster Secret (the management client comes with its own).
+        """
         self._tracking = tracking
+        self._observer_for = observer_for
         self._connections: dict[str, ClusterConnection] = {
             IN_CLUSTER_SERVER: ClusterConnection(
                 IN_CLUSTER_NAME,
@@ -152,7 +187,8 @@ class ClusterRegistry:
                 continue
             if server in self._connections:
                 continue
-            client = KubeClient(config)
+            observer = self._observer_for(server) if self._observer_for is not None else None
+            client = KubeClient(config, observer=observer)
             self._connections[server] = ClusterConnection(
                 name, server, client, ClusterCache(client, tracking=self._tracking)
             )

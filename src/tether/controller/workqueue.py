@@ -9,6 +9,9 @@ Each key also has its own token bucket (:class:`RateLimit`): a key may be proces
 ``burst`` times in quick succession, then at most ``rate`` times a second. A key added
 faster than that waits for its next token instead of being dropped, so a noisy app
 (objects that change constantly, a flapping webhook) cannot starve the others.
+
+:attr:`WorkQueue.depth` and :attr:`WorkQueue.adds` are plain numbers the controller's
+metrics read when scraped (``tether_workqueue_depth``, ``tether_workqueue_adds_total``).
 """
 
 from __future__ import annotations
@@ -77,6 +80,13 @@ class WorkQueue(Generic[K]):
         self._limit = rate_limit
         self._buckets: dict[K, _Bucket] = {}
         self._throttled: set[K] = set()
+        #: Keys queued so far (an add that finds its key already waiting is not one).
+        self.adds = 0
+
+    @property
+    def depth(self) -> int:
+        """Keys waiting for a worker (not those being processed, nor delayed ones)."""
+        return len(self._queued)
 
     def __len__(self) -> int:
         return len(self._queued) + len(self._active)
@@ -95,6 +105,7 @@ class WorkQueue(Generic[K]):
                 self._schedule(key, wait)
                 return
             self._queued.add(key)
+            self.adds += 1
             self._idle.clear()
             self._ready.put_nowait(key)
 

@@ -11,7 +11,7 @@ through lightkube's typed models. Every call is throttled, and every failure is 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import quote
@@ -55,6 +55,29 @@ class WatchEvent:
     object: dict[str, Any] = field(repr=False)
 
 
+@dataclass(frozen=True, slots=True)
+class RequestRecord:
+    """One request a :class:`KubeClient` made, as a request observer sees it.
+
+    ``verb`` is the Kubernetes API verb (``get``, ``list``, ``create``, ``update``,
+    ``patch``, ``delete``); ``kind`` and ``namespace`` are empty where the request
+    concerns none (discovery, ``/version``, cluster-scoped kinds); ``status_code`` is 0
+    when no response arrived (connection refused, timeout).
+    """
+
+    verb: str
+    kind: str
+    namespace: str
+    status_code: int
+    dry_run: bool
+
+
+#: Called after each request with what it was; must be cheap and must not raise.
+RequestObserver = Callable[[RequestRecord], None]
+
+_API_VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+
+
 def describe(kind: str, namespace: str | None, name: str | None) -> str:
     """``kind/namespace/name`` (or ``kind/name``) for messages."""
     return "/".join(part for part in (kind, namespace, name) if part)
@@ -75,9 +98,12 @@ class KubeClient:
         *,
         throttle: Throttle | None = None,
         timeout: float = 30.0,
+        observer: RequestObserver | None = None,
     ) -> None:
+        """A client of ``config``'s cluster; ``observer`` sees every request (not watches)."""
         self.config = config
         self.throttle = throttle or Throttle()
+        self._observer = observer
         self._transport = Transport(
             config.single, timeout=timeout, max_connections=self.throttle.max_in_flight
         )
@@ -108,6 +134,9 @@ class KubeClient:
         params: Mapping[str, Any] | None = None,
         body: bytes | None = None,
         headers: Mapping[str, str] | None = None,
+        kind: str = "",
+        namespace: str | None = None,
+        dry_run: bool = False,
     ) -> Any:
         query = _query(params)
         async with self.throttle.slot():
@@ -116,13 +145,29 @@ class KubeClient:
                     method, path, params=query, body=body, headers=headers
                 )
             except (aiohttp.ClientError, TimeoutError) as error:
+                self._observe(method, verb, kind, namespace, 0, dry_run)
                 raise Unavailable(verb, target, _transport_cause(error)) from error
+        self._observe(method, verb, kind, namespace, response.status, dry_run)
         if response.status >= 400:
             raise error_from_status(verb, target, response.status, _json_or_none(response))
         try:
             return orjson.loads(response.body)
         except orjson.JSONDecodeError as error:
             raise KubeError(verb, target, "the server answered with invalid JSON") from error
+
+    def _observe(
+        self,
+        method: str,
+        verb: str,
+        kind: str,
+        namespace: str | None,
+        status: int,
+        dry_run: bool,
+    ) -> None:
+        if self._observer is None:
+            return
+        api_verb = _API_VERBS.get(method) or ("list" if verb == "list" else "get")
+        self._observer(RequestRecord(api_verb, kind, namespace or "", status, dry_run))
 
     async def _resource_of(self, obj: Mapping[str, Any]) -> ApiResource:
         return await self.discovery.resolve(
@@ -148,6 +193,8 @@ class KubeClient:
             resource.path(namespace, quote(name, safe="")),
             verb="get",
             target=describe(kind, namespace, name),
+            kind=kind,
+            namespace=namespace,
         )
         return result
 
@@ -177,6 +224,8 @@ class KubeClient:
                     "limit": page_size,
                     "continue": token,
                 },
+                kind=kind,
+                namespace=namespace,
             )
             for item in page.get("items") or []:
                 # Items of a list omit apiVersion and kind; put them back so each item
@@ -295,6 +344,9 @@ class KubeClient:
             params=params,
             body=orjson.dumps(obj),
             headers={"Content-Type": content_type},
+            kind=str(obj.get("kind", "")),
+            namespace=metadata.get("namespace"),
+            dry_run=bool(params.get("dryRun")),
         )
         return result
 
@@ -321,6 +373,9 @@ class KubeClient:
             params={"dryRun": "All" if dry_run else None, "fieldManager": field_manager},
             body=orjson.dumps(patch),
             headers={"Content-Type": _PATCH_CONTENT_TYPES[patch_type]},
+            kind=kind,
+            namespace=namespace,
+            dry_run=dry_run,
         )
         return result
 
@@ -360,6 +415,9 @@ class KubeClient:
             target=describe(kind, namespace, name),
             body=orjson.dumps(body),
             headers={"Content-Type": "application/json"},
+            kind=kind,
+            namespace=namespace,
+            dry_run=dry_run,
         )
         return result
 

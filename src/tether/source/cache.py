@@ -121,6 +121,18 @@ class RefreshResult:
 
 
 @dataclass(frozen=True, slots=True)
+class RefreshRecord:
+    """How one refresh went, for whoever measures them (no credentials in it)."""
+
+    #: The normalised repository URL (``host[:port]/path``).
+    repo: str
+    #: Wall time of the whole refresh: the ref listing, and the fetch when refs changed.
+    seconds: float
+    fetched: bool
+    failed: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Checkout:
     """A commit written to a temporary folder; valid inside its ``async with`` block."""
 
@@ -176,6 +188,9 @@ class GitCache:
             known_hosts = self._install_known_hosts(ssh_known_hosts)
         self._git_cli = git_cli or GitCLI(cache_dir / "helpers", known_hosts=known_hosts)
         self._repositories: dict[str, _Repository] = {}
+        #: Called after every refresh (not for a caller that joined a running one);
+        #: each must be cheap and must not raise.
+        self.refresh_listeners: list[Callable[[RefreshRecord], None]] = []
         # libgit2's socket timeouts are process-wide; they stop a thread stuck on a
         # silent server, which the asyncio timeout alone cannot.
         timeout_ms = max(1, int(fetch_timeout * 1000))
@@ -228,6 +243,7 @@ class GitCache:
         if credentials.tls_client_cert_data or credentials.tls_client_cert_key:
             # libgit2 cannot present a client certificate; the git program can.
             remote = CliRemote(self._git_cli, url, credentials, self.fetch_timeout)
+        began = time.monotonic()
         try:
             outcome = await asyncio.wait_for(
                 asyncio.to_thread(entry.mirror.update, remote), self.fetch_timeout
@@ -237,11 +253,14 @@ class GitCache:
                 url.redacted, f"timed out after {self.fetch_timeout:g}s"
             )
             self._record_failure(entry, error)
+            self._notify(url, began, failed=True)
             raise error from exc
         except TRANSFER_ERRORS as exc:
             error = translate_error(exc, url, credentials, self.fetch_timeout)
             self._record_failure(entry, error)
+            self._notify(url, began, failed=True)
             raise error from exc
+        self._notify(url, began, fetched=outcome.fetched)
         entry.state = replace(
             entry.state,
             last_refreshed=started,
@@ -255,6 +274,13 @@ class GitCache:
             "fetched" if outcome.fetched else "unchanged",
         )
         return RefreshResult(url.redacted, outcome.fetched, outcome.snapshot)
+
+    def _notify(
+        self, url: RepoURL, began: float, *, fetched: bool = False, failed: bool = False
+    ) -> None:
+        record = RefreshRecord(url.normalized, time.monotonic() - began, fetched, failed)
+        for listener in self.refresh_listeners:
+            listener(record)
 
     def _record_failure(self, entry: _Repository, error: SourceError) -> None:
         entry.state = replace(entry.state, last_error=str(error))

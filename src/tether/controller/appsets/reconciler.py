@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -54,6 +55,7 @@ from tether.controller.appsets.sources import (
     GitRepositories,
     SnapshotRepositories,
 )
+from tether.controller.metrics import ControllerMetrics
 from tether.kube import Gone, KubeClient, KubeError, NotFound
 from tether.model import keys
 from tether.model.application import API_VERSION
@@ -123,8 +125,11 @@ class ApplicationSetReconciler:
         default_requeue: float = DEFAULT_REQUEUE_SECONDS,
         http_timeout: float = 30.0,
         workers: int = DEFAULT_WORKERS,
+        metrics: ControllerMetrics | None = None,
     ) -> None:
+        """Reconcile the ApplicationSets of ``namespace``; passes are timed in ``metrics``."""
         self.workers = workers
+        self.metrics = metrics if metrics is not None else ControllerMetrics()
         self.client = client
         self.namespace = namespace
         self.clock = clock or SystemClock()
@@ -200,8 +205,12 @@ class ApplicationSetReconciler:
         self._wake.set()
 
     async def _pass(self, name: str) -> None:
+        started = time.perf_counter()
         try:
             outcome = await self.reconcile_once(name)
+            self.metrics.observe_appset_reconcile(
+                self.namespace, name, time.perf_counter() - started
+            )
         except Exception:  # a bug in one pass must not stop the controller
             log.exception("failed to reconcile ApplicationSet %s/%s", self.namespace, name)
             self.enqueue(name, self.default_requeue)
