@@ -1,128 +1,222 @@
-"""Crash safety: ``kill -9`` the controller at random moments of multi-wave syncs.
+"""``kill -9`` of the controller at chosen and random moments of syncs, then a restart.
 
-Twenty trials, seeded: each creates an app whose sync has a PreSync hook, three waves
-and a PostSync hook, waits a random moment, kills the controller process and starts it
-again. Afterwards every app must have converged and no hook may have been created
-twice (a hook created again would have run again). The PreSync hook is a Job named by
-``generateName`` (the operation names it; the simulated kubelet runs it for about a
-second), the PostSync hook a ConfigMap with a fixed name (complete once it exists).
+Each seeded trial deploys one application (its own repository and namespace, see
+:func:`faultapps.hooked_app`: a PreSync hook Job, three waves with a Deployment in the
+middle one, a PostSync hook Job) and kills the ``tether controller`` child process at
+one kill point, then starts it again:
+
+- ``random``: a random delay after the app was created;
+- ``started``: right after the controller logged ``operation started`` for the app;
+- ``mid-wave``: when the first object of wave 1 appears (the wave's rollout is awaited);
+- ``post-sync``: when the PostSync hook Job appears (it runs for about a second);
+- ``prune``: the app was synced before the trials; a commit removing three of its
+  objects is pushed, and the kill comes with the first deletion.
+
+The kills of later trials land on the syncs of earlier ones too. Afterwards, for every
+app: it is Synced and Healthy at its last commit and its operation Succeeded; its
+history has one entry per completed sync, each at its own revision; every hook was
+created exactly once per sync (one name, one uid); what was deleted is exactly what Git
+removed; its objects are exactly what Git declares; and the objects placed next to it
+(untracked, or tracked by another app) were never touched.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-from collections import Counter
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from appmanifests import application
+import faultbudget
+import pytest
 from controllerprocess import ControllerProcess
-
-from tether.kube import KubeError
+from eventlog import EventLog, Seen
+from faultapps import (
+    DOOMED,
+    HOOK_PREFIXES,
+    WAVES,
+    Bystander,
+    assert_untouched,
+    fault_app,
+    hooked_app,
+    place_bystanders,
+    removal_of_doomed,
+    settled_at,
+    tracked_names,
+    wave_of,
+)
 
 if TYPE_CHECKING:
-    from conftest import Harness
+    from controllerharness import Harness
+    from gitserver import GitServer, RemoteRepo
 
-TRIALS = 20
-SEED = 20261122
-HOOK = "argocd.argoproj.io/hook"
-
-WAVE = """
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: wave-{wave}
-  annotations: {{argocd.argoproj.io/sync-wave: "{wave}"}}
-data: {{wave: "{wave}"}}
-"""
-PRE_SYNC = """
-apiVersion: batch/v1
-kind: Job
-metadata:
-  generateName: pre-
-  annotations: {argocd.argoproj.io/hook: PreSync}
-spec:
-  backoffLimit: 0
-  template:
-    spec:
-      restartPolicy: Never
-      containers: [{name: migrate, image: registry.example/migrate:1}]
-"""
-POST_SYNC = """
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: post
-  annotations: {argocd.argoproj.io/hook: PostSync}
-data: {phase: post}
-"""
+WATCHED = (
+    ("batch/v1", "Job"),
+    ("v1", "ConfigMap"),
+    ("apps/v1", "Deployment"),
+)
 
 
-def app_files(path: str) -> dict[str, str | None]:
-    files: dict[str, str | None] = {
-        f"{path}/wave-{wave}.yaml": WAVE.format(wave=wave) for wave in range(3)
-    }
-    files[f"{path}/pre.yaml"] = PRE_SYNC
-    files[f"{path}/post.yaml"] = POST_SYNC
-    return files
+class KillPoint(StrEnum):
+    """When a trial kills the controller."""
+
+    RANDOM = "random"
+    STARTED = "started"
+    MID_WAVE = "mid-wave"
+    POST_SYNC = "post-sync"
+    PRUNE = "prune"
 
 
-async def record_hook_creations(
-    harness: Harness, api_version: str, kind: str, created: Counter[tuple[str, str]]
+@dataclass
+class Trial:
+    """One app and what it must end as."""
+
+    number: int
+    point: KillPoint
+    repo: RemoteRepo
+    bystanders: list[Bystander]
+    #: The commit of each sync the app must have completed, in order.
+    revisions: list[str]
+
+    @property
+    def name(self) -> str:
+        return f"crash-{self.number}"
+
+    @property
+    def label(self) -> str:
+        return f"seed {faultbudget.SEED} trial {self.number} ({self.point})"
+
+    @property
+    def declared(self) -> set[str]:
+        """The ConfigMaps Git declares at the last commit."""
+        return {name for names in WAVES.values() for name in names}
+
+
+async def wait_for_log(controller: ControllerProcess, pattern: str, offset: int) -> None:
+    """Wait (bounded) until ``pattern`` appears in the controller's log after ``offset``."""
+    expression = re.compile(pattern)
+    async with asyncio.timeout(30):
+        while True:
+            # A log file has no change notification to wait on: read it again shortly.
+            if expression.search(controller.log_path.read_text()[offset:]):
+                return
+            await asyncio.sleep(0.01)
+
+
+def trigger(point: KillPoint, namespace: str) -> Callable[[Seen], bool]:
+    """The event that marks ``point`` in the sync of the app deploying to ``namespace``."""
+
+    def matches(event: Seen) -> bool:
+        if event.namespace != namespace:
+            return False
+        if point is KillPoint.MID_WAVE:
+            return event.type == "ADDED" and (
+                wave_of(event.name) == 1 or event.kind == "Deployment"
+            )
+        if point is KillPoint.POST_SYNC:
+            return event.type == "ADDED" and event.hook == "PostSync"
+        return event.type == "DELETED" and event.name in DOOMED
+
+    return matches
+
+
+async def kill_at(
+    trial: Trial,
+    rng: random.Random,
+    harness: Harness,
+    controller: ControllerProcess,
+    events: EventLog,
 ) -> None:
-    """Count every ADDED event of a hook of ``kind``, in every namespace, until cancelled."""
-    while True:
-        try:
-            async for event in harness.client.watch(api_version, kind):
-                metadata = event.object.get("metadata") or {}
-                if event.type == "ADDED" and HOOK in (metadata.get("annotations") or {}):
-                    created[(metadata["namespace"], metadata["name"])] += 1
-        except KubeError:
-            await asyncio.sleep(0.1)
+    """Start the trial's sync, wait for its kill point, kill the controller, restart it."""
+    since = events.mark()
+    offset = controller.log_path.stat().st_size
+    if trial.point is KillPoint.PRUNE:
+        trial.revisions.append(trial.repo.push(removal_of_doomed(), "remove the doomed objects"))
+        await harness.refresh(trial.name)
+    else:
+        await harness.client.apply(fault_app(trial.name, trial.repo.url_file))
+    if trial.point is KillPoint.RANDOM:
+        await asyncio.sleep(rng.uniform(0.0, 3.0))
+    elif trial.point is KillPoint.STARTED:
+        await wait_for_log(controller, rf"argocd/{trial.name}: operation started", offset)
+        await asyncio.sleep(rng.uniform(0.0, 0.05))
+    else:
+        await events.wait_for(trigger(trial.point, trial.name), since=since)
+    controller.kill()
+    controller.start()
 
 
+async def assert_converged(harness: Harness, events: EventLog, trial: Trial) -> None:
+    """Everything the module docstring says must hold for one trial's app."""
+    final = trial.revisions[-1]
+    app = await harness.wait_app(trial.name, settled_at(harness, final), seconds=60)
+    status = app["status"]
+    assert status["operationState"]["phase"] == "Succeeded", trial.label
+    assert status["operationState"]["syncResult"]["revision"] == final, trial.label
+    history = status.get("history") or []
+    assert [h["revision"] for h in history] == trial.revisions, (trial.label, history)
+    assert len({h["id"] for h in history}) == len(history), (trial.label, history)
+
+    syncs = len(trial.revisions)
+    hooks = [e for e in events.of(trial.name, kind="Job", event_type="ADDED") if e.hook]
+    for hook, prefix in HOOK_PREFIXES.items():
+        names = {e.name for e in hooks if e.hook == hook}
+        uids = {e.uid for e in hooks if e.hook == hook}
+        assert len(names) == syncs, f"{trial.label}: {hook} hooks created: {sorted(names)}"
+        assert len(uids) == syncs, f"{trial.label}: {hook} hook created twice: {hooks}"
+        assert all(name.startswith(f"{prefix}-") for name in names), trial.label
+
+    removed = {("ConfigMap", name) for name in DOOMED} if trial.point is KillPoint.PRUNE else set()
+    assert events.deleted(trial.name) == removed, trial.label
+
+    configmaps = (await harness.client.list("v1", "ConfigMap", trial.name)).items
+    assert tracked_names(configmaps, trial.name) == trial.declared, trial.label
+    for live in configmaps:
+        if live["metadata"]["name"] in trial.declared:
+            assert live["data"]["name"] == live["metadata"]["name"], trial.label
+    await assert_untouched(harness.client, trial.bystanders, trial.label)
+
+
+@pytest.mark.timeout(faultbudget.trials(quick=300, full=1200))
 async def test_killed_controllers_converge_without_running_a_hook_twice(
-    management: Harness, local_cluster: Any, tmp_path: Path
+    management: Harness,
+    local_cluster: Any,
+    git_server_session: GitServer,
+    tmp_path: Path,
 ) -> None:
     harness = management
-    rng = random.Random(SEED)
-    names = [f"crash-{trial}" for trial in range(TRIALS)]
-    files: dict[str, str | None] = {}
-    for name in names:
-        files |= app_files(name)
-    sha = harness.repo.push(files, "twenty apps")
-    created: Counter[tuple[str, str]] = Counter()
-    recorders = [
-        asyncio.create_task(record_hook_creations(harness, "batch/v1", "Job", created)),
-        asyncio.create_task(record_hook_creations(harness, "v1", "ConfigMap", created)),
-    ]
+    rng = random.Random(faultbudget.SEED)
+    points = list(KillPoint)
+    trials: list[Trial] = []
+    for number in range(faultbudget.trials(quick=8, full=50)):
+        point = points[number % len(points)]
+        repo = git_server_session.create_repo()
+        revision = repo.push(hooked_app(doomed=point is KillPoint.PRUNE), "the app")
+        namespace = f"crash-{number}"
+        bystanders = await place_bystanders(harness.client, namespace)
+        trials.append(Trial(number, point, repo, bystanders, [revision]))
+
     controller = ControllerProcess(local_cluster.kubeconfig, tmp_path / "controller").start()
     try:
-        for name in names:
-            await harness.client.apply(
-                application(name, harness.repo.url_file, name, path=name, automated={"prune": True})
-            )
-            await asyncio.sleep(rng.uniform(0.0, 1.0))
-            controller.kill()
-            controller.start()
-        for name in names:
-            app = await harness.wait_app(
-                name,
-                lambda a: harness.settled(a) and a["status"]["sync"].get("revision") == sha,
-                seconds=60,
-            )
-            assert [r["name"] for r in app["status"]["resources"]] == [
-                "wave-0",
-                "wave-1",
-                "wave-2",
-            ]
-            assert len(app["status"]["history"]) == 1
-        await asyncio.sleep(0.5)  # let the last watch events arrive
+        async with EventLog(harness.client, WATCHED) as events:
+            # Apps whose prune is interrupted are synced once first, undisturbed.
+            pruned = [t for t in trials if t.point is KillPoint.PRUNE]
+            for trial in pruned:
+                await harness.client.apply(fault_app(trial.name, trial.repo.url_file))
+            for trial in pruned:
+                await harness.wait_app(trial.name, harness.settled, seconds=60)
+
+            for trial in trials:
+                await kill_at(trial, rng, harness, controller, events)
+            for trial in trials:
+                await harness.wait_app(trial.name, harness.settled, seconds=60)
+            await events.catch_up(harness.namespace)
+            for trial in trials:
+                await assert_converged(harness, events, trial)
+            assert events.gaps == 0
     finally:
-        for recorder in recorders:
-            recorder.cancel()
         controller.stop()
-    hooks_by_app = Counter(namespace for namespace, _ in created)
-    assert hooks_by_app == dict.fromkeys(names, 2), created
-    assert all(count == 1 for count in created.values()), created
