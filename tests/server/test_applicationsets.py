@@ -334,6 +334,17 @@ def _broken(change: str) -> dict[str, Any]:
         body["metadata"]["name"] = "../../secrets"
     elif change == "another namespace":
         body["metadata"]["namespace"] = "kube-system"
+    elif change == "token from the server's keys":
+        github = {
+            "owner": "o",
+            "tokenRef": {"secretName": "argocd-secret", "key": "admin.password"},
+        }
+        spec["generators"] = [{"scmProvider": {"github": github}}]
+    elif change == "templated token":
+        github = {"owner": "o", "tokenRef": {"secretName": "{{cluster}}", "key": "token"}}
+        spec["generators"] = [
+            {"matrix": {"generators": [spec["generators"][0], {"scmProvider": {"github": github}}]}}
+        ]
     elif change == "not an applicationset":
         body["kind"] = "Application"
     return body
@@ -350,6 +361,8 @@ BAD_BODIES = {
     "unknown project": "references project nowhere which does not exist",
     "path in the name": "invalid applicationset name '../../secrets'",
     "another namespace": "ApplicationSets live in the control namespace",
+    "token from the server's keys": "tokenRef argocd-secret/admin.password holds the server's",
+    "templated token": "must name its Secret and key without templates",
     "not an applicationset": "kind",
 }
 

@@ -18,8 +18,9 @@ Authorisation
 Validation
     A body is refused (400, nothing written) unless it parses as an ApplicationSet,
     every generator (matrix and merge children included) is one tether runs, every
-    generated Application gets a name from the template, and, with ``goTemplate``,
-    every template string parses.
+    generated Application gets a name from the template, with ``goTemplate`` every
+    template string parses, and no ``tokenRef`` is templated or names the server's
+    own credentials (the controller would send it to a URL the author chose).
 Generation in the server
     Git generators read through a Git cache private to the server app, with the
     credentials of the repository Secrets as they are at each call; clusters come
@@ -162,6 +163,40 @@ def _names_every_application(spec: ApplicationSetSpec) -> bool:
     return True
 
 
+def _token_refs(data: Any) -> Iterator[Mapping[str, Any]]:
+    """Every ``tokenRef`` mapping in a generator body, however deep."""
+    if isinstance(data, Mapping):
+        for key, value in data.items():
+            if key == "tokenRef" and isinstance(value, Mapping):
+                yield value
+            else:
+                yield from _token_refs(value)
+    elif isinstance(data, list):
+        for value in data:
+            yield from _token_refs(value)
+
+
+def _check_token_refs(generator: Generator, name: str) -> None:
+    """Refuse token references the controller would resolve to the server's credentials.
+
+    The controller sends a ``tokenRef``'s value to the generator's ``api`` URL, which
+    the author chooses; a reference written through the API must therefore be literal
+    (a templated one could become anything) and must not name the server's own keys.
+    """
+    for ref in _token_refs(generator.body):
+        secret, key = str(ref.get("secretName", "")), str(ref.get("key", ""))
+        if "{{" in secret or "{{" in key:
+            raise BadInput(
+                f"invalid applicationset {name}: a tokenRef written through the API "
+                "must name its Secret and key without templates"
+            )
+        if _server_owned(secret, key):
+            raise BadInput(
+                f"invalid applicationset {name}: tokenRef {secret}/{key} holds the "
+                "server's credentials"
+            )
+
+
 def check_applicationset(appset: ApplicationSet) -> None:
     """Refuse what the controller could never turn into Applications (:class:`BadInput`)."""
     name = appset.metadata.name
@@ -171,6 +206,7 @@ def check_applicationset(appset: ApplicationSet) -> None:
                 f"invalid applicationset {name}: the {generator.type} generator is not "
                 f"supported (supported: {', '.join(sorted(SUPPORTED_GENERATORS))})"
             )
+        _check_token_refs(generator, name)
     if not _names_every_application(appset.spec):
         raise BadInput(f"invalid applicationset {name}: spec.template.metadata.name is required")
     if "{{" in _template_project(appset.spec.template):
