@@ -331,6 +331,15 @@ class AppComparer:
                 ConditionType.COMPARISON_ERROR.value,
                 f"failed to list live objects of {connection.name}: {connection.cache.errors}",
             ) from error
+        watched = {f"{api_version}/{kind}" for api_version, kind in connection.kinds}
+        stale = sorted(m for kind, m in connection.cache.stale.items() if kind in watched)
+        if stale:
+            # The cache holds what the cluster said before its lists began to fail:
+            # comparing with it would report a sync status nobody observed.
+            raise ComparisonFailed(
+                ConditionType.COMPARISON_ERROR.value,
+                f"failed to load live state of cluster {connection.server}: {stale[0]}",
+            )
         name = tracking_name(app, self.control_namespace)
         live = {
             ResourceKey.of(obj): obj

@@ -85,6 +85,11 @@ class ClusterCache:
     and reconnects with backoff on errors. :meth:`wait_synced` returns once every
     watched kind has been listed. Subscribers receive a :class:`Change` for every
     added, modified or deleted object.
+
+    A kind whose list fails is :attr:`stale`: its cached objects may no longer be the
+    truth, and comparisons must say so rather than trust them. When a list succeeds
+    again, every tracked object of the kind is published as modified, so that the apps
+    that could not be compared meanwhile look again.
     """
 
     def __init__(
@@ -108,6 +113,7 @@ class ClusterCache:
         self._tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._synced: dict[tuple[str, str], asyncio.Event] = {}
         self._errors: dict[tuple[str, str], str] = {}
+        self._stale: dict[tuple[str, str], str] = {}
         self._subscribers: list[asyncio.Queue[Change]] = []
 
     # --- reading -----------------------------------------------------------------
@@ -136,6 +142,11 @@ class ClusterCache:
     def errors(self) -> dict[str, str]:
         """The last error of each kind whose watch is failing (``group/Kind`` → message)."""
         return {f"{av}/{kind}": message for (av, kind), message in self._errors.items()}
+
+    @property
+    def stale(self) -> dict[str, str]:
+        """Kinds whose last list failed (``apiVersion/Kind`` → message), until one succeeds."""
+        return {f"{av}/{kind}": message for (av, kind), message in self._stale.items()}
 
     def subscribe(self) -> asyncio.Queue[Change]:
         """A queue that receives every future change."""
@@ -210,7 +221,14 @@ class ClusterCache:
         return base * (0.5 + self._rng() / 2)
 
     async def _relist(self, kind: tuple[str, str]) -> str:
-        listed = await self.client.list(*kind)
+        try:
+            listed = await self.client.list(*kind)
+        except UnknownKind:
+            raise  # not served: an empty list is the truth, nothing is stale
+        except KubeError as error:
+            self._stale[kind] = str(error)
+            raise
+        recovered = self._stale.pop(kind, None) is not None
         group = kind[0].rpartition("/")[0]
         fresh = {ResourceKey.of(item): item for item in listed.items}
         stale = [
@@ -220,6 +238,11 @@ class ClusterCache:
             self._remove(key)
         for item in fresh.values():
             self._apply_event("MODIFIED", item)
+        if recovered:
+            for key in fresh:
+                app = self._app_of.get(key)
+                if app:
+                    self._publish(Change(ChangeType.MODIFIED, key, frozenset([app])))
         self._errors.pop(kind, None)
         return listed.resource_version
 
