@@ -21,40 +21,25 @@ Validation
     generated Application gets a name from the template, with ``goTemplate`` every
     template string parses, and no ``tokenRef`` is templated or names the server's
     own credentials (the controller would send it to a URL the author chose).
-Generation in the server
-    Git generators read through a Git cache private to the server app, with the
-    credentials of the repository Secrets as they are at each call; clusters come
-    from the cluster Secrets. Secrets that hosted-API generators (pull requests, SCM
-    providers, plugins) send as tokens are limited to those labelled
-    ``app.kubernetes.io/part-of: argocd``, and never the server's own keys, so a
-    caller who may create ApplicationSets cannot make the server send a login
-    secret to a URL of their choosing. A generation is bounded by
-    :data:`GENERATE_TIMEOUT`.
+Previews
+    ``generate`` and ``dryRun`` run the generators in the server
+    (:mod:`.appsetgeneration`: Git through the server's own cache and the stored
+    repository credentials; tokens only from marked Secrets, never the server's keys).
 """
 
 from __future__ import annotations
 
-import asyncio
-import shutil
-import tempfile
-import weakref
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Body, Query, Request
 
-from tether.controller.appsets import AppSetError, GeneratorError, TemplateError
-from tether.controller.appsets.clusters import secret_field
+from tether.controller.appsets import TemplateError
 from tether.controller.appsets.conditions import resource_entry
-from tether.controller.appsets.generate import generate
-from tether.controller.appsets.generator import GenerationContext
 from tether.controller.appsets.gotemplate import GoTemplate
-from tether.controller.appsets.render import render_applications
-from tether.controller.appsets.sources import ClusterInputs, GitRepositories, SnapshotRepositories
 from tether.controller.appsets.templating import override_template
-from tether.kube import AlreadyExists, Conflict, KubeClient, KubeError, NotFound
-from tether.model import API_VERSION, SpecError, keys
+from tether.kube import AlreadyExists, Conflict, KubeError, NotFound
+from tether.model import API_VERSION, SpecError
 from tether.model.applicationset import (
     APPLICATION_SET_KIND,
     GENERATOR_TYPES,
@@ -62,7 +47,6 @@ from tether.model.applicationset import (
     ApplicationSetSpec,
     Generator,
 )
-from tether.server.accounts import SERVER_KEY
 from tether.server.audit import Reason, Subject
 from tether.server.auth import Principal
 from tether.server.context import Caller, Ctx, ServerContext
@@ -71,25 +55,17 @@ from tether.server.errors import (
     ConflictError,
     NotFoundError,
     PermissionDenied,
-    Unavailable,
     from_kube_error,
 )
 from tether.server.rbac import Action, Resource
+from tether.server.routes.appsetgeneration import generation_of, server_owned
 from tether.server.selectors import SelectorError, parse_selector
-from tether.server.store import INITIAL_ADMIN_SECRET, SECRET
 from tether.server.views import check_name
-from tether.source import CredentialStore, GitCache, RepositoryUnreachable
 
 router = APIRouter(prefix="/api/v1/applicationsets", tags=["applicationsets"])
 KIND: Final = APPLICATION_SET_KIND
 #: Generator types the controller runs (Argo CD's ``clusterDecisionResource`` is not one).
 SUPPORTED_GENERATORS: Final = frozenset(GENERATOR_TYPES) - {"clusterDecisionResource"}
-#: Longest a server-side generation may take, fetches and hosted APIs included.
-GENERATE_TIMEOUT: Final = 60.0
-#: Seconds a hosted-API generator (pull requests, SCM, plugin) may wait for an answer.
-HTTP_TIMEOUT: Final = 20.0
-#: The label a Secret needs before server-side generation reads it (Argo CD's marker).
-PART_OF_LABEL: Final = "app.kubernetes.io/part-of"
 _ATTEMPTS: Final = 5
 _METADATA_KEPT: Final = ("name", "labels", "annotations", "finalizers")
 
@@ -190,7 +166,7 @@ def _check_token_refs(generator: Generator, name: str) -> None:
                 f"invalid applicationset {name}: a tokenRef written through the API "
                 "must name its Secret and key without templates"
             )
-        if _server_owned(secret, key):
+        if server_owned(secret, key):
             raise BadInput(
                 f"invalid applicationset {name}: tokenRef {secret}/{key} holds the "
                 "server's credentials"
@@ -298,152 +274,6 @@ async def _check_project(ctx: ServerContext, appset: ApplicationSet) -> None:
         raise from_kube_error(error) from error
 
 
-# --- generating inside the server ------------------------------------------------------
-
-
-class _RepositorySecrets:
-    """Repository and repo-creds Secrets, listed afresh before each generation."""
-
-    def __init__(self, client: KubeClient, namespace: str) -> None:
-        self._client = client
-        self._namespace = namespace
-        self._secrets: tuple[Mapping[str, Any], ...] = ()
-
-    def repository_secrets(self) -> Iterable[Mapping[str, Any]]:
-        """The Secrets as last listed (the Git cache asks synchronously)."""
-        return self._secrets
-
-    async def refresh(self) -> None:
-        """List the labelled Secrets now."""
-        selector = (
-            f"{keys.SECRET_TYPE_LABEL} in "
-            f"({keys.SECRET_TYPE_REPOSITORY},{keys.SECRET_TYPE_REPO_CREDS})"
-        )
-        listed = await self._client.list("v1", "Secret", self._namespace, label_selector=selector)
-        self._secrets = tuple(listed.items)
-
-
-def _server_owned(name: str, key: str) -> bool:
-    """Whether ``name``/``key`` holds one of the server's own credentials."""
-    if name == INITIAL_ADMIN_SECRET:
-        return True
-    return name == SECRET and (
-        key in (SERVER_KEY, "server.secretkey") or key.startswith(("admin.", "accounts."))
-    )
-
-
-class GuardedInputs:
-    """Cluster Secrets, Secrets and ConfigMaps for generators run on a caller's behalf.
-
-    Tokens are read only from Secrets marked ``app.kubernetes.io/part-of: argocd``
-    (``argocd-secret``, the home of plugin tokens, is one) and never from the keys
-    that sign sessions or hold passwords.
-    """
-
-    def __init__(self, client: KubeClient, namespace: str) -> None:
-        self._client = client
-        self._namespace = namespace
-        self._inputs = ClusterInputs(client, namespace)
-
-    async def cluster_secrets(self) -> Sequence[Mapping[str, Any]]:
-        """Every cluster Secret (generators expose only names, servers and metadata)."""
-        return await self._inputs.cluster_secrets()
-
-    async def secret_value(self, name: str, key: str) -> str:
-        """One key of a marked Secret; ``LookupError`` says why when refused or absent."""
-        if _server_owned(name, key):
-            raise LookupError(f"Secret {name} key {key} holds the server's credentials")
-        try:
-            secret = await self._client.get("v1", "Secret", name, self._namespace)
-        except NotFound as error:
-            raise LookupError(f"Secret {self._namespace}/{name} not found") from error
-        except KubeError as error:
-            raise LookupError(str(error)) from error
-        labels = (secret.get("metadata") or {}).get("labels") or {}
-        if name != SECRET and labels.get(PART_OF_LABEL) != "argocd":
-            raise LookupError(
-                f"Secret {self._namespace}/{name} is not labelled {PART_OF_LABEL}: argocd, "
-                "which Secrets read by generators through the API must be"
-            )
-        value = secret_field(secret, key)
-        if not value:
-            raise LookupError(f"Secret {self._namespace}/{name} has no key {key}")
-        return value
-
-    async def config_map(self, name: str) -> Mapping[str, str]:
-        """A ConfigMap's data (plugin settings)."""
-        return await self._inputs.config_map(name)
-
-
-class ServerGeneration:
-    """What generation inside the server reads: a private Git cache and guarded inputs.
-
-    The cache's mirrors live in a temporary folder removed when this object goes (or
-    when the process exits).
-    """
-
-    def __init__(self, client: KubeClient, namespace: str) -> None:
-        folder = Path(tempfile.mkdtemp(prefix="tether-appset-git-"))
-        weakref.finalize(self, shutil.rmtree, folder, ignore_errors=True)
-        self._credentials = _RepositorySecrets(client, namespace)
-        self.repositories = GitRepositories(
-            GitCache(folder, credentials=CredentialStore(self._credentials))
-        )
-        self.inputs = GuardedInputs(client, namespace)
-
-    async def generate(self, appset: ApplicationSet) -> list[dict[str, Any]]:
-        """The Applications ``appset`` generates now; :class:`ApiError` when it cannot."""
-        name = appset.metadata.name
-        what = f"failed to generate the applications of applicationset {name}"
-        try:
-            async with asyncio.timeout(GENERATE_TIMEOUT):
-                await self._credentials.refresh()
-                context = GenerationContext(
-                    appset,
-                    SnapshotRepositories(self.repositories),
-                    self.inputs,
-                    self.inputs,
-                    http_timeout=HTTP_TIMEOUT,
-                )
-                results, _ = await generate(context)
-        except TimeoutError as error:
-            raise Unavailable(f"{what}: timed out after {GENERATE_TIMEOUT:g} s") from error
-        except GeneratorError as error:
-            if _caused_by(error, RepositoryUnreachable):
-                raise Unavailable(f"{what}: {error}") from error
-            raise BadInput(f"{what}: {error}") from error
-        except KubeError as error:
-            raise from_kube_error(error) from error
-        try:
-            rendered = render_applications(appset, results)
-        except AppSetError as error:
-            raise BadInput(f"{what}: {error}") from error
-        if rendered.failures:
-            first, more = rendered.failures[0], len(rendered.failures) - 1
-            extra = f" (and {more} more)" if more else ""
-            raise BadInput(f"{what}: {first}{extra}")
-        return list(rendered.applications)
-
-
-def _caused_by(error: BaseException, kind: type[BaseException]) -> bool:
-    seen: BaseException | None = error
-    while seen is not None:
-        if isinstance(seen, kind):
-            return True
-        seen = seen.__cause__
-    return False
-
-
-def _generation(request: Request, ctx: ServerContext) -> ServerGeneration:
-    """The app's :class:`ServerGeneration`, made on first use (most servers never need it)."""
-    state = request.app.state
-    generation: ServerGeneration | None = getattr(state, "appset_generation", None)
-    if generation is None:
-        generation = ServerGeneration(ctx.client, ctx.namespace)
-        state.appset_generation = generation
-    return generation
-
-
 def _generate_body(body: Any) -> Any:
     if not isinstance(body, Mapping) or not isinstance(body.get("applicationSet"), Mapping):
         raise BadInput('the body must be {"applicationSet": {...}}')
@@ -493,7 +323,7 @@ async def generate_applications(
     appset, obj = parse_applicationset(_generate_body(body), ctx.namespace)
     await ctx.enforce(caller, Resource.APPLICATIONSETS, Action.CREATE, rbac_object(obj))
     await _check_project(ctx, appset)
-    return {"applications": await _generation(request, ctx).generate(appset)}
+    return {"applications": await generation_of(request.app, ctx).generate(appset)}
 
 
 @router.post("")
@@ -515,7 +345,7 @@ async def create_applicationset(
     await ctx.enforce(caller, Resource.APPLICATIONSETS, Action.CREATE, target)
     await _check_project(ctx, appset)
     if dryRun:
-        apps = await _generation(request, ctx).generate(appset)
+        apps = await generation_of(request.app, ctx).generate(appset)
         resources = [resource_entry(a) for a in apps]
         return wanted | {"status": {"resources": resources, "resourcesCount": len(resources)}}
     try:
