@@ -74,6 +74,11 @@ def configmap(name: str, wave: int = 0) -> str:
     return CONFIGMAP.format(name=name, wave=wave)
 
 
+def job_hook(hook: str, prefix: str) -> str:
+    """A hook Job of type ``hook`` named ``<prefix>-<generated>``; it runs about a second."""
+    return JOB_HOOK.format(prefix=prefix, hook=hook)
+
+
 def hooked_app(*, doomed: bool) -> dict[str, str | None]:
     """Repository files: hooks, three waves (a Deployment in wave 1), ``DOOMED`` if asked."""
     files: dict[str, str | None] = {
@@ -81,7 +86,7 @@ def hooked_app(*, doomed: bool) -> dict[str, str | None]:
     }
     files["app/web.yaml"] = DEPLOYMENT
     for hook, prefix in HOOK_PREFIXES.items():
-        files[f"app/{prefix}.yaml"] = JOB_HOOK.format(prefix=prefix, hook=hook)
+        files[f"app/{prefix}.yaml"] = job_hook(hook, prefix)
     if doomed:
         files |= {f"app/{name}.yaml": configmap(name, 2) for name in DOOMED}
     return files
