@@ -328,6 +328,12 @@ def _broken(change: str) -> dict[str, Any]:
         template["spec"]["destination"]["namespace"] = "{{ .cluster "
     elif change == "templated project":
         template["spec"]["project"] = "{{cluster}}"
+    elif change == "templated project in an override":
+        spec["generators"][0]["list"]["template"] = {"spec": {"project": "{{cluster}}"}}
+    elif change == "project set by the patch":
+        spec["goTemplate"] = True
+        template["metadata"]["name"] = "{{ .cluster }}-guestbook"
+        spec["templatePatch"] = "spec:\n  project: '{{ .cluster }}'\n"
     elif change == "unknown project":
         template["spec"]["project"] = "nowhere"
     elif change == "path in the name":
@@ -358,6 +364,8 @@ BAD_BODIES = {
     "template without a name": "spec.template.metadata.name is required",
     "go template syntax": "spec.template.spec.destination.namespace",
     "templated project": "with a templated project cannot be written through the API",
+    "templated project in an override": "with a templated project cannot be written",
+    "project set by the patch": "templatePatch written through the API may not set the project",
     "unknown project": "references project nowhere which does not exist",
     "path in the name": "invalid applicationset name '../../secrets'",
     "another namespace": "ApplicationSets live in the control namespace",
@@ -442,6 +450,12 @@ async def test_project_role_stays_in_its_project(api: Api) -> None:
     elsewhere = await api.call("POST", API, "squad", json=appset("escape", "a"))
     assert elsewhere.status_code == 403
     assert "applicationsets, create, default/escape" in elsewhere.json()["message"]
+    # Nor reach one through a generator's template override.
+    sneaky = appset("sneaky", "a", project="squad")
+    sneaky["spec"]["generators"][0]["list"]["template"] = {"spec": {"project": "default"}}
+    overridden = await api.call("POST", API, "squad", json=sneaky)
+    assert overridden.status_code == 403
+    assert "applicationsets, create, default/sneaky" in overridden.json()["message"]
     moved = appset("inside", "a", project="default")
     refused = await api.call("POST", API, "squad", json=moved, params={"upsert": "true"})
     assert refused.status_code == 403

@@ -9,12 +9,14 @@ Authorisation
     Argo CD's: resource ``applicationsets``, object ``<project>/<name>``, where the
     project is the template's ``spec.project`` (``default`` when empty). A list leaves
     out what the caller may not ``get``; an unknown name is a 404 only for callers who
-    could ``get`` it in some project. A create needs ``create``; replacing a different
-    existing one (``upsert``) needs ``update`` too, and moving it to another project
-    needs ``update`` in the old one. ``generate`` and ``dryRun`` need ``create``: they
-    run the generators on the caller's behalf. An ApplicationSet whose project is
-    templated (``{{...}}``) cannot be written through the API, as in Argo CD: which
-    projects its Applications reach is only known once it runs.
+    could ``get`` it in some project. A create needs ``create`` in every project its
+    Applications can land in (the template's, and those a generator's ``template``
+    override names, which Argo CD does not check); replacing a different existing one
+    (``upsert``) needs ``update`` too, and moving it to another project ``update`` in
+    the old one. ``generate`` and ``dryRun`` need ``create``: they run the generators
+    on the caller's behalf. An ApplicationSet whose project is templated (``{{...}}``)
+    or set by its ``templatePatch`` cannot be written through the API, as in Argo CD:
+    which projects its Applications reach is only known once it runs.
 Validation
     A body is refused (400, nothing written) unless it parses as an ApplicationSet,
     every generator (matrix and merge children included) is one tether runs, every
@@ -29,6 +31,7 @@ Previews
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Annotated, Any, Final
 
@@ -68,6 +71,8 @@ KIND: Final = APPLICATION_SET_KIND
 SUPPORTED_GENERATORS: Final = frozenset(GENERATOR_TYPES) - {"clusterDecisionResource"}
 _ATTEMPTS: Final = 5
 _METADATA_KEPT: Final = ("name", "labels", "annotations", "finalizers")
+#: A ``project:`` key in a templatePatch (YAML block or flow style).
+_PATCH_PROJECT: Final = re.compile(r"(?:^|[\s{,])project\s*:", re.MULTILINE)
 
 
 # --- reading request bodies ----------------------------------------------------------
@@ -92,6 +97,15 @@ def _walk_generators(generators: Iterable[Generator]) -> Iterator[Generator]:
     for generator in generators:
         yield generator
         yield from _walk_generators(generator.children)
+
+
+def target_projects(spec: ApplicationSetSpec) -> tuple[str, ...]:
+    """Every project generated Applications can land in: the template's and the overrides'."""
+    projects = {_template_project(spec.template) or "default"}
+    for generator in _walk_generators(spec.generators):
+        if generator.template and (override := _template_project(generator.template)):
+            projects.add(override)
+    return tuple(sorted(projects))
 
 
 def _template_strings(data: Any, path: str) -> Iterator[tuple[str, str]]:
@@ -185,10 +199,15 @@ def check_applicationset(appset: ApplicationSet) -> None:
         _check_token_refs(generator, name)
     if not _names_every_application(appset.spec):
         raise BadInput(f"invalid applicationset {name}: spec.template.metadata.name is required")
-    if "{{" in _template_project(appset.spec.template):
+    if any("{{" in project for project in target_projects(appset.spec)):
         raise BadInput(
             f"invalid applicationset {name}: ApplicationSets with a templated project "
             "cannot be written through the API; set spec.template.spec.project to a project"
+        )
+    if _PATCH_PROJECT.search(appset.spec.template_patch):
+        raise BadInput(
+            f"invalid applicationset {name}: a templatePatch written through the API "
+            "may not set the project"
         )
     if appset.spec.go_template:
         _check_go_templates(appset.spec, name)
@@ -261,17 +280,23 @@ async def load_applicationset(
     return obj
 
 
-async def _check_project(ctx: ServerContext, appset: ApplicationSet) -> None:
-    project = _template_project(appset.spec.template) or "default"
-    try:
-        await ctx.client.get(API_VERSION, "AppProject", project, ctx.namespace)
-    except NotFound as error:
-        raise BadInput(
-            f"applicationset {appset.metadata.name} references project {project} "
-            "which does not exist"
-        ) from error
-    except KubeError as error:
-        raise from_kube_error(error) from error
+async def _authorise_create(ctx: ServerContext, caller: Principal, appset: ApplicationSet) -> None:
+    """``create`` in every project the ApplicationSet targets, each of which must exist.
+
+    Argo CD checks only the template's project; a generator's ``template`` override
+    can name another, so each is checked: none of them may be a way around RBAC.
+    """
+    name = appset.metadata.name
+    for project in target_projects(appset.spec):
+        await ctx.enforce(caller, Resource.APPLICATIONSETS, Action.CREATE, f"{project}/{name}")
+        try:
+            await ctx.client.get(API_VERSION, "AppProject", project, ctx.namespace)
+        except NotFound as error:
+            raise BadInput(
+                f"applicationset {name} references project {project} which does not exist"
+            ) from error
+        except KubeError as error:
+            raise from_kube_error(error) from error
 
 
 def _generate_body(body: Any) -> Any:
@@ -320,9 +345,8 @@ async def generate_applications(
     request: Request, caller: Caller, ctx: Ctx, body: Annotated[dict[str, Any], Body()]
 ) -> dict[str, Any]:
     """The Applications an ApplicationSet would generate now; nothing is written."""
-    appset, obj = parse_applicationset(_generate_body(body), ctx.namespace)
-    await ctx.enforce(caller, Resource.APPLICATIONSETS, Action.CREATE, rbac_object(obj))
-    await _check_project(ctx, appset)
+    appset, _ = parse_applicationset(_generate_body(body), ctx.namespace)
+    await _authorise_create(ctx, caller, appset)
     return {"applications": await generation_of(request.app, ctx).generate(appset)}
 
 
@@ -341,9 +365,7 @@ async def create_applicationset(
     generate in ``status.resources``.
     """
     appset, wanted = parse_applicationset(body, ctx.namespace)
-    target = rbac_object(wanted)
-    await ctx.enforce(caller, Resource.APPLICATIONSETS, Action.CREATE, target)
-    await _check_project(ctx, appset)
+    await _authorise_create(ctx, caller, appset)
     if dryRun:
         apps = await generation_of(request.app, ctx).generate(appset)
         resources = [resource_entry(a) for a in apps]
