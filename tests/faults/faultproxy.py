@@ -242,7 +242,7 @@ def internal_error(*, forward_first: bool = False) -> Respond:
     )
 
 
-def too_many_requests(retry_after: int = 1) -> Respond:
+def too_many_requests(retry_after: int | None = 1) -> Respond:
     """429 TooManyRequests with ``Retry-After``, as API priority and fairness answers."""
     return Respond(
         429,
@@ -262,10 +262,13 @@ def conflict() -> Respond:
     )
 
 
-def service_unavailable() -> Respond:
+def service_unavailable(retry_after: int | None = None) -> Respond:
     """503 ServiceUnavailable: the API server cannot serve the request now."""
     return Respond(
-        503, "ServiceUnavailable", "the server is currently unable to handle the request"
+        503,
+        "ServiceUnavailable",
+        "the server is currently unable to handle the request",
+        retry_after=retry_after,
     )
 
 

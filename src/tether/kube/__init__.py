@@ -5,7 +5,9 @@ that imports the Kubernetes client library (lightkube). It provides kubeconfig l
 (contexts, client certificates, bearer tokens; exec credential plugins only when
 allowed), discovery of every kind the server serves (CRDs that appear later included),
 generic get/list/watch/apply/delete for any kind, server-side dry-run, and client-side
-rate and concurrency limits.
+rate and concurrency limits. A request the server answers with 429, or with a 5xx, and a
+``Retry-After`` header is sent again after that wait (at most ten times), as client-go
+does: the server said it did not act on it.
 
 Requests go over aiohttp (:mod:`tether.kube.transport`): lightkube parses the kubeconfig
 and builds the TLS context, but its httpx stack cost four times the client CPU per

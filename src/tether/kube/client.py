@@ -10,6 +10,7 @@ through lightkube's typed models. Every call is throttled, and every failure is 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +31,12 @@ log = logging.getLogger(__name__)
 
 PatchType = Literal["json", "merge", "strategic", "apply"]
 PropagationPolicy = Literal["Foreground", "Background", "Orphan"]
+
+#: How often a request is sent again when the server answers 429 or 5xx with a
+#: ``Retry-After`` header, as client-go does; the wait is the header's, at most
+#: :data:`MAX_RETRY_AFTER` seconds.
+MAX_SERVER_RETRIES = 10
+MAX_RETRY_AFTER = 10.0
 
 _PATCH_CONTENT_TYPES: dict[str, str] = {
     "json": "application/json-patch+json",
@@ -139,15 +146,25 @@ class KubeClient:
         dry_run: bool = False,
     ) -> Any:
         query = _query(params)
-        async with self.throttle.slot():
-            try:
-                response = await self._transport.request(
-                    method, path, params=query, body=body, headers=headers
-                )
-            except (aiohttp.ClientError, TimeoutError) as error:
-                self._observe(method, verb, kind, namespace, 0, dry_run)
-                raise Unavailable(verb, target, _transport_cause(error)) from error
-        self._observe(method, verb, kind, namespace, response.status, dry_run)
+        for attempt in range(MAX_SERVER_RETRIES + 1):
+            async with self.throttle.slot():
+                try:
+                    response = await self._transport.request(
+                        method, path, params=query, body=body, headers=headers
+                    )
+                except (aiohttp.ClientError, TimeoutError) as error:
+                    self._observe(method, verb, kind, namespace, 0, dry_run)
+                    raise Unavailable(verb, target, _transport_cause(error)) from error
+            self._observe(method, verb, kind, namespace, response.status, dry_run)
+            wait = response.retry_after
+            if wait is None or attempt == MAX_SERVER_RETRIES:
+                break
+            if response.status != 429 and response.status < 500:
+                break
+            # The server asked for the request again after a pause (429 from API priority
+            # and fairness, a 5xx while it starts or stops) and did not act on this one.
+            log.debug("%s %s: the server answered %s; retrying", verb, target, response.status)
+            await asyncio.sleep(min(wait, MAX_RETRY_AFTER))
         if response.status >= 400:
             raise error_from_status(verb, target, response.status, _json_or_none(response))
         try:

@@ -107,10 +107,21 @@ class Credentials:
 
 @dataclass(frozen=True, slots=True)
 class Response:
-    """A complete response: status code and body bytes."""
+    """A complete response: status code, body bytes, and the wait the server asked for."""
 
     status: int
     body: bytes
+    #: Seconds of the ``Retry-After`` header (``None`` when absent or not a number).
+    retry_after: float | None = None
+
+
+def _retry_after(value: str | None) -> float | None:
+    """The seconds of a ``Retry-After`` header (the HTTP-date form is not used by Kubernetes)."""
+    try:
+        seconds = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and seconds >= 0 else None
 
 
 class Transport:
@@ -178,7 +189,9 @@ class Transport:
             if response.status == 401 and self.credentials.refreshable and not refresh:
                 refresh = True
                 continue
-            return Response(response.status, data)
+            return Response(
+                response.status, data, _retry_after(response.headers.get("Retry-After"))
+            )
 
     async def stream_lines(
         self, path: str, *, params: Mapping[str, str], read_timeout: float
