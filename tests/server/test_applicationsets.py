@@ -243,6 +243,34 @@ async def test_generate_with_a_list_generator_writes_nothing(api: Api) -> None:
     assert (await api.call("GET", f"{API}/listed")).status_code == 404
 
 
+async def test_generate_with_a_clusters_generator(api: Api) -> None:
+    added = await api.call(
+        "POST",
+        "/api/v1/clusters",
+        json={
+            "server": "https://prod.example.com:6443",
+            "name": "prod",
+            "config": {"bearerToken": "not-a-real-token"},
+        },
+    )
+    assert added.status_code == 200, added.text
+    body = appset("fleet")
+    body["spec"]["generators"] = [{"clusters": {}}]
+    body["spec"]["template"]["metadata"]["name"] = "{{name}}-guestbook"
+    body["spec"]["template"]["spec"]["destination"]["server"] = "{{server}}"
+    response = await api.call("POST", f"{API}/generate", json={"applicationSet": body})
+    assert response.status_code == 200, response.text
+    servers = {
+        a["metadata"]["name"]: a["spec"]["destination"]["server"]
+        for a in response.json()["applications"]
+    }
+    assert servers == {
+        "in-cluster-guestbook": "https://kubernetes.default.svc",
+        "prod-guestbook": "https://prod.example.com:6443",
+    }
+    assert "not-a-real-token" not in response.text
+
+
 async def test_generate_with_a_git_generator(api: Api, git_server: GitServer) -> None:
     repo = git_server.create_repo()
     repo.push(
