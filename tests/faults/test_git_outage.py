@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from appmanifests import conditions_of
+from appmanifests import application, conditions_of, manual_sync
 from eventlog import EventLog
 from faultapps import (
     assert_untouched,
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from controllerharness import Harness
     from gitserver import GitServer, RemoteRepo
 
+APPLICATION = ("argoproj.io/v1alpha1", "Application")
 COMPARISON_ERROR = "ComparisonError"
 WATCHED = (("v1", "ConfigMap"), ("batch/v1", "Job"))
 
@@ -88,6 +89,10 @@ def served(request: pytest.FixtureRequest, git_server: GitServer) -> Iterator[Se
 def files(**configmaps: int) -> dict[str, str | None]:
     """Repository files: one ConfigMap per keyword, its value the ``wave`` data field."""
     return {f"app/{name}.yaml": configmap(name, wave) for name, wave in configmaps.items()}
+
+
+def operation_phase(app: dict[str, Any]) -> str:
+    return str(((app.get("status") or {}).get("operationState") or {}).get("phase", ""))
 
 
 async def refresh_while_away(harness: Harness, name: str) -> dict[str, Any]:
@@ -220,3 +225,30 @@ async def test_a_force_pushed_history_converges_to_the_new_head(
         assert live_a["data"]["wave"] == "2"
         await events.catch_up(name)
         assert events.deleted(name) == {("ConfigMap", "c")}
+
+
+@pytest.mark.parametrize("served", ["git"], indirect=True)
+async def test_a_sync_that_errors_while_the_repository_is_away_is_retried(
+    harness: Harness, served: ServedRepo
+) -> None:
+    """Argo CD retries an operation that ended in Error as it does one that Failed."""
+    name = "outage-retry"
+    first = served.repo.push(files(a=0), "one object")
+    await harness.client.apply(application(name, served.url, name))
+    await harness.client.patch(*APPLICATION, name, harness.namespace, manual_sync(first))
+    await harness.wait_app(name, settled_at(harness, first))
+
+    served.go_away()
+    unseen = served.repo.push(files(b=0), "add b")
+    request = manual_sync(unseen)
+    request["operation"]["retry"] = {"limit": 5, "backoff": {"duration": "1s", "factor": 1}}
+    await harness.client.patch(*APPLICATION, name, harness.namespace, request)
+    app = await harness.wait_app(name, lambda a: operation_phase(a) == "Error")
+    message = app["status"]["operationState"]["message"]
+    assert message.startswith("ComparisonError: "), message
+    assert served.address in message, message
+
+    served.come_back()
+    app = await harness.wait_app(name, settled_at(harness, unseen))
+    assert app["status"]["operationState"]["retryCount"] >= 1
+    assert [h["revision"] for h in app["status"]["history"]] == [first, unseen]

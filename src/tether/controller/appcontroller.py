@@ -520,7 +520,7 @@ class ApplicationController:
             retry_count = 0
             if (
                 state is not None
-                and state.phase is OperationPhase.FAILED
+                and state.phase in (OperationPhase.FAILED, OperationPhase.ERROR)
                 and state.operation == app.operation
             ):
                 delay = self.operations.retry_delay(state)

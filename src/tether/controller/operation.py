@@ -32,6 +32,9 @@ from tether.sync import Destination, SyncContext, name_hooks, plan_sync, run_syn
 
 log = logging.getLogger(__name__)
 
+#: The phases ``syncPolicy.retry`` retries.
+_RETRIED = (OperationPhase.FAILED, OperationPhase.ERROR)
+
 #: Writes ``status`` fields of an Application (``None`` removes a field); also removes
 #: the top-level ``operation`` when ``clear_operation``.
 StatusWriter = Callable[[Application, Mapping[str, Any], bool], Awaitable[None]]
@@ -197,9 +200,13 @@ class OperationRunner:
 
     @staticmethod
     def retry_delay(final: OperationState) -> float | None:
-        """Seconds until a failed operation is retried, or ``None`` when it is not."""
+        """Seconds until a failed operation is retried, or ``None`` when it is not.
+
+        An operation that ended in Error (its comparison failed: the repository or the
+        cluster could not be read) is retried like one that Failed, as in Argo CD.
+        """
         retry = final.operation.retry
-        if final.phase is not OperationPhase.FAILED or retry is None:
+        if final.phase not in _RETRIED or retry is None:
             return None
         if final.message == "Operation terminated" or not retry.allows_retry(final.retry_count):
             return None
