@@ -147,6 +147,16 @@ def test_rolling_sync_steps_show_and_delete_asks_to_confirm(page: Page, tether: 
             time.sleep(0.25)
 
 
+def test_an_unknown_applicationset_says_so(page: Page, tether: Tether) -> None:
+    open_applicationsets(page, tether)
+    page.evaluate(
+        "history.pushState(null, '', '/applicationsets/no-such-set');"
+        "dispatchEvent(new PopStateEvent('popstate'))"
+    )
+    expect(page.locator("#appset-missing")).to_have_text("ApplicationSet no-such-set not found.")
+    expect(page.locator("#delete-appset")).to_have_count(0)
+
+
 @pytest.fixture
 def viewer(tether: Tether) -> str:
     """A local account ``viewer`` with the built-in read-only role; its password."""

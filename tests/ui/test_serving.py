@@ -7,7 +7,6 @@ import pytest
 
 from .conftest import Tether
 
-
 # The ApplicationSets pages need "/applicationsets" in CLIENT_ROUTES (tether.server.ui)
 # before a reload or a shared link reaches them; until then only in-app navigation does.
 NOT_YET_SERVED = pytest.mark.xfail(

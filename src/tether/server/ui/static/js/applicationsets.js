@@ -183,7 +183,13 @@ export function renderApplicationSet(main, name, navigate) {
     replace(body, generatorsSection(appset), templateSection(appset), conditionsSection(appset), applicationsSection(appset), rolloutSection(appset));
     for (const details of body.querySelectorAll("details")) details.open = open.has(details.dataset.key);
   }, (error, shown) => {
-    if (!shown) replace(header, h("p", { class: "error", role: "alert" }, error.status === 404 ? `ApplicationSet ${name} not found.` : error.message));
+    // Gone (deleted elsewhere included) replaces the page; other failures keep what is shown.
+    if (error.status === 404) {
+      replace(header, h("p", { class: "error", role: "alert", id: "appset-missing" }, `ApplicationSet ${name} not found.`));
+      replace(body);
+    } else if (!shown) {
+      replace(header, h("p", { class: "error", role: "alert" }, error.message));
+    }
   });
 }
 
