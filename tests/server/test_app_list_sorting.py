@@ -22,6 +22,7 @@ from serverharness import Harness, application, running_server
 
 from tether.kube import KubeClient
 from tether.model import API_VERSION
+from tether.server.views import SortBy, object_sort_key
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -272,6 +273,18 @@ async def test_a_cached_page_is_not_served_after_an_app_changes(small: Harness) 
     await set_status(small, "app-03", {"health": {"status": "Degraded"}})
     assert (await list_page(small, sortBy="health", limit=2))[0] == ["app-00", "app-03"]
     assert pages.hits == hits + 1
+
+
+async def test_an_order_is_sorted_once_per_change_of_the_apps(small: Harness) -> None:
+    apps = small.app.state.context.apps
+    key = object_sort_key(SortBy.HEALTH)
+    await list_page(small, sortBy="health", limit=2)
+    sorted_once = apps.ordered(SortBy.HEALTH, key)
+    await list_page(small, sortBy="health", limit=3)  # another page, computed: same order
+    assert apps.ordered(SortBy.HEALTH, key) is sorted_once
+    await set_status(small, "app-01", {"health": {"status": "Missing"}})
+    assert apps.ordered(SortBy.HEALTH, key) is not sorted_once
+    assert (await list_page(small, sortBy="health", limit=3))[0] == ["app-00", "app-01", "app-05"]
 
 
 async def test_a_continue_token_keeps_its_place_when_apps_come_and_go(small: Harness) -> None:
