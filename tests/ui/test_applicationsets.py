@@ -82,6 +82,8 @@ def test_the_list_shows_the_demo_applicationsets(page: Page, tether: Tether) -> 
         expect(row.locator("[data-testid=condition][data-tone=Healthy]")).to_have_count(3)
         expect(row.locator("[data-testid=app-count]")).not_to_have_text("0")
     screenshot(page, "applicationsets")
+    page.emulate_media(color_scheme="dark")
+    screenshot(page, "applicationsets-dark")
 
 
 def test_the_detail_shows_generators_template_conditions_and_generated_apps(
