@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from prometheus_client import CollectorRegistry
 from rich.console import Console
 from rich.table import Table
 
@@ -22,6 +23,8 @@ from tether.cli.login_cmd import configure_local_context
 from tether.cli.runtime import configure_logging, run_until_signalled
 from tether.controller import ApplicationController, install
 from tether.controller.appsets.reconciler import ApplicationSetReconciler
+from tether.controller.clusters import IN_CLUSTER_SERVER
+from tether.controller.metrics import ControllerMetrics
 from tether.kube import ConfigError, KubeClient, KubeError, NotFound, load_kubeconfig
 from tether.localcluster.launcher import LaunchError, LocalClusterProcess
 from tether.notifications import NotificationController
@@ -106,7 +109,11 @@ def up_command(
         raise typer.Exit(2) from None
 
     async def main(stop: asyncio.Event) -> None:
-        async with KubeClient(config) as client:
+        # One registry: the server's /metrics shows the controller's metrics too.
+        registry = CollectorRegistry()
+        metrics = ControllerMetrics(registry)
+        observer = metrics.request_observer(IN_CLUSTER_SERVER)
+        async with KubeClient(config, observer=observer) as client:
             async with asyncio.timeout(60):
                 await install(client, NAMESPACE)
             # The demo's age key must be in place before the renderer reads the keys.
@@ -116,9 +123,13 @@ def up_command(
             render_settings = await wiring.sops_settings(client, NAMESPACE)
             git, repository_secrets = await wiring.git_cache(client, NAMESPACE, data_dir / "git")
             controller = ApplicationController(
-                client, git, namespace=NAMESPACE, renderer=wiring.renderer_for(render_settings)
+                client,
+                git,
+                namespace=NAMESPACE,
+                renderer=wiring.renderer_for(render_settings),
+                metrics=metrics,
             )
-            appsets = ApplicationSetReconciler(client, NAMESPACE, git)
+            appsets = ApplicationSetReconciler(client, NAMESPACE, git, metrics=metrics)
             notifications = NotificationController(client, NAMESPACE)
             async with asyncio.timeout(60):
                 await controller.start()
@@ -135,6 +146,7 @@ def up_command(
                         NAMESPACE,
                         on_push=on_push,
                         manifests=wiring.ControllerManifests(controller),
+                        registry=registry,
                     ),
                     host="127.0.0.1",
                     port=port,

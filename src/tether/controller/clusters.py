@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextvars
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -85,7 +86,10 @@ class ClusterConnection:
         if wanted <= self.kinds:
             return
         self.kinds |= wanted
-        self.cache.watch_kinds(sorted(wanted))
+        # The watches serve every app of the cluster: they start in a context of their
+        # own, not in that of the app whose refresh first needed them (whose context
+        # would attribute their requests to it, see tether.controller.metrics).
+        contextvars.Context().run(self.cache.watch_kinds, sorted(wanted))
 
     def connection_state(self) -> ConnectionState:
         """Failed while a watch of this cluster fails; Unknown until an app uses it."""
