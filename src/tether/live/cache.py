@@ -87,9 +87,9 @@ class ClusterCache:
     added, modified or deleted object.
 
     A kind whose list fails is :attr:`stale`: its cached objects may no longer be the
-    truth, and comparisons must say so rather than trust them. When a list succeeds
-    again, every tracked object of the kind is published as modified, so that the apps
-    that could not be compared meanwhile look again.
+    truth, and comparisons must say so rather than trust them. When no kind is stale
+    any more, one change per tracking app is published, so that the apps that could not
+    be compared meanwhile look again.
     """
 
     def __init__(
@@ -238,11 +238,11 @@ class ClusterCache:
             self._remove(key)
         for item in fresh.values():
             self._apply_event("MODIFIED", item)
-        if recovered:
-            for key in fresh:
-                app = self._app_of.get(key)
-                if app:
-                    self._publish(Change(ChangeType.MODIFIED, key, frozenset([app])))
+        if recovered and not self._stale:
+            # Every kind lists again: the apps compared meanwhile said Unknown, and each
+            # of them must look again now that the cache is the truth once more.
+            for app, tracked in list(self._by_app.items()):
+                self._publish(Change(ChangeType.MODIFIED, min(tracked), frozenset([app])))
         self._errors.pop(kind, None)
         return listed.resource_version
 
