@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from appmanifests import IN_CLUSTER, NAMESPACE, application, configmap, project
 from controllerharness import Harness
+from controllerprocess import ControllerProcess
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
@@ -294,3 +296,37 @@ async def test_applicationset_passes_are_observed(metered: Metered) -> None:
     assert families["argocd_appset_reconcile"][0] == "histogram"
     (count,) = samples(families, "argocd_appset_reconcile_count", name=name)
     assert count.labels == {"name": name, "namespace": NAMESPACE}
+
+
+@pytest.mark.parametrize("taken", [False, True], ids=["free-port", "taken-port"])
+async def test_tether_controller_serves_its_metrics(
+    management: Harness, local_cluster: Any, tmp_path: Path, taken: bool
+) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        port = int(holder.getsockname()[1])
+        if taken:
+            holder.listen()
+        else:
+            holder.close()
+        controller = ControllerProcess(
+            local_cluster.kubeconfig, tmp_path / "controller", args=("--metrics-port", str(port))
+        )
+        await asyncio.to_thread(controller.start)
+        try:
+            log = controller.log_path.read_text()
+            if taken:
+                # Another replica holds the port: the controller runs on without /metrics.
+                assert f"failed to serve metrics on 127.0.0.1:{port}" in log
+                return
+            assert f"metrics at http://127.0.0.1:{port}/metrics" in log
+            async with httpx.AsyncClient() as http:
+                response = await http.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
+        finally:
+            await asyncio.to_thread(controller.stop)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    kinds = {f.name: f.type for f in text_string_to_metric_families(response.text)}
+    assert kinds["argocd_app_reconcile"] == "histogram"
+    assert kinds["tether_workqueue_depth"] == "gauge"
+    assert "argocd_app_info" not in kinds  # the API server's, scraped there
