@@ -97,7 +97,8 @@ class APIApp:
 
     async def _respond(self, scope: Scope, receive: Receive) -> Response | Stream:
         path: str = scope["path"]
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        # ASGI servers hand header names over lower-cased (the specification requires it).
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         if path not in _PUBLIC and not hmac.compare_digest(
             headers.get("authorization", "").encode(), self._auth
         ):

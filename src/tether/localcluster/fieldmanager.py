@@ -305,15 +305,22 @@ def _reset(result: dict[str, Any], live: Mapping[str, Any], scope: Scope) -> dic
     return result
 
 
-def _finish(body: Mapping[str, Any], managers: Mapping[_Key, _Entry]) -> dict[str, Any]:
-    """A private deep copy of ``body`` carrying the encoded managedFields."""
+def _with_managed_fields(
+    body: Mapping[str, Any], managers: Mapping[_Key, _Entry]
+) -> dict[str, Any]:
+    """A shallow copy of ``body`` carrying the encoded managedFields."""
     result = dict(body)
     metadata = {k: v for k, v in (result.get("metadata") or {}).items() if k != "managedFields"}
     encoded = _encode(managers)
     if encoded:
         metadata["managedFields"] = encoded
     result["metadata"] = metadata
-    copied: dict[str, Any] = orjson.loads(orjson.dumps(result))
+    return result
+
+
+def _finish(body: Mapping[str, Any], managers: Mapping[_Key, _Entry]) -> dict[str, Any]:
+    """A private deep copy of ``body`` carrying the encoded managedFields."""
+    copied: dict[str, Any] = orjson.loads(orjson.dumps(_with_managed_fields(body, managers)))
     return copied
 
 
@@ -339,9 +346,11 @@ def server_side_apply(
     """Apply ``config`` as ``manager`` to ``live`` (``None`` when creating).
 
     ``subresource`` names the subresource the request addressed when ``scope`` does not
-    imply it (``scale``). Returns the new object (a private copy) with its
-    managedFields. Raises :class:`ApplyConflictError` when the configuration changes
-    fields other managers own and ``force`` is false, :class:`ManagedFieldsError` when
+    imply it (``scale``). Returns the new object with its managedFields: it shares no
+    value with ``live``, and when creating it shares values with ``config`` (which the
+    caller must then no longer use). Raises :class:`ApplyConflictError` when the
+    configuration changes fields other managers own and ``force`` is false,
+    :class:`ManagedFieldsError` when
     the configuration sets managedFields or the live ones are malformed,
     :class:`ConfigurationError` when a map-list item lacks one of its keys.
     """
@@ -372,7 +381,9 @@ def server_side_apply(
         # comparison below (which finds conflicts and removed fields) has nothing to
         # find. Skipping it halves the cost of the first apply of an object.
         managers[key] = _Entry(applied, api_version, _timestamp(now))
-        return _finish(merged, managers)
+        # Nor is a deep copy needed: without a live object, the result shares values
+        # with ``config`` alone, which belongs to the caller's request.
+        return _with_managed_fields(merged, managers)
     if previous is not None:
         others = FieldSet()
         for other_key, entry in managers.items():
