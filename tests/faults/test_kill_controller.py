@@ -17,7 +17,8 @@ app: it is Synced and Healthy at its last commit and its operation Succeeded; it
 history has one entry per completed sync, each at its own revision; every hook was
 created exactly once per sync (one name, one uid); what was deleted is exactly what Git
 removed; its objects are exactly what Git declares; and the objects placed next to it
-(untracked, or tracked by another app) were never touched.
+(untracked, or tracked by another app) were never touched. And no status written
+meanwhile claimed an object Synced or applied before it existed.
 """
 
 from __future__ import annotations
@@ -49,12 +50,14 @@ from faultapps import (
     tracked_names,
     wave_of,
 )
+from truth import untrue_claims
 
 if TYPE_CHECKING:
     from controllerharness import Harness
     from gitserver import GitServer, RemoteRepo
 
 WATCHED = (
+    ("argoproj.io/v1alpha1", "Application"),
     ("batch/v1", "Job"),
     ("v1", "ConfigMap"),
     ("apps/v1", "Deployment"),
@@ -179,6 +182,7 @@ async def assert_converged(harness: Harness, events: EventLog, trial: Trial) -> 
         if live["metadata"]["name"] in trial.declared:
             assert live["data"]["name"] == live["metadata"]["name"], trial.label
     await assert_untouched(harness.client, trial.bystanders, trial.label)
+    assert not untrue_claims(events, trial.name, trial.name), trial.label
 
 
 @pytest.mark.timeout(faultbudget.trials(quick=300, full=1200))
