@@ -7,11 +7,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 from serverharness import Harness, application, load_fixture, running_server
 
+from tether.controller.metrics import ControllerMetrics
 from tether.kube import KubeClient
 from tether.model import API_VERSION
 
@@ -21,11 +22,8 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 @pytest_asyncio.fixture(loop_scope="session")
 async def metered(kube: KubeClient) -> AsyncIterator[tuple[Harness, CollectorRegistry]]:
     registry = CollectorRegistry()
-    # What the controller does with the same registry: its own metrics appear too.
-    reconcile = Counter(
-        "argocd_app_reconcile", "Application reconciliation.", ("name",), registry=registry
-    )
-    reconcile.labels("web").inc(3)
+    # What tether up does: the controller's metrics share the registry and appear too.
+    ControllerMetrics(registry).observe_reconcile(application("web", namespace="argocd"), 0.3)
     async with running_server(kube, registry=registry) as harness:
         yield harness, registry
 
@@ -101,7 +99,8 @@ async def test_app_info_cluster_info_and_appset_info(
     assert clusters["https://kubernetes.default.svc"]["k8s_version"]
     (appset_sample,) = metrics["argocd_appset_info"]
     assert appset_sample.labels["name"] == "guestbooks"
-    assert metrics["argocd_app_reconcile"][0].labels == {"name": "web"}
+    (reconciled,) = [s for s in metrics["argocd_app_reconcile"] if s.name.endswith("_count")]
+    assert (reconciled.labels["namespace"], reconciled.value) == ("argocd", 1.0)
 
 
 async def test_sync_total_counts_operations_that_finish(

@@ -15,10 +15,13 @@ work unchanged (``argocd_app_info{sync_status="OutOfSync"} == 1``):
 ``argocd_appset_info``
     one series per ApplicationSet (``namespace, name, resource_update_status``).
 
-The registry is injected, so other collectors (the controller's ``argocd_app_reconcile``,
-``argocd_app_k8s_request_total`` and ``tether_*`` metrics, once it has them) can register on
-the same one and ``/metrics`` exposes them all. Cluster and ApplicationSet lists are
-refreshed at most every ``refresh_seconds``, so scrapes cost the cluster little.
+The registry is injected, so other collectors can register on the same one and
+``/metrics`` exposes them all: ``tether up`` hands it to the controller's
+:class:`~tether.controller.metrics.ControllerMetrics` (``argocd_app_reconcile``,
+``argocd_app_k8s_request_total``, ``tether_*``, ...). The controller, not the server,
+counts ``argocd_app_sync_duration_seconds_total``: it sees each sync it ran end, once,
+whichever processes run. Cluster and ApplicationSet lists are refreshed at most every
+``refresh_seconds``, so scrapes cost the cluster little.
 """
 
 from __future__ import annotations
