@@ -6,16 +6,21 @@ show); "going away" stops the server, "coming back" starts it again on the same
 address. What must hold while it is away: the app keeps its last known state (nothing
 is pruned because the repository cannot be read, health and resources stay), a
 ``ComparisonError`` condition names the repository without its password, and the sync
-status is ``Unknown``, never Synced against a revision tether could not see. A sync
-that had its revision when the server went away completes from what was fetched. Once
-the server is back, the app converges to the newest commit, also when the history it
-knew was rewritten by a force-push meanwhile.
+status is ``Unknown``, never Synced against a revision tether could not see. That holds
+too for a controller started while the server is away, with no copy of the repository
+yet. A sync that had its revision when the server went away completes from what was
+fetched; one that needed to fetch ends in Error, and ``retry`` retries it. Once the
+server is back, the app converges to the newest commit, also when the history it knew
+was rewritten by a force-push meanwhile.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -32,7 +37,9 @@ from faultapps import (
 from gitserver import git
 from tcpgate import TCPGate
 
+from tether.controller import ApplicationController
 from tether.model import keys
+from tether.source import GitCache
 
 if TYPE_CHECKING:
     from controllerharness import Harness
@@ -84,6 +91,26 @@ def served(request: pytest.FixtureRequest, git_server: GitServer) -> Iterator[Se
         yield ServedRepo(git_server, git_server.create_repo(), gate, request.param)
     finally:
         gate.close()
+
+
+@contextlib.asynccontextmanager
+async def running_controller(
+    harness: Harness, data_dir: Path
+) -> AsyncIterator[ApplicationController]:
+    """An in-process controller with a Git cache of its own in ``data_dir``."""
+    controller = ApplicationController(
+        harness.client,
+        GitCache(data_dir / "git"),
+        namespace=harness.namespace,
+        poll_interval=0.05,
+        clock=harness.clock,
+    )
+    try:
+        async with asyncio.timeout(30):
+            await controller.start()
+        yield controller
+    finally:
+        await controller.close()
 
 
 def files(**configmaps: int) -> dict[str, str | None]:
@@ -252,3 +279,31 @@ async def test_a_sync_that_errors_while_the_repository_is_away_is_retried(
     app = await harness.wait_app(name, settled_at(harness, unseen))
     assert app["status"]["operationState"]["retryCount"] >= 1
     assert [h["revision"] for h in app["status"]["history"]] == [first, unseen]
+
+
+@pytest.mark.parametrize("served", ["http"], indirect=True)
+async def test_a_controller_started_while_the_repository_is_away_deletes_nothing(
+    management: Harness, served: ServedRepo, tmp_path: Path
+) -> None:
+    """A new controller with no mirror of the repository yet (a fresh pod) keeps everything."""
+    harness = management
+    name = "outage-cold"
+    first = served.repo.push(files(a=0, b=0), "two objects")
+    async with running_controller(harness, tmp_path / "first"):
+        await harness.client.apply(fault_app(name, served.url))
+        await harness.wait_app(name, settled_at(harness, first))
+
+    async with EventLog(harness.client, WATCHED) as events:
+        served.go_away()
+        unseen = served.repo.push({"app/b.yaml": None}, "remove b")
+        async with running_controller(harness, tmp_path / "second"):
+            app = await refresh_while_away(harness, name)
+            assert_last_known(app, served, unseen, {"a", "b"}, syncs=1)
+            assert events.deleted(name) == set()
+
+            served.come_back()
+            await harness.refresh(name)
+            app = await harness.wait_app(name, settled_at(harness, unseen))
+            assert [h["revision"] for h in app["status"]["history"]] == [first, unseen]
+            await events.catch_up(name)
+            assert events.deleted(name) == {("ConfigMap", "b")}
