@@ -330,3 +330,4 @@ async def test_tether_controller_serves_its_metrics(
     assert kinds["argocd_app_reconcile"] == "histogram"
     assert kinds["tether_workqueue_depth"] == "gauge"
     assert "argocd_app_info" not in kinds  # the API server's, scraped there
+    assert "_created" not in response.text

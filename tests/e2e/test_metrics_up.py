@@ -144,6 +144,7 @@ def test_up_serves_server_and_controller_metrics_once(tmp_path: Path, git_repo: 
 
     declared = Counter(line.split()[2] for line in text.splitlines() if line.startswith("# TYPE "))
     assert [name for name, times in declared.items() if times > 1] == []
+    assert "_created" not in text  # as Argo CD's expositions
     families = {f.name: f for f in text_string_to_metric_families(text)}
     for name, kind in (SERVER_FAMILIES | CONTROLLER_FAMILIES).items():
         assert families[name].type == kind, name

@@ -15,7 +15,11 @@ from typing import Annotated
 
 import typer
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    generate_latest,
+)
 
 from tether.cli import wiring
 from tether.cli.runtime import configure_logging, run_until_signalled
@@ -23,7 +27,7 @@ from tether.controller import ApplicationController, install
 from tether.controller.appsets.reconciler import ApplicationSetReconciler
 from tether.controller.clusters import IN_CLUSTER_SERVER
 from tether.controller.leases import ShardingConfig
-from tether.controller.metrics import ControllerMetrics
+from tether.controller.metrics import ControllerMetrics, without_created_series
 from tether.kube import ConfigError, KubeClient, KubeError, load_kubeconfig
 from tether.notifications import NotificationController
 
@@ -96,6 +100,7 @@ def controller_command(
 ) -> None:
     """Run the application controller until interrupted (SIGINT or SIGTERM)."""
     configure_logging(verbose)
+    without_created_series()
     try:
         config = load_kubeconfig(kubeconfig, context)
         sharding = ShardingConfig(

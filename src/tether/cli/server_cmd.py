@@ -15,6 +15,7 @@ import uvicorn
 import uvloop
 
 from tether.controller import install
+from tether.controller.metrics import without_created_series
 from tether.kube import ConfigError, KubeClient, KubeError, load_kubeconfig
 from tether.server.app import create_app
 
@@ -97,6 +98,7 @@ def server_command(
 ) -> None:
     """Serve the API (/api/v1), webhooks (/api/webhook), /metrics and the event stream."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    without_created_series()
     try:
         uvloop.run(_serve(kubeconfig, namespace, host, port, setup))
     except (ConfigError, KubeError, OSError, TimeoutError) as error:

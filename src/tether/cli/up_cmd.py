@@ -24,7 +24,7 @@ from tether.cli.runtime import configure_logging, run_until_signalled
 from tether.controller import ApplicationController, install
 from tether.controller.appsets.reconciler import ApplicationSetReconciler
 from tether.controller.clusters import IN_CLUSTER_SERVER
-from tether.controller.metrics import ControllerMetrics
+from tether.controller.metrics import ControllerMetrics, without_created_series
 from tether.kube import ConfigError, KubeClient, KubeError, NotFound, load_kubeconfig
 from tether.localcluster.launcher import LaunchError, LocalClusterProcess
 from tether.notifications import NotificationController
@@ -89,6 +89,7 @@ def up_command(
     """Start everything and keep it running until interrupted (Ctrl-C stops it all)."""
     configure_logging(verbose)
     console = Console()
+    without_created_series()
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     cluster: LocalClusterProcess | None = None

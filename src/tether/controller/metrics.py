@@ -52,7 +52,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Final
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -107,6 +107,15 @@ def destination_server(obj: Mapping[str, Any]) -> str:
 
 
 _current_app: ContextVar[AppRef | None] = ContextVar("tether_current_app", default=None)
+
+
+def without_created_series() -> None:
+    """Expose counters and histograms without ``*_created`` series, as Argo CD does.
+
+    Process-wide (prometheus_client keeps it globally), so the commands call it at start;
+    it halves the bytes of a scrape.
+    """
+    disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped upstream
 
 
 @contextlib.contextmanager
