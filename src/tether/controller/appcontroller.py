@@ -305,10 +305,13 @@ class ApplicationController:
             return
         found = self._lookup(key)
         started = time.perf_counter()
-        with acting_for(None if found is None else AppRef.of(found)):
-            await self._reconcile(key)
-        if found is not None:
-            self.metrics.observe_reconcile(found, time.perf_counter() - started)
+        try:
+            with acting_for(None if found is None else AppRef.of(found)):
+                await self._reconcile(key)
+        finally:
+            # A refresh that failed took its time too (the queue retries it).
+            if found is not None:
+                self.metrics.observe_reconcile(found, time.perf_counter() - started)
 
     async def _reconcile(self, key: str) -> None:
         self._reconciled[key] = time.monotonic()
@@ -527,10 +530,25 @@ class ApplicationController:
                 if delay is None:
                     return
                 waited = (now - (state.finished_at or now)).total_seconds()
-                if waited < delay:
+                # A failure "in the future" means the clock went back: retry now rather
+                # than for as long as the jump.
+                if 0 <= waited < delay:
                     self.operation_queue.add_after(key, delay - waited)
                     return
                 retry_count = state.retry_count + 1
+            initiator = app.operation.initiated_by
+            if retry_count or (initiator is not None and initiator.automated):
+                # A retry or an automated sync starts only through an open gate: its
+                # recorded start would otherwise fall inside a window that forbids it.
+                # (A user's request is recorded at once and waits, saying why.)
+                project = resolve_project(
+                    self.management.cache, self.namespace, app.spec.project_name
+                )
+                if project is not None:
+                    gate = self._gate(key, obj, app, project, now)
+                    if not gate.allowed:
+                        self._wait_on_gate(key, gate, self.operation_queue)
+                        return
             state = new_operation_state(app.operation, now, retry_count)
             await self.writer.write_fields(obj, {"operationState": state.to_dict()})
             log.info("%s: operation started", key)

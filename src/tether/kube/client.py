@@ -5,7 +5,9 @@ and stores them as JSON-shaped mappings. So :class:`KubeClient` speaks REST dire
 over :class:`~tether.kube.transport.Transport` (TLS and credentials set up from the
 kubeconfig lightkube reads), resolving paths through :mod:`discovery`, instead of going
 through lightkube's typed models. Every call is throttled, and every failure is a
-:class:`~tether.kube.errors.KubeError`.
+:class:`~tether.kube.errors.KubeError`. An optional :data:`RequestObserver`, given at
+construction, sees each request as a :class:`RequestRecord` (verb, kind, namespace,
+status code, dry run): the controller counts requests per application with it.
 """
 
 from __future__ import annotations
