@@ -33,8 +33,9 @@ back-off), :mod:`~tether.controller.gates` (what holds a sync back:
 :mod:`~tether.controller.appwriter` (patching Applications),
 :mod:`~tether.controller.workqueue` (deduplicated, per-app rate-limited queues),
 :mod:`~tether.controller.leases` (shards of apps held through Leases, for several
-replicas) and :mod:`~tether.controller.appcontroller` (the event routing and the two
-queues). ``docs/controller.md`` is the operator's guide.
+replicas), :mod:`~tether.controller.metrics` (Prometheus metrics with Argo CD's names;
+``docs/monitoring.md``) and :mod:`~tether.controller.appcontroller` (the event routing
+and the two queues). ``docs/controller.md`` is the operator's guide.
 
 Rules
 -----
