@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from typing import Any, cast
 
 from tether.kube import KubeError, NotFound, UnknownKind
@@ -258,14 +258,30 @@ class _Run:
                 metadata["annotations"] = dict(managed.annotations)
         await self.ctx.client.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": metadata})
 
-    async def gather(self, coroutines: Iterable[Any]) -> list[Any]:
-        limit = asyncio.Semaphore(self.ctx.concurrency)
+    async def gather(self, coroutines: Iterable[Coroutine[Any, Any, Any]]) -> list[Any]:
+        """Await every coroutine, at most ``concurrency`` at a time; results in order.
 
-        async def bounded(coroutine: Any) -> Any:
-            async with limit:
-                return await coroutine
+        A fixed set of workers takes the coroutines in turn: a task per object, each
+        queued on a semaphore, cost the client more than a third of what the requests
+        themselves cost in a sync of thousands of objects. If one fails, those not
+        started yet are closed and the failure propagates.
+        """
+        work = list(enumerate(coroutines))
+        results: list[Any] = [None] * len(work)
+        queue = iter(work)
 
-        return list(await asyncio.gather(*(bounded(c) for c in coroutines)))
+        async def worker() -> None:
+            try:
+                for index, coroutine in queue:
+                    results[index] = await coroutine
+            except BaseException:
+                for _, left in queue:
+                    left.close()
+                raise
+
+        workers = min(max(self.ctx.concurrency, 1), len(work))
+        await asyncio.gather(*(worker() for _ in range(workers)))
+        return results
 
     async def run_step(self, step: SyncStep) -> str:
         """Run a step's unfinished tasks; returns the first failure message, or ``""``."""
