@@ -106,7 +106,10 @@ def decide_auto_sync(
             delay = settings.self_heal_delay(previous)
             finished = last.finished_at or last.started_at
             waited = (now - finished).total_seconds()
-            if waited < delay:
+            # A last sync "in the future" means the clock went back: how long ago it
+            # really was is unknown, and waiting for the clock to pass it again would
+            # last as long as the jump. Heal now; the back-off counts from this heal.
+            if 0 <= waited < delay:
                 return AutoSyncDecision(
                     None, "waiting for the self-heal back-off", retry_after=delay - waited
                 )

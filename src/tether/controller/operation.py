@@ -192,6 +192,9 @@ class OperationRunner:
             if app.spec.sync_policy
             else None,
             poll_interval=self.poll_interval,
+            # The controller's clock, as for startedAt: the retry and self-heal back-offs
+            # subtract one from the other.
+            clock=self.clock,
             terminate=terminate,
         )
         final = await run_sync(context, plan, state)
