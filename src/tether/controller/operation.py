@@ -11,6 +11,7 @@ and resumes it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -22,6 +23,7 @@ from tether.controller.comparison import AppComparer, ComparisonFailed, tracking
 from tether.controller.deletion import is_delete_hook
 from tether.controller.settings import ControllerSettings
 from tether.health import assess_health
+from tether.kube import KubeError
 from tether.model import OperationPhase, ResourceKey
 from tether.model.application import Application
 from tether.model.operation import Operation, OperationState, SyncOperationResult
@@ -172,10 +174,14 @@ class OperationRunner:
             ),
         )
 
+        saved = state
+
         async def save(current: OperationState) -> None:
+            nonlocal saved
             if current.is_completed:
                 return  # finish() writes the outcome with its history entry, in one patch
             await self.write_status(app, {"operationState": current.to_dict()}, False)
+            saved = current
 
         destination = app.spec.destination
         context = SyncContext(
@@ -197,7 +203,16 @@ class OperationRunner:
             clock=self.clock,
             terminate=terminate,
         )
-        final = await run_sync(context, plan, state)
+        try:
+            final = await run_sync(context, plan, state)
+        except KubeError as error:
+            # A request outside any task's own outcome failed (reading a hook's or an
+            # object's state, creating the namespace): the operation stays Running and is
+            # resumed after a back-off. Meanwhile its message names the cause.
+            retrying = dataclasses.replace(saved, message=f"retrying after an error: {error}")
+            with contextlib.suppress(KubeError):
+                await self.write_status(app, {"operationState": retrying.to_dict()}, False)
+            raise
         await self.finish(app, final, comparison.revisions)
         return final
 
