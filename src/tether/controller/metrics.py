@@ -129,7 +129,13 @@ def acting_for(app: AppRef | None) -> Iterator[None]:
 
 
 class ControllerMetrics:
-    """The application and ApplicationSet controllers' metrics on one registry."""
+    """The application and ApplicationSet controllers' metrics on one registry.
+
+    One instance serves one :class:`~tether.controller.ApplicationController` (which
+    binds its clusters, queues, render cache and Git cache) and the ApplicationSet
+    reconciler beside it; the same registry cannot take a second instance (Prometheus
+    names are unique per registry).
+    """
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         """Register on ``registry`` (a private one when not given)."""
