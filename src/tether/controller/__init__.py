@@ -49,7 +49,12 @@ Rules
   everything needs ``allowEmpty``.
 - A sync starts only through open gates: the project's sync windows and the app's
   ``tether.dev/depends-on`` apps (Synced, Healthy, not syncing). A closed gate is a
-  condition on the app, and the message of a requested operation while it waits.
+  condition on the app, and the message of a requested operation while it waits. An
+  automated sync or a retry is recorded as started only once its gate is open; a user's
+  request is recorded at once and waits.
+- Time is the controller's clock throughout (window verdicts, ``startedAt``,
+  ``finishedAt``, back-offs). A last sync that lies ahead of the clock (the clock went
+  back) does not hold a self-heal or retry back-off for the length of the jump.
 - Rollback syncs a history entry's revision and source and turns automated sync off.
 - Deleting an app with ``resources-finalizer.argocd.argoproj.io`` (foreground) or
   ``.../background`` runs its PreDelete hooks, deletes its resources (not those with
