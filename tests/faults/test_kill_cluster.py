@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import faultbudget
 import pytest
 from eventlog import EventLog, Seen
-from faultapps import configmap, fault_app, settled_at, tracked_names
+from faultapps import configmap, fault_app, job_hook, settled_at, tracked_names
 from recordingclient import Acknowledged, RecordingClient
 from truth import untrue_claims
 
@@ -47,7 +47,11 @@ if TYPE_CHECKING:
     from tether.localcluster.launcher import LocalClusterProcess
 
 OBJECTS = 100
-WATCHED = (("argoproj.io/v1alpha1", "Application"), ("v1", "ConfigMap"))
+WATCHED = (
+    ("argoproj.io/v1alpha1", "Application"),
+    ("v1", "ConfigMap"),
+    ("batch/v1", "Job"),
+)
 
 
 @pytest.fixture
@@ -99,12 +103,49 @@ async def assert_acknowledged_present(
         )
 
 
-def nth_added(namespace: str, kind: str, count: int) -> Callable[[Seen], bool]:
-    """A predicate true from the ``count``-th object of ``kind`` added in ``namespace`` on."""
+def kill_point(namespace: str, step: int) -> Callable[[Seen], bool]:
+    """A predicate for the moment of a sync of :data:`OBJECTS` objects and two hooks.
+
+    Step 0 is the PreSync hook's creation, steps 1 to :data:`OBJECTS` the creation of
+    that many objects, and the step after them the PostSync hook's creation.
+    """
+    if step == 0 or step > OBJECTS:
+        hook = "PreSync" if step == 0 else "PostSync"
+        return lambda e: e.namespace == namespace and e.type == "ADDED" and e.hook == hook
     added = itertools.count(1)
     return lambda e: (
-        e.namespace == namespace and e.kind == kind and e.type == "ADDED" and next(added) >= count
+        e.namespace == namespace
+        and e.kind == "ConfigMap"
+        and e.type == "ADDED"
+        and next(added) >= step
     )
+
+
+def assert_hooks_ran_once_per_attempt(
+    events: EventLog, namespace: str, syncs: int, label: str
+) -> None:
+    """No hook was created twice, and one ran again only in a new attempt (a retry).
+
+    An operation that resumes after the cluster comes back does not start over; only a
+    sync that Failed (an apply refused while the cluster was down) is retried, and a
+    retry is a new attempt that runs its hooks again, as in Argo CD. An operation never
+    ends in Error because the cluster could not be read for a while.
+    """
+    states = [
+        (e.object.get("status") or {}).get("operationState") or {}
+        for e in events.of("argocd", kind="Application")
+        if e.name == namespace
+    ]
+    assert "Error" not in {s.get("phase") for s in states}, (label, states)
+    attempts = len({s["startedAt"] for s in states if s.get("startedAt")})
+    hooks = [e for e in events.of(namespace, kind="Job", event_type="ADDED") if e.hook]
+    for hook in ("PreSync", "PostSync"):
+        uids: dict[str, set[str]] = {}
+        for event in hooks:
+            if event.hook == hook:
+                uids.setdefault(event.name, set()).add(event.uid)
+        assert all(len(u) == 1 for u in uids.values()), f"{label}: {hook} recreated: {uids}"
+        assert syncs <= len(uids) <= attempts, f"{label}: {hook} {sorted(uids)}, {attempts}"
 
 
 def reports_missing(configmap_name: str) -> Callable[[dict[str, Any]], bool]:
@@ -138,14 +179,16 @@ async def test_a_killed_cluster_keeps_what_it_acknowledged_and_the_app_converges
             files: dict[str, str | None] = {
                 f"app/cm-{index}.yaml": configmap(f"cm-{index}") for index in range(OBJECTS)
             }
-            revision = repo.push(files, "a hundred objects")
-            kill_after = rng.randint(1, OBJECTS)
+            files["app/pre.yaml"] = job_hook("PreSync", "pre")
+            files["app/post.yaml"] = job_hook("PostSync", "post")
+            revision = repo.push(files, "a hundred objects and two hooks")
+            kill_at = rng.randint(0, OBJECTS + 1)
             downtime = rng.uniform(0.2, 1.5)
-            label = f"seed {faultbudget.SEED} trial {trial} (kill after {kill_after} objects)"
+            label = f"seed {faultbudget.SEED} trial {trial} (kill at step {kill_at})"
 
             since, first_write = events.mark(), len(recorder.acknowledged)
             await harness.client.apply(fault_app(name, repo.url_file, retry=True))
-            await events.wait_for(nth_added(name, "ConfigMap", kill_after), since=since)
+            await events.wait_for(kill_point(name, kill_at), since=since)
             local_cluster.kill()
             acknowledged = recorder.acknowledged[first_write:]
             await restart_after(local_cluster, downtime)
@@ -169,6 +212,7 @@ async def test_a_killed_cluster_keeps_what_it_acknowledged_and_the_app_converges
             await harness.wait_app(name, reports_missing("cm-1"), seconds=30)
             await events.catch_up(name)
             assert not untrue_claims(events, name, name), label
+            assert_hooks_ran_once_per_attempt(events, name, syncs=2, label=label)
         assert events.gaps == 0
 
 

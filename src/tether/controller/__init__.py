@@ -63,7 +63,11 @@ Rules
   Without the finalizer nothing is deleted.
 - Operations read the app from the API server, never from a cache that may lag, so a
   finished operation is never started again; a restarted controller resumes a Running
-  one from ``.status.operationState``.
+  one from ``.status.operationState``. An operation whose cluster cannot be read for a
+  while (it restarts, the network dropped) is not ended either: it stays Running, its
+  message says what it waits for, and it resumes where it stopped, so the hooks it
+  completed do not run again. ``syncPolicy.retry`` retries an operation that ended in
+  Failed or in Error, as Argo CD does.
 - With several replicas (``--shards``), exactly one holds each app's shard Lease and
   only it writes the app.
 - Status is written only when something but its timestamps changed.

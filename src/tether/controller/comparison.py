@@ -55,6 +55,14 @@ class ComparisonFailed(Exception):
         self.message = message
 
 
+class LiveStateUnavailable(ComparisonFailed):
+    """The cluster's live state cannot be read now (its lists fail or did not complete).
+
+    A passing condition (the cluster restarts, the network drops): what it says about
+    the app is only that nothing is known, and it will pass.
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class Comparison:
     """Everything one refresh learned about an application."""
@@ -327,7 +335,7 @@ class AppComparer:
             async with asyncio.timeout(self._sync_timeout):
                 await connection.cache.wait_synced()
         except TimeoutError as error:
-            raise ComparisonFailed(
+            raise LiveStateUnavailable(
                 ConditionType.COMPARISON_ERROR.value,
                 f"failed to list live objects of {connection.name}: {connection.cache.errors}",
             ) from error
@@ -336,7 +344,7 @@ class AppComparer:
         if stale:
             # The cache holds what the cluster said before its lists began to fail:
             # comparing with it would report a sync status nobody observed.
-            raise ComparisonFailed(
+            raise LiveStateUnavailable(
                 ConditionType.COMPARISON_ERROR.value,
                 f"failed to load live state of cluster {connection.server}: {stale[0]}",
             )

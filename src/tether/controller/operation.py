@@ -19,7 +19,12 @@ from datetime import datetime
 from typing import Any
 
 from tether.controller.clusters import ClusterConnection
-from tether.controller.comparison import AppComparer, ComparisonFailed, tracking_name
+from tether.controller.comparison import (
+    AppComparer,
+    ComparisonFailed,
+    LiveStateUnavailable,
+    tracking_name,
+)
 from tether.controller.deletion import is_delete_hook
 from tether.controller.settings import ControllerSettings
 from tether.health import assess_health
@@ -111,6 +116,26 @@ class OperationRunner:
             comparison = await self.comparer.compare(
                 app, connection, settings, revisions=revisions, refresh_repositories=False
             )
+        except LiveStateUnavailable as error:
+            if terminate.is_set():
+                final = dataclasses.replace(
+                    state,
+                    phase=OperationPhase.FAILED,
+                    message="Operation terminated",
+                    finished_at=self.clock(),
+                )
+                await self.finish(app, final)
+                return final
+            # The cluster cannot be read just now (it restarts, the network dropped).
+            # Ending the operation would have a retry start it over and run the hooks it
+            # already completed: it stays Running and is resumed after a back-off, its
+            # message saying what it waits for.
+            waiting = dataclasses.replace(
+                state, message=f"waiting for the cluster: {error.message}"
+            )
+            with contextlib.suppress(KubeError):
+                await self.write_status(app, {"operationState": waiting.to_dict()}, False)
+            raise
         except ComparisonFailed as error:
             final = dataclasses.replace(
                 state,
