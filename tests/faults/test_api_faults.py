@@ -37,12 +37,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from appmanifests import application, conditions_of
 from faultbudget import SEED, trials
-from faultproxy import (
+from faultplan import (
     CutWatch,
     Delay,
     Drop,
     ExpireWatch,
-    FaultProxy,
     Match,
     Rule,
     conflict,
@@ -50,6 +49,7 @@ from faultproxy import (
     service_unavailable,
     too_many_requests,
 )
+from faultproxy import FaultProxy
 
 from tether.controller import ApplicationController
 from tether.kube import KubeClient, KubeError, NotFound, load_kubeconfig

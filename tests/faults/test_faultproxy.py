@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from faultproxy import (
+from faultplan import (
     CutWatch,
     Delay,
     Drop,
     ExpireWatch,
-    FaultProxy,
     Match,
     RequestInfo,
     Respond,
@@ -32,6 +31,7 @@ from faultproxy import (
     service_unavailable,
     too_many_requests,
 )
+from faultproxy import FaultProxy
 
 from tether.kube import (
     Conflict,
