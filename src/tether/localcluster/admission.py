@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 
 from tether.localcluster import defaults, names
+from tether.localcluster.bounds import check_bounds
 from tether.localcluster.errors import APIError, Cause, bad_request, invalid
 from tether.localcluster.resources import ResourceType
 
@@ -171,7 +172,7 @@ def _fold_string_data(obj: dict[str, Any]) -> None:
 
 
 def validate(rtype: ResourceType, obj: Mapping[str, Any], name: str) -> None:
-    """422 with every cause if the name, namespace or labels break their rules."""
+    """422 with every cause if the name, namespace, labels or numeric bounds break their rules."""
     meta = obj["metadata"]
     causes = names.check_name(rtype.group, rtype.kind, name)
     namespace = meta.get("namespace")
@@ -192,6 +193,8 @@ def validate(rtype: ResourceType, obj: Mapping[str, Any], name: str) -> None:
     causes += names.check_finalizers(meta.get("finalizers"))
     if rtype.key == ("apiextensions.k8s.io", "customresourcedefinitions"):
         causes += _crd_name_causes(obj, name)
+    if not rtype.custom:
+        causes += check_bounds(rtype.group, rtype.kind, obj)
     if causes:
         raise invalid(rtype.kind, rtype.group, name, causes)
 
