@@ -560,7 +560,7 @@ async def test_drift_is_healed_through_dropped_watches(rig: Rig) -> None:
     harness = rig.harness
     rng = random.Random(f"{SEED}/watches")
     name, destination = "drifting", "dest-drifting"
-    await seed_bystanders(rig, destination)
+    bystanders = await seed_bystanders(rig, destination)
     sha = harness.repo.push(release_files(name, 1), f"{name}: release 1")
     await rig.direct.apply(app_manifest(name, harness.repo, destination))
     await harness.wait_app(
@@ -592,3 +592,6 @@ async def test_drift_is_healed_through_dropped_watches(rig: Rig) -> None:
     assert rig.proxy.injected["cut"] + rig.proxy.injected["end"] > 0
     rig.proxy.clear()
     await harness.wait_app(name, harness.settled)
+    for (namespace, cm_name), uid in bystanders.items():
+        found = await rig.direct.get("v1", "ConfigMap", cm_name, namespace)
+        assert found["metadata"]["uid"] == uid, f"watches: {cm_name} was replaced"

@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import json
 import random
+from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from faultplan import (
     Delay,
     Drop,
     ExpireWatch,
+    FaultPlan,
     Match,
     RequestInfo,
     Respond,
@@ -191,6 +193,91 @@ def test_requests_are_classified_as_the_api_server_does(
 )
 def test_matches_select_requests(match: Match, info: RequestInfo, matches: bool) -> None:
     assert match(info) is matches
+
+
+WATCH = classify("GET", "/api/v1/configmaps", {"watch": "true"})
+RESUMED = classify("GET", "/api/v1/configmaps", {"watch": "true", "resourceVersion": "42"})
+APPLY = classify("PATCH", "/api/v1/namespaces/a/configmaps/c", {}, "application/apply-patch+yaml")
+
+
+@pytest.mark.parametrize(
+    ("rules", "info", "delay", "answer", "cut", "fired"),
+    [
+        ((), APPLY, 0.0, None, None, {}),
+        (
+            (Rule("slow", Delay(0.2)), Rule("slower", Delay(0.3)), Rule("500", internal_error())),
+            APPLY,
+            0.5,
+            internal_error(),
+            None,
+            {"slow": 1, "slower": 1, "500": 1},
+        ),
+        (
+            (Rule("409", conflict()), Rule("500", internal_error())),
+            APPLY,
+            0.0,
+            conflict(),
+            None,
+            {"409": 1},
+        ),
+        (
+            (Rule("cut", CutWatch(events=1)), Rule("gone", ExpireWatch())),
+            APPLY,
+            0.0,
+            None,
+            None,
+            {},
+        ),
+        (
+            (Rule("cut", CutWatch(events=1)), Rule("gone", ExpireWatch())),
+            WATCH,
+            0.0,
+            None,
+            CutWatch(events=1),
+            {"cut": 1},
+        ),
+        (
+            (Rule("cut", CutWatch(events=1)), Rule("gone", ExpireWatch())),
+            RESUMED,
+            0.0,
+            ExpireWatch(),
+            CutWatch(events=1),
+            {"cut": 1, "gone": 1},
+        ),
+        (
+            (Rule("spent", Drop(), limit=0), Rule("next", Drop())),
+            APPLY,
+            0.0,
+            Drop(),
+            None,
+            {"next": 1},
+        ),
+        ((Rule("never", Drop(), probability=0.0),), APPLY, 0.0, None, None, {}),
+    ],
+    ids=[
+        "empty",
+        "delays-add-up",
+        "first-answer-wins",
+        "watch-faults-skip-writes",
+        "cut",
+        "expire",
+        "limit",
+        "probability-zero",
+    ],
+)
+def test_a_plan_decides_each_request(
+    rules: tuple[Rule, ...],
+    info: RequestInfo,
+    delay: float,
+    answer: Respond | Drop | ExpireWatch | None,
+    cut: CutWatch | None,
+    fired: dict[str, int],
+) -> None:
+    injected: Counter[str] = Counter()
+    decision = FaultPlan(rules).decide(info, random.Random(0), injected)
+    assert decision.delay == pytest.approx(delay)
+    assert (decision.answer, decision.cut) == (answer, cut)
+    assert dict(injected) == fired
 
 
 # --- transparency ------------------------------------------------------------------------
