@@ -24,6 +24,7 @@ from tether.localcluster import defaults, names
 from tether.localcluster.bounds import check_bounds
 from tether.localcluster.errors import APIError, Cause, bad_request, invalid
 from tether.localcluster.resources import ResourceType
+from tether.localcluster.timestamps import rfc3339
 
 #: Server-owned metadata that clients may not change on update.
 _IMMUTABLE_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds")
@@ -41,7 +42,7 @@ def system_clock() -> datetime:
 
 def timestamp(moment: datetime, offset_seconds: int = 0) -> str:
     """``moment`` (plus an offset) as Kubernetes writes timestamps (RFC 3339, seconds)."""
-    return (moment + timedelta(seconds=offset_seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return rfc3339(moment + timedelta(seconds=offset_seconds) if offset_seconds else moment)
 
 
 def grace_period(rtype: ResourceType, obj: Mapping[str, Any], requested: int | None) -> int:

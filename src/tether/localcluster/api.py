@@ -10,6 +10,7 @@ streamed with chunked transfer, one JSON event per line.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -105,7 +106,7 @@ class APIApp:
             raise unauthorized()
         method: str = scope["method"]
         body = await _read_body(receive) if method in ("POST", "PUT", "PATCH", "DELETE") else b""
-        query = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
+        query = dict(_query_pairs(scope["query_string"]))
         request = Request(method, query, headers, body)
         segments = [unquote(s) for s in path.strip("/").split("/")] if path != "/" else []
         resource = parse_resource_path(segments)
@@ -151,6 +152,21 @@ class APIApp:
         else:
             doc = self._discovery.resource_list(segments[1], segments[2])
         return Response(200, doc) if doc is not None else None
+
+
+def _query_pairs(raw: bytes) -> tuple[tuple[str, str], ...]:
+    """The parameters of a query string (clients repeat a few short ones: those are cached)."""
+    if len(raw) > _CACHED_QUERY_LENGTH:
+        return tuple(parse_qsl(raw.decode("latin-1"), keep_blank_values=True))
+    return _short_query_pairs(raw)
+
+
+_CACHED_QUERY_LENGTH = 256
+
+
+@functools.lru_cache(maxsize=512)
+def _short_query_pairs(raw: bytes) -> tuple[tuple[str, str], ...]:
+    return tuple(parse_qsl(raw.decode("latin-1"), keep_blank_values=True))
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final
 
@@ -37,6 +37,7 @@ import orjson
 from tether.localcluster.fieldset import FieldSet, FieldsV1Error, format_path
 from tether.localcluster.schema import Schema
 from tether.localcluster.structured import StructureError, compare, fields_of, merge, remove
+from tether.localcluster.timestamps import rfc3339
 
 __all__ = [
     "ApplyConflictError",
@@ -192,7 +193,10 @@ _STRIPPED: Final = FieldSet.from_fields_v1(
 
 
 def _timestamp(now: datetime) -> str:
-    return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return rfc3339(now if now.utcoffset() == _NO_OFFSET else now.astimezone(UTC))
+
+
+_NO_OFFSET: Final = timedelta(0)
 
 
 def _decode(entries: Any) -> dict[_Key, _Entry]:
