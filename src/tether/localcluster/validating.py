@@ -13,15 +13,20 @@ kube-apiserver does.
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+from collections import OrderedDict
+from typing import Any, Final
+
+import orjson
 
 from tether.localcluster.errors import Cause, bad_request, invalid
 from tether.localcluster.options import WriteOptions
 from tether.localcluster.resources import ResourceType
-from tether.localcluster.schema import SchemaRegistry
+from tether.localcluster.schema import Schema, SchemaRegistry
 from tether.localcluster.validation import (
     CauseType,
     FieldValidation,
+    ValidationReport,
     apply_defaults,
     prune,
     validate,
@@ -34,6 +39,7 @@ class SchemaAdmission:
     def __init__(self, schemas: SchemaRegistry) -> None:
         """Check writes against ``schemas``."""
         self._schemas = schemas
+        self._reports = _Reports()
 
     def __call__(
         self,
@@ -51,9 +57,7 @@ class SchemaAdmission:
             return []
         if rtype.custom:
             _replace(obj, apply_defaults(obj, schema))
-        report = validate(
-            _without_managed_fields(obj), schema, FieldValidation(options.field_validation)
-        )
+        report = self._reports.validate(obj, schema, FieldValidation(options.field_validation))
         mistyped = [e for e in report.errors if e.type is CauseType.TYPE_INVALID]
         if mistyped and not rtype.custom:
             # Built-in kinds are decoded into typed structs before validation, so a value
@@ -79,16 +83,56 @@ class SchemaAdmission:
         return list(report.warnings)
 
 
-def _without_managed_fields(obj: dict[str, Any]) -> dict[str, Any]:
-    """A shallow view of ``obj`` without ``metadata.managedFields``.
+#: Metadata that validation does not look at (managedFields: the field manager checks
+#: them itself, and walking them again would double a write's cost) or that never
+#: differs in validity (uid and creationTimestamp: the server sets both, on create and on
+#: every update, to values of its own making, so they are valid by construction).
+_UNCHECKED_METADATA: Final = frozenset({"managedFields", "uid", "creationTimestamp"})
 
-    The field manager writes and checks managedFields itself (a malformed entry from a
-    client is a 400 there); walking them again here would double a write's cost.
-    """
+
+def _checked_view(obj: dict[str, Any]) -> dict[str, Any]:
+    """A shallow view of ``obj`` without the metadata validation leaves out."""
     meta = obj.get("metadata")
-    if not isinstance(meta, dict) or "managedFields" not in meta:
+    if not isinstance(meta, dict) or _UNCHECKED_METADATA.isdisjoint(meta):
         return obj
-    return {**obj, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
+    return {**obj, "metadata": {k: v for k, v in meta.items() if k not in _UNCHECKED_METADATA}}
+
+
+class _Reports:
+    """Validation reports of recent writes, by schema, mode and content.
+
+    A sync dry-runs every object and then applies it: two writes of the same content
+    moments apart, the second validated again for nothing. Validation is a pure
+    function of the checked content, the schema and the mode, so a report is reused
+    when all three are the same; the content is identified by a 256-bit BLAKE2 digest
+    of its JSON (a collision is not a practical possibility), and the schema by
+    identity (a changed CRD registers a new schema object).
+    """
+
+    def __init__(self, size: int = 8192) -> None:
+        self._size = size
+        self._known: OrderedDict[tuple[Schema, FieldValidation, bytes], ValidationReport] = (
+            OrderedDict()
+        )
+
+    def validate(
+        self, obj: dict[str, Any], schema: Schema, mode: FieldValidation
+    ) -> ValidationReport:
+        view = _checked_view(obj)
+        try:
+            content = orjson.dumps(view)
+        except TypeError:  # not JSON (nothing decoded from a request is): no caching
+            return validate(view, schema, mode)
+        key = (schema, mode, hashlib.blake2b(content, digest_size=32).digest())
+        report = self._known.get(key)
+        if report is not None:
+            self._known.move_to_end(key)
+            return report
+        report = validate(view, schema, mode)
+        self._known[key] = report
+        if len(self._known) > self._size:
+            self._known.popitem(last=False)
+        return report
 
 
 def _replace(obj: dict[str, Any], new: dict[str, Any]) -> None:
