@@ -9,7 +9,11 @@ that make it so:
 ``checkout``
     The new commit brings a large, highly compressible file: the fetch is tiny, writing
     the checkout is not.
-``render``
+``kustomize``
+    A kustomization whose folder holds a large file since the first revision, and an
+    Application that sets Kustomize images: the checkout fits, the scratch copy of the
+    folder that tether edits for Kustomize does not.
+``helm``
     A Helm chart with a local ``file://`` dependency of many small files, present since
     the first revision: every file of the checkout fits, but ``helm dependency build``
     packs them into one archive in the render's scratch space, which does not.
@@ -39,7 +43,8 @@ class DiskStage(enum.StrEnum):
 
     FETCH = "fetch"
     CHECKOUT = "checkout"
-    RENDER = "render"
+    KUSTOMIZE = "kustomize"
+    HELM = "helm"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +55,9 @@ class StagePlan:
     second: dict[str, str | None]
     #: Bytes left free on the tmpfs.
     room: int
-    #: The file size limit under ``RLIMIT_FSIZE``.
-    per_file_room: int
+    #: The file size limit under ``RLIMIT_FSIZE`` (``None``: a per-file limit cannot
+    #: make this stage fail where it should).
+    per_file_room: int | None
 
 
 def _noise(size: int, rng: random.Random) -> str:
@@ -59,7 +65,9 @@ def _noise(size: int, rng: random.Random) -> str:
     return base64.b64encode(rng.randbytes(size * 3 // 4 + 3)).decode()[:size]
 
 
-def _directory_revisions(extra: dict[str, str]) -> tuple[dict[str, str | None], ...]:
+def _directory_revisions(
+    extra: dict[str, str],
+) -> tuple[dict[str, str | None], dict[str, str | None]]:
     first: dict[str, str | None] = {
         f"{PATH}/a.yaml": configmap("big-a", "blue"),
         f"{PATH}/b.yaml": configmap("big-b", "blue"),
@@ -86,6 +94,12 @@ PAYLOAD_CHART = """\
 apiVersion: v2
 name: payload
 version: 0.1.0
+"""
+
+KUSTOMIZATION = """\
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources: [{resources}]
 """
 
 TEMPLATE = """\
@@ -116,6 +130,17 @@ def stage_plan(stage: DiskStage, rng: random.Random) -> StagePlan:
     if stage is DiskStage.CHECKOUT:
         first, second = _directory_revisions({"assets/log.txt": "all quiet\n" * (400 * KiB)})
         return StagePlan(first, second, room=1 * MiB, per_file_room=1 * MiB)
+    if stage is DiskStage.KUSTOMIZE:
+        notes = "nothing to see here\n" * (80 * KiB)  # 1.6 MiB, compresses to nothing
+        first, second = _directory_revisions(
+            {f"{PATH}/kustomization.yaml": KUSTOMIZATION.format(resources="a.yaml")}
+        )
+        first |= {
+            f"{PATH}/kustomization.yaml": KUSTOMIZATION.format(resources="a.yaml, b.yaml"),
+            f"{PATH}/notes.txt": notes,
+        }
+        # Room for the checkout and half the copy of the folder.
+        return StagePlan(first, second, room=len(notes) * 3 // 2, per_file_room=None)
     pieces = 24
     piece = 96 * KiB
     files: dict[str, str | None] = {

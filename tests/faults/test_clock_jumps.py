@@ -50,6 +50,7 @@ QUIET_BOUND = 10.0
 
 
 def deny(schedule: str, duration: str, **more: Any) -> dict[str, Any]:
+    """A deny window for every app of the project (``more``: timeZone, ...)."""
     return {
         "kind": "deny",
         "schedule": schedule,
@@ -59,14 +60,17 @@ def deny(schedule: str, duration: str, **more: Any) -> dict[str, Any]:
 
 
 def revision_of(app: dict[str, Any]) -> str:
+    """The revision the app's sync status names."""
     return str(((app.get("status") or {}).get("sync") or {}).get("revision", ""))
 
 
 def phase_of(app: dict[str, Any]) -> str:
+    """The phase of the app's last or current operation."""
     return str(((app.get("status") or {}).get("operationState") or {}).get("phase", ""))
 
 
 def history_of(app: dict[str, Any]) -> list[dict[str, Any]]:
+    """The app's deployment history, oldest first."""
     return list((app.get("status") or {}).get("history") or [])
 
 
@@ -210,38 +214,41 @@ async def test_a_jump_into_a_deny_window_holds_the_sync_and_a_jump_back_releases
 
 #: Last Sundays of March and October 2026: Berlin leaves and re-enters UTC+1 at 01:00 UTC.
 #: A deny window at 03:30 Berlin time for an hour is [01:30, 02:30) UTC on the spring day
-#: (UTC+2) and [02:30, 03:30) UTC on the autumn day (UTC+1). Each case: a reading that a
-#: fixed UTC offset would judge the other way round, and whether a sync may start.
-DST_CASES = [
-    pytest.param(datetime(2026, 3, 29, 1, 45, tzinfo=UTC), False, "02:30:00", id="spring-in"),
-    pytest.param(datetime(2026, 3, 29, 2, 40, tzinfo=UTC), True, "", id="spring-after"),
-    pytest.param(datetime(2026, 10, 25, 1, 45, tzinfo=UTC), True, "", id="autumn-before"),
-    pytest.param(datetime(2026, 10, 25, 2, 45, tzinfo=UTC), False, "03:30:00", id="autumn-in"),
+#: (UTC+2) and [02:30, 03:30) UTC on the autumn day (UTC+1). Each case jumps from the
+#: evening before across the change to readings that a fixed UTC offset would judge the
+#: other way round: (reading, whether a sync may start, when the window ends).
+SPRING = [
+    (datetime(2026, 3, 29, 1, 45, tzinfo=UTC), False, "2026-03-29T02:30:00+00:00"),
+    (datetime(2026, 3, 29, 2, 40, tzinfo=UTC), True, ""),
+]
+AUTUMN = [
+    (datetime(2026, 10, 25, 1, 45, tzinfo=UTC), True, ""),
+    (datetime(2026, 10, 25, 2, 45, tzinfo=UTC), False, "2026-10-25T03:30:00+00:00"),
 ]
 
 
-@pytest.mark.parametrize(("moment", "allowed", "until"), DST_CASES)
+@pytest.mark.parametrize("steps", [SPRING, AUTUMN], ids=["spring", "autumn"])
 async def test_a_jump_across_a_daylight_saving_change_meets_the_window_at_wall_clock_time(
-    clocked: Harness, moment: datetime, allowed: bool, until: str
+    clocked: Harness, steps: list[tuple[datetime, bool, str]]
 ) -> None:
     harness = clocked
     app = WindowedApp(harness, [deny("30 3 * * *", "1h", timeZone="Europe/Berlin")])
-    # The evening before the change, when the window is long closed.
-    harness.clock.set(moment.replace(hour=0, minute=0) - timedelta(hours=3))
+    harness.clock.set(steps[0][0].replace(hour=0, minute=0) - timedelta(hours=3))
     async with OperationStarts(harness.client, harness.namespace) as starts:
         await app.create()
         await app.synced_to(harness.repo.head())
-        second = app.push()
-        harness.clock.set(moment)
-        await harness.refresh(app.name)
-        if allowed:
-            await app.synced_to(second)
-        else:
+        for moment, allowed, until in steps:
+            pending = app.push()
+            harness.clock.set(moment)
+            await harness.refresh(app.name)
+            if allowed:
+                await app.synced_to(pending)
+                continue
             held = await app.blocked()
             message = conditions_of(held)["SyncWindowWarning"]
-            assert f"until {moment.date().isoformat()}T{until}+00:00" in message, message
-            assert "Europe/Berlin" in message
-            assert len(history_of(await app.quiet())) == 1, "synced inside the window"
+            assert f"Europe/Berlin for 1h until {until}" in message, message
+            synced = len(history_of(held))
+            assert len(history_of(await app.quiet())) == synced, "synced inside the window"
     assert denied_starts(starts.starts, app.project, app.manifest) == []
 
 

@@ -46,10 +46,12 @@ SETTINGS = {"timeout.reconciliation": "1s", "timeout.reconciliation.jitter": "0s
 
 
 def revision_of(app: dict[str, Any]) -> str:
+    """The revision the app's sync status names."""
     return str(((app.get("status") or {}).get("sync") or {}).get("revision", ""))
 
 
 def history_of(app: dict[str, Any]) -> list[dict[str, Any]]:
+    """The app's deployment history, oldest first."""
     return list((app.get("status") or {}).get("history") or [])
 
 
@@ -63,16 +65,20 @@ async def color_of(harness: Harness, name: str, namespace: str) -> str | None:
 
 
 def big_application(repo: RemoteRepo, stage: DiskStage) -> dict[str, Any]:
+    """The automated, pruning app of the stage's repository."""
     manifest = application(
         "big", repo.url_git, "big-ns", path=PATH, automated={"prune": True, "selfHeal": True}
     )
-    if stage is DiskStage.RENDER:
+    if stage is DiskStage.HELM:
         manifest["spec"]["source"]["helm"] = {"releaseName": "big"}
+    if stage is DiskStage.KUSTOMIZE:
+        manifest["spec"]["source"]["kustomize"] = {"images": ["example/unused:1.0"]}
     return manifest
 
 
 @pytest.fixture
 def mechanism() -> DiskMechanism:
+    """The small-disk mechanism this machine allows, printed with the output."""
     found = detect_mechanism()
     print(f"full-disk mechanism: {found.value}")
     return found
@@ -89,6 +95,9 @@ async def test_a_full_disk_fails_the_refresh_clearly_and_loses_nothing(
 ) -> None:
     harness = management
     plan = stage_plan(stage, random.Random(f"{SEED}-{stage}"))
+    room = plan.room if mechanism is DiskMechanism.TMPFS else plan.per_file_room
+    if room is None:
+        pytest.skip(f"a per-file size limit cannot fail the {stage} stage alone")
     big = git_server_session.create_repo()
     big.push(plan.first, "first revision")
     small = harness.repo
@@ -115,9 +124,11 @@ async def test_a_full_disk_fails_the_refresh_clearly_and_loses_nothing(
         first_sha = revision_of(settled)
         assert len(history_of(settled)) == 1
 
-        controller.fill(plan.per_file_room if mechanism is DiskMechanism.FSIZE else plan.room)
+        controller.fill(room)
         second_sha = big.push(plan.second, "second revision: needs more room")
         small_sha = small.push({"small/cm.yaml": configmap("small", "green")}, "small change")
+        for name in ("small", "big"):
+            await harness.refresh(name)  # as a push webhook does
 
         # The app whose refresh fits is served as before.
         await harness.wait_app(
@@ -129,15 +140,16 @@ async def test_a_full_disk_fails_the_refresh_clearly_and_loses_nothing(
         failing = await harness.wait_app("big", lambda a: harness.sync_status(a) == "Unknown")
         error = conditions_of(failing).get("ComparisonError", "")
         assert error.startswith("failed to "), error
-        assert CAUSE[mechanism].lower() in error.lower(), error
+        # The cause, said once, at the end: not a list of every file that failed.
+        assert error.lower().endswith(CAUSE[mechanism].lower()), error
+        assert error.lower().count(CAUSE[mechanism].lower()) == 1, error
         print(f"{stage}: {error}")
-        for _ in range(2):
-            await asyncio.sleep(1.1)  # longer than the periodic refresh
-            app = await harness.app("big")
-            assert harness.sync_status(app) == "Unknown", app["status"]
-            assert "ComparisonError" in conditions_of(app), app["status"]
-            assert history_of(app) == history_of(settled), "no sync while the disk is full"
-            assert revision_of(app) in ("", first_sha)
+        await asyncio.sleep(1.2)  # longer than the periodic refresh: it failed again
+        app = await harness.app("big")
+        assert harness.sync_status(app) == "Unknown", app["status"]
+        assert "ComparisonError" in conditions_of(app), app["status"]
+        assert history_of(app) == history_of(settled), "no sync while the disk is full"
+        assert revision_of(app) in ("", first_sha)  # unknown, or the last known
         assert await color_of(harness, "big-a", "big-ns") == "blue"
         assert await color_of(harness, "big-b", "big-ns") == "blue", "pruned on a failed render"
         assert controller.alive(), controller.log_text()[-2000:]

@@ -34,9 +34,7 @@ async def scratch_copy(root: Path) -> AsyncIterator[Path]:
     parent = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="tether-scratch-"))
     copy = parent / "repo"
     try:
-        await asyncio.to_thread(
-            shutil.copytree, root, copy, symlinks=True, ignore=shutil.ignore_patterns(".git")
-        )
+        await asyncio.to_thread(copy_tree, root, copy)
         yield copy
     finally:
         await asyncio.to_thread(shutil.rmtree, parent, True)
@@ -82,4 +80,38 @@ def _build_overlay(root: Path, folder: Path, scratch: Path) -> None:
                 if entry.name not in (part, ".git"):
                     os.symlink(entry.path, target / entry.name)
         source, target = source / part, target / part
-    shutil.copytree(source, target, symlinks=True, ignore=shutil.ignore_patterns(".git"))
+    copy_tree(source, target)
+
+
+class _CopyFailed(Exception):
+    """Carries a file's copy error out of :func:`shutil.copytree` (which would collect it)."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+def _copy_file(source: str, target: str) -> object:
+    try:
+        return shutil.copy2(source, target)
+    except OSError as error:
+        raise _CopyFailed(error) from error
+
+
+def copy_tree(source: Path, target: Path) -> None:
+    """Copy ``source`` to ``target`` (symlinks as symlinks, no ``.git``).
+
+    Stops at the first file that cannot be copied and raises its own error:
+    ``shutil.copytree`` would go on through every other file (on a full disk, each
+    failing the same way) and raise them all as one unreadable list.
+    """
+    try:
+        shutil.copytree(
+            source,
+            target,
+            symlinks=True,
+            ignore=shutil.ignore_patterns(".git"),
+            copy_function=_copy_file,
+        )
+    except _CopyFailed as failed:
+        raise failed.error from None

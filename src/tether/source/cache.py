@@ -404,7 +404,9 @@ class GitCache:
             raise
         except SourceError:
             raise
-        except (OSError, pygit2.GitError) as exc:
+        except OSError as exc:  # a full or read-only disk: say what, not the errno
+            raise CheckoutFailed(name, exc.strerror or str(exc)) from exc
+        except pygit2.GitError as exc:
             raise CheckoutFailed(name, str(exc)) from exc
 
     async def _fill_submodules(
