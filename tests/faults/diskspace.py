@@ -168,7 +168,9 @@ class SmallDiskController:
         """Leave only about ``leave`` bytes writable: a ballast file, or a lowered FSIZE limit."""
         if self.mechanism is DiskMechanism.FSIZE:
             assert self.process is not None
-            resource.prlimit(self.process.pid, resource.RLIMIT_FSIZE, (leave, leave))
+            # Only the soft limit: raising it again needs no privilege.
+            _, hard = resource.prlimit(self.process.pid, resource.RLIMIT_FSIZE)
+            resource.prlimit(self.process.pid, resource.RLIMIT_FSIZE, (leave, hard))
             return
         with self.ballast.open("ab") as ballast:
             while (room := self.free_bytes() - leave) > 0:
@@ -182,8 +184,8 @@ class SmallDiskController:
         """Free the disk again: delete the ballast, or lift the FSIZE limit."""
         if self.mechanism is DiskMechanism.FSIZE:
             assert self.process is not None
-            unlimited = (resource.RLIM_INFINITY, resource.RLIM_INFINITY)
-            resource.prlimit(self.process.pid, resource.RLIMIT_FSIZE, unlimited)
+            _, hard = resource.prlimit(self.process.pid, resource.RLIMIT_FSIZE)
+            resource.prlimit(self.process.pid, resource.RLIMIT_FSIZE, (hard, hard))
             return
         self.ballast.unlink(missing_ok=True)
 
