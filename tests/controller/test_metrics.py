@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -16,6 +17,7 @@ import pytest
 from appmanifests import IN_CLUSTER, NAMESPACE, application, configmap, project
 from controllerharness import Harness
 from controllerprocess import ControllerProcess
+from gitserver import RemoteRepo
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
@@ -31,7 +33,7 @@ from tether.controller.metrics import (
 )
 from tether.kube import KubeClient, load_kubeconfig
 from tether.kube.client import RequestRecord
-from tether.source import GitCache
+from tether.source import GitCache, SourceError
 from tether.source.urls import parse_repo_url
 
 Families = dict[str, tuple[str, list[Sample]]]
@@ -226,6 +228,45 @@ async def test_a_sync_is_measured_counted_and_attributed(metered: Metered) -> No
     await eventually(
         registry, lambda f: not samples(f, "argocd_app_orphaned_resources_count", name=name)
     )
+
+
+@pytest.mark.parametrize(
+    ("url_of", "refreshes", "failed"),
+    [
+        (lambda repo: repo.url_http_with_credentials, 2, False),
+        (lambda repo: f"http://127.0.0.1:{closed_port()}/missing.git", 1, True),
+    ],
+    ids=["credentials-in-url", "unreachable"],
+)
+async def test_git_refreshes_are_timed_without_credentials(
+    git_repo: RemoteRepo,
+    tmp_path: Path,
+    url_of: Callable[[RemoteRepo], str],
+    refreshes: int,
+    failed: bool,
+) -> None:
+    git_repo.push({"a.yaml": configmap("a")}, "add")
+    url = url_of(git_repo)
+    registry = CollectorRegistry()
+    metrics = ControllerMetrics(registry)
+    git = GitCache(tmp_path / "git", fetch_timeout=10)
+    metrics.watch_git(git)
+    metrics.watch_git(git)  # bound twice, timed once
+    for _ in range(refreshes):  # the second finds the refs unchanged: no fetch, still timed
+        if failed:
+            with pytest.raises(SourceError):
+                await git.refresh(url)
+        else:
+            await git.refresh(url)
+    families = scrape(registry)
+    (count,) = samples(families, "tether_git_fetch_duration_seconds_count")
+    assert count.value == refreshes
+    assert count.labels == {"repo": parse_repo_url(url).normalized}
+    assert "@" not in count.labels["repo"]
+    metrics.unwatch_git(git)
+    with contextlib.suppress(SourceError):
+        await git.refresh(url)
+    assert value(scrape(registry), "tether_git_fetch_duration_seconds_count") == refreshes
 
 
 def closed_port() -> int:
