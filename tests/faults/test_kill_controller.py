@@ -150,7 +150,8 @@ async def kill_at(
     else:
         await events.wait_for(trigger(trial.point, trial.name), since=since)
     controller.kill()
-    controller.start()
+    # Starting waits for the ready line; the event log keeps listening meanwhile.
+    await asyncio.to_thread(controller.start)
 
 
 async def assert_converged(harness: Harness, events: EventLog, trial: Trial) -> None:
