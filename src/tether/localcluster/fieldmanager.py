@@ -47,6 +47,7 @@ __all__ = [
     "ManagedFieldsError",
     "Operation",
     "Scope",
+    "applied_fields",
     "managed_fields_of",
     "record_update",
     "server_side_apply",
@@ -336,6 +337,16 @@ def _owned_by_apply(body: Mapping[str, Any], schema: Schema | None) -> FieldSet:
         raise ConfigurationError(f"failed to apply: {error}") from error
 
 
+def applied_fields(
+    config: Mapping[str, Any], schema: Schema | None, scope: Scope = Scope.OBJECT
+) -> FieldSet:
+    """The fields applying ``config`` in ``scope`` sets: what its manager comes to own.
+
+    Raises :class:`ConfigurationError` when a map-list item lacks one of its keys.
+    """
+    return _owned_by_apply(_tracked(_body(config), scope), schema)
+
+
 def server_side_apply(
     live: Mapping[str, Any] | None,
     config: Mapping[str, Any],
@@ -346,8 +357,12 @@ def server_side_apply(
     force: bool = False,
     scope: Scope = Scope.OBJECT,
     subresource: str | None = None,
+    applied: FieldSet | None = None,
 ) -> dict[str, Any]:
     """Apply ``config`` as ``manager`` to ``live`` (``None`` when creating).
+
+    ``applied`` is :func:`applied_fields` of the same configuration, schema and scope,
+    for a caller that has it at hand; it is computed otherwise.
 
     ``subresource`` names the subresource the request addressed when ``scope`` does not
     imply it (``scale``). Returns the new object with its managedFields: it shares no
@@ -375,7 +390,8 @@ def server_side_apply(
         )
 
     config_body = _tracked(_body(config), scope)
-    applied = _owned_by_apply(config_body, schema)
+    if applied is None:
+        applied = _owned_by_apply(config_body, schema)
     key = _Key(manager, Operation.APPLY, subresource, "")
     previous = managers.get(key)
 

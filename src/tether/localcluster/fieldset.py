@@ -173,7 +173,8 @@ def _write(node: Node) -> dict[str, Any]:
         children.remove(MEMBER)
         if children:
             out[MEMBER] = {}
-    if any(k[0] == "i" for k in children) and any(k[0] in "kv" for k in children):
+    # Sorted, a ``k:``/``v:`` element can only be last, so one look tells most nodes apart.
+    if children and children[-1][0] in "kv" and any(k[0] == "i" for k in children):
         children.sort(key=lambda k: (_ORDER.get(k[0], 9), k))
     for key in children:
         child = node[key]
