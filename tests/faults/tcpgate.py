@@ -6,6 +6,8 @@ tests put :class:`TCPGate` in front of it: clients use the gate's fixed port, th
 forwards each connection to wherever the server listens now (``upstream()`` is asked
 per connection), and :meth:`TCPGate.close` makes the address refuse connections (and
 cuts those in flight) until :meth:`TCPGate.open` listens on it again.
+:meth:`TCPGate.cut_after` arms the gate to do the same by itself in the middle of a
+transfer, once so many bytes came back from the server.
 
 Threads, not the test's event loop, move the bytes: the controller under test shares
 that loop, and a fetch must not depend on it being free.
@@ -33,6 +35,8 @@ class TCPGate:
         self._connections: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
+        self._budget: int | None = None
+        self._cut = threading.Event()
 
     def open(self) -> TCPGate:
         """Listen (again) on the gate's port."""
@@ -48,6 +52,25 @@ class TCPGate:
 
     def close(self) -> None:
         """Refuse new connections and cut every open one."""
+        self._disconnect()
+        current = threading.current_thread()
+        for thread in self._threads:
+            if thread is not current:
+                thread.join(timeout=5)
+        self._threads = [t for t in self._threads if t.is_alive()]
+
+    def cut_after(self, byte_count: int) -> threading.Event:
+        """Close by itself once ``byte_count`` more bytes came from upstream.
+
+        Returns an event that is set when the gate has cut; :meth:`close` it afterwards
+        (to wait for its threads) and :meth:`open` it to come back.
+        """
+        with self._lock:
+            self._budget = byte_count
+            self._cut = threading.Event()
+            return self._cut
+
+    def _disconnect(self) -> None:
         listener, self._listener = self._listener, None
         if listener is not None:
             listener.close()
@@ -57,9 +80,19 @@ class TCPGate:
             with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
             connection.close()
-        for thread in self._threads:
-            thread.join(timeout=5)
-        self._threads = [t for t in self._threads if t.is_alive()]
+
+    def _came_back(self, size: int) -> None:
+        """Count bytes from upstream; cut when an armed budget is spent."""
+        with self._lock:
+            if self._budget is None:
+                return
+            self._budget -= size
+            if self._budget > 0:
+                return
+            self._budget = None
+            cut = self._cut
+        self._disconnect()
+        cut.set()
 
     def _spawn(self, target: Callable[..., None], *args: object) -> None:
         thread = threading.Thread(target=target, args=args, daemon=True)
@@ -87,7 +120,7 @@ class TCPGate:
         """Move bytes both ways until both sides are done, then close both."""
         client.settimeout(None)
         server.settimeout(None)
-        answer = threading.Thread(target=_pump, args=(server, client), daemon=True)
+        answer = threading.Thread(target=_pump, args=(server, client, self._came_back), daemon=True)
         answer.start()
         _pump(client, server)
         answer.join()
@@ -97,10 +130,14 @@ class TCPGate:
         server.close()
 
 
-def _pump(source: socket.socket, sink: socket.socket) -> None:
+def _pump(
+    source: socket.socket, sink: socket.socket, count: Callable[[int], None] | None = None
+) -> None:
     """Copy ``source`` to ``sink`` until ``source`` ends or either side is cut."""
     with contextlib.suppress(OSError):
         while data := source.recv(65536):
             sink.sendall(data)
+            if count is not None:
+                count(len(data))
     with contextlib.suppress(OSError):
         sink.shutdown(socket.SHUT_WR)

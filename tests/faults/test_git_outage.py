@@ -8,7 +8,7 @@ is pruned because the repository cannot be read, health and resources stay), a
 ``ComparisonError`` condition names the repository without its password, and the sync
 status is ``Unknown``, never Synced against a revision tether could not see. That holds
 too for a controller started while the server is away, with no copy of the repository
-yet. A sync that had its revision when the server went away completes from what was
+yet, and for a fetch the server drops one megabyte into the transfer. A sync that had its revision when the server went away completes from what was
 fetched; one that needed to fetch ends in Error, and ``retry`` retries it. Once the
 server is back, the app converges to the newest commit, also when the history it knew
 was rewritten by a force-push meanwhile.
@@ -17,7 +17,9 @@ was rewritten by a force-push meanwhile.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import random
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +36,7 @@ from faultapps import (
     place_bystanders,
     settled_at,
 )
+from faultbudget import SEED
 from gitserver import git
 from tcpgate import TCPGate
 
@@ -307,3 +310,30 @@ async def test_a_controller_started_while_the_repository_is_away_deletes_nothing
             assert [h["revision"] for h in app["status"]["history"]] == [first, unseen]
             await events.catch_up(name)
             assert events.deleted(name) == {("ConfigMap", "b")}
+
+
+@pytest.mark.parametrize("served", ["http"], indirect=True)
+async def test_a_fetch_cut_in_the_middle_leaves_nothing_half_done(
+    harness: Harness, served: ServedRepo
+) -> None:
+    """The server goes away one megabyte into a fetch: last known state, then convergence."""
+    name = "outage-cut"
+    first = served.repo.push(files(a=0), "one object")
+    await harness.client.apply(fault_app(name, served.url))
+    await harness.wait_app(name, settled_at(harness, first))
+
+    # A commit whose fetch takes several megabytes (random data does not compress).
+    noise = base64.b64encode(random.Random(SEED).randbytes(6 << 20)).decode()
+    large = served.repo.push({"blobs/noise.txt": noise, **files(b=0)}, "add b and noise")
+    cut = served.gate.cut_after(1 << 20)
+    async with EventLog(harness.client, WATCHED) as events:
+        app = await refresh_while_away(harness, name)
+        assert cut.is_set(), "the fetch never reached the cut"
+        served.go_away()
+        assert_last_known(app, served, large, {"a"}, syncs=1)
+
+        served.come_back()
+        await harness.refresh(name)
+        app = await harness.wait_app(name, settled_at(harness, large))
+        assert {r["name"] for r in app["status"]["resources"]} == {"a", "b"}
+        assert events.deleted(name) == set()
