@@ -10,7 +10,9 @@ one kill point, then starts it again:
 - ``mid-wave``: when the first object of wave 1 appears (the wave's rollout is awaited);
 - ``post-sync``: when the PostSync hook Job appears (it runs for about a second);
 - ``prune``: the app was synced before the trials; a commit removing three of its
-  objects is pushed, and the kill comes with the first deletion.
+  objects is pushed, and the kill comes with the first deletion;
+- ``resumed``: as ``started``, and once more a random moment after the restart, while
+  the new controller resumes the operation.
 
 The kills of later trials land on the syncs of earlier ones too. Afterwards, for every
 app: it is Synced and Healthy at its last commit and its operation Succeeded; its
@@ -72,6 +74,7 @@ class KillPoint(StrEnum):
     MID_WAVE = "mid-wave"
     POST_SYNC = "post-sync"
     PRUNE = "prune"
+    RESUMED = "resumed"
 
 
 @dataclass
@@ -144,11 +147,19 @@ async def kill_at(
         await harness.client.apply(fault_app(trial.name, trial.repo.url_file))
     if trial.point is KillPoint.RANDOM:
         await asyncio.sleep(rng.uniform(0.0, 3.0))
-    elif trial.point is KillPoint.STARTED:
+    elif trial.point in (KillPoint.STARTED, KillPoint.RESUMED):
         await wait_for_log(controller, rf"argocd/{trial.name}: operation started", offset)
         await asyncio.sleep(rng.uniform(0.0, 0.05))
     else:
         await events.wait_for(trigger(trial.point, trial.name), since=since)
+    await restart(controller)
+    if trial.point is KillPoint.RESUMED:
+        await asyncio.sleep(rng.uniform(0.0, 1.0))
+        await restart(controller)
+
+
+async def restart(controller: ControllerProcess) -> None:
+    """``kill -9`` the controller and start it again."""
     controller.kill()
     # Starting waits for the ready line; the event log keeps listening meanwhile.
     await asyncio.to_thread(controller.start)
