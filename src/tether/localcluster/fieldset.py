@@ -15,7 +15,7 @@ messages: ``.spec.template.spec.containers[name="nginx"].image``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, KeysView, Mapping
 from typing import Any, Final
 
 import orjson
@@ -183,7 +183,7 @@ def _write(node: Node) -> dict[str, Any]:
 
 
 #: The keys of a member node without children (written as ``{}``).
-_LEAF: Final = {MEMBER: {}}.keys()
+_LEAF: Final[KeysView[str]] = {MEMBER: {}}.keys()
 
 
 def _prune(node: Node) -> Node:
