@@ -28,10 +28,15 @@ How it is built
   kind-specific preparation (Secret ``stringData``, Namespace phase and finalizers,
   the built-in defaults of :mod:`~tether.localcluster.defaults`), the
   status-subresource rule, name and label rules (:mod:`~tether.localcluster.names`),
-  schema validation, defaulting and pruning (:mod:`~tether.localcluster.validating`
-  over the schema engineer's :mod:`~tether.localcluster.validation`), then managedFields
+  the numeric bounds of built-in kinds (ports, replica counts:
+  :mod:`~tether.localcluster.bounds`), schema validation, defaulting and pruning
+  (:mod:`~tether.localcluster.validating` over the schema engineer's
+  :mod:`~tether.localcluster.validation`), then managedFields
   (:mod:`~tether.localcluster.applying` over :mod:`~tether.localcluster.fieldmanager`).
-  In-process controllers write through the same path as HTTP clients.
+  In-process controllers write through the same path as HTTP clients. A GitOps sync
+  dry-runs every object and then applies the very same bytes, so the validation
+  report and the applied field set of recent writes are remembered by content
+  (digest) and reused; both are pure functions of what identifies them.
 - Watches (:mod:`~tether.localcluster.watch`) share each event's JSON among all
   watchers; an in-process watch is a filter and a queue. Controllers use store
   listeners, which are cheaper still.
