@@ -20,6 +20,7 @@ from tether.localcluster import admission
 from tether.localcluster.body import decode_object
 from tether.localcluster.errors import APIError, Cause, bad_request, invalid, not_found
 from tether.localcluster.fieldmanager import (
+    AppliedFields,
     ApplyConflictError,
     FieldManagerError,
     ManagedFieldsError,
@@ -28,7 +29,6 @@ from tether.localcluster.fieldmanager import (
     record_update,
     server_side_apply,
 )
-from tether.localcluster.fieldset import FieldSet
 from tether.localcluster.options import WriteOptions, Written
 from tether.localcluster.resources import ResourceType
 from tether.localcluster.schema import Schema, SchemaRegistry
@@ -56,7 +56,9 @@ class Applier:
         """Record ownership of writes to ``store``; register as its admitter."""
         self._store = store
         self._schemas = schemas
-        self._applied: OrderedDict[tuple[Schema | None, Scope, bytes], FieldSet] = OrderedDict()
+        self._applied: OrderedDict[tuple[Schema | None, Scope, bytes], AppliedFields] = (
+            OrderedDict()
+        )
         store.add_admitter(self.track)
 
     def _schema(self, rtype: ResourceType) -> Schema | None:
@@ -64,12 +66,13 @@ class Applier:
 
     def _applied_fields(
         self, body: bytes, config: dict[str, Any], schema: Schema | None, scope: Scope
-    ) -> FieldSet:
+    ) -> AppliedFields:
         """:func:`applied_fields` of ``config``, decoded from ``body``, remembered by body.
 
         A sync dry-runs each object and then applies the very same bytes: the same body,
-        schema and scope give the same configuration and so the same fields (the set is
-        never changed in place). Bodies are told apart by a 256-bit BLAKE2 digest.
+        schema and scope give the same configuration and so the same fields (neither the
+        set nor its document is ever changed in place). Bodies are told apart by a
+        256-bit BLAKE2 digest.
         """
         key = (schema, scope, hashlib.blake2b(body, digest_size=32).digest())
         fields = self._applied.get(key)
@@ -162,7 +165,7 @@ class Applier:
                 now=self._store.clock(),
                 force=options.force,
                 scope=scope,
-                applied=self._applied_fields(body, config, schema, scope),
+                known=self._applied_fields(body, config, schema, scope),
             )
         except ApplyConflictError as error:
             raise APIError(

@@ -40,6 +40,7 @@ from tether.localcluster.structured import StructureError, compare, fields_of, m
 from tether.localcluster.timestamps import rfc3339
 
 __all__ = [
+    "AppliedFields",
     "ApplyConflictError",
     "ConfigurationError",
     "Conflict",
@@ -337,14 +338,27 @@ def _owned_by_apply(body: Mapping[str, Any], schema: Schema | None) -> FieldSet:
         raise ConfigurationError(f"failed to apply: {error}") from error
 
 
+@dataclass(frozen=True, slots=True)
+class AppliedFields:
+    """The fields an applied configuration sets, and their ``fieldsV1`` document.
+
+    The document goes into managedFields as it is: like every part of a stored object,
+    it is never changed in place.
+    """
+
+    fields: FieldSet
+    fields_v1: dict[str, Any]
+
+
 def applied_fields(
     config: Mapping[str, Any], schema: Schema | None, scope: Scope = Scope.OBJECT
-) -> FieldSet:
+) -> AppliedFields:
     """The fields applying ``config`` in ``scope`` sets: what its manager comes to own.
 
     Raises :class:`ConfigurationError` when a map-list item lacks one of its keys.
     """
-    return _owned_by_apply(_tracked(_body(config), scope), schema)
+    fields = _owned_by_apply(_tracked(_body(config), scope), schema)
+    return AppliedFields(fields, fields.to_fields_v1())
 
 
 def server_side_apply(
@@ -357,11 +371,11 @@ def server_side_apply(
     force: bool = False,
     scope: Scope = Scope.OBJECT,
     subresource: str | None = None,
-    applied: FieldSet | None = None,
+    known: AppliedFields | None = None,
 ) -> dict[str, Any]:
     """Apply ``config`` as ``manager`` to ``live`` (``None`` when creating).
 
-    ``applied`` is :func:`applied_fields` of the same configuration, schema and scope,
+    ``known`` is :func:`applied_fields` of the same configuration, schema and scope,
     for a caller that has it at hand; it is computed otherwise.
 
     ``subresource`` names the subresource the request addressed when ``scope`` does not
@@ -390,8 +404,8 @@ def server_side_apply(
         )
 
     config_body = _tracked(_body(config), scope)
-    if applied is None:
-        applied = _owned_by_apply(config_body, schema)
+    applied = known.fields if known is not None else _owned_by_apply(config_body, schema)
+    encoded = known.fields_v1 if known is not None else None
     key = _Key(manager, Operation.APPLY, subresource, "")
     previous = managers.get(key)
 
@@ -400,7 +414,7 @@ def server_side_apply(
         # A create: no manager owns anything yet and nothing can be removed, so the
         # comparison below (which finds conflicts and removed fields) has nothing to
         # find. Skipping it halves the cost of the first apply of an object.
-        managers[key] = _Entry(applied, api_version, _timestamp(now))
+        managers[key] = _Entry(applied, api_version, _timestamp(now), encoded)
         # Nor is a deep copy needed: without a live object, the result shares values
         # with ``config`` alone, which belongs to the caller's request.
         return _with_managed_fields(merged, managers)
@@ -437,7 +451,7 @@ def server_side_apply(
     unchanged = previous is not None and previous.fields == applied and comparison.same()
     time = previous.time if unchanged and previous is not None else _timestamp(now)
     reuse = previous.encoded if previous is not None and previous.fields == applied else None
-    managers[key] = _Entry(applied, api_version, time, reuse)
+    managers[key] = _Entry(applied, api_version, time, reuse or encoded)
     return _finish(merged, managers)
 
 

@@ -42,7 +42,7 @@ def parse_resource_path(segments: list[str]) -> ResourcePath | None:
     watch = False
     if rest and rest[0] == "watch":
         watch, rest = True, rest[1:]
-    if not rest or any(not s for s in rest):
+    if not rest or "" in rest:
         return None
     if rest[0] == "namespaces" and len(rest) >= 3 and rest[2] not in _NAMESPACE_SUBRESOURCES:
         namespace, rest = rest[1], rest[2:]
