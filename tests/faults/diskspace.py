@@ -189,6 +189,18 @@ class SmallDiskController:
             return
         self.ballast.unlink(missing_ok=True)
 
+    def leftovers(self) -> list[str]:
+        """What the controller left in its scratch space (``TMPDIR``) and Git mirrors' packs.
+
+        Checkouts and render scratch folders are removed after every refresh, and a fetch
+        that failed keeps no partial packfile: on a full disk, leftovers would keep it full.
+        """
+        found = [entry.name for entry in (self.view / "tmp").iterdir()]
+        for pack in (self.view / "git" / "mirrors").glob("*/objects/pack/*"):
+            if not pack.name.startswith("pack-"):
+                found.append(str(pack.relative_to(self.view)))
+        return sorted(found)
+
     def free_bytes(self) -> int:
         """Bytes still free on the controller's disk."""
         stats = os.statvfs(self.view)

@@ -150,6 +150,8 @@ async def test_a_full_disk_fails_the_refresh_clearly_and_loses_nothing(
         assert "ComparisonError" in conditions_of(app), app["status"]
         assert history_of(app) == history_of(settled), "no sync while the disk is full"
         assert revision_of(app) in ("", first_sha)  # unknown, or the last known
+        for field in ("resources", "health"):
+            assert app["status"].get(field) == settled["status"].get(field), "kept as last known"
         assert await color_of(harness, "big-a", "big-ns") == "blue"
         assert await color_of(harness, "big-b", "big-ns") == "blue", "pruned on a failed render"
         assert controller.alive(), controller.log_text()[-2000:]
@@ -165,6 +167,7 @@ async def test_a_full_disk_fails_the_refresh_clearly_and_loses_nothing(
         await harness.wait_object(
             "v1", "ConfigMap", "big-b", "big-ns", lambda found: found is None, 10
         )
+        assert controller.leftovers() == []
         assert controller.alive()
     finally:
         controller.stop()
