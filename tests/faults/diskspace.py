@@ -85,12 +85,15 @@ def detect_mechanism() -> DiskMechanism:
     if UNSHARE is None:
         return DiskMechanism.FSIZE
     with tempfile.TemporaryDirectory(prefix="tether-disk-probe-") as folder:
-        probe = subprocess.run(
-            [*_mount_then_exec(Path(folder), 1 << 20), "true"],
-            capture_output=True,
-            timeout=10,
-            check=False,
-        )
+        try:
+            probe = subprocess.run(
+                [*_mount_then_exec(Path(folder), 1 << 20), "true"],
+                capture_output=True,
+                timeout=10,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return DiskMechanism.FSIZE
     return DiskMechanism.TMPFS if probe.returncode == 0 else DiskMechanism.FSIZE
 
 
