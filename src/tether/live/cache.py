@@ -25,6 +25,10 @@ CHILD_KINDS: tuple[tuple[str, str], ...] = (
 )
 
 
+#: Seconds a watch must have run for its breaking to restart the reconnect back-off.
+HEALTHY_WATCH = 1.0
+
+
 class TrackingMethod(StrEnum):
     """How an object names the application managing it.
 
@@ -185,11 +189,14 @@ class ClusterCache:
         api_version, name = kind
         failures = 0
         resource_version = ""
+        loop = asyncio.get_running_loop()
         while True:
+            watching_since: float | None = None
             try:
                 if not resource_version:
                     resource_version = await self._relist(kind)
                     self._synced[kind].set()
+                watching_since = loop.time()
                 async for event in self.client.watch(
                     api_version,
                     name,
@@ -211,6 +218,11 @@ class ClusterCache:
                 await asyncio.sleep(self._backoff(failures))
             except KubeError as error:
                 self._errors[kind] = str(error)
+                if watching_since is not None and loop.time() - watching_since >= HEALTHY_WATCH:
+                    # A watch that ran a while broke (a proxy or a load balancer cutting long
+                    # connections): a fresh failure, not one more of a series. Without this,
+                    # a kind with few events would wait ever longer to list again, stale.
+                    failures = 0
                 failures += 1
                 log.warning("%s; retrying", error)
                 await asyncio.sleep(self._backoff(failures))
