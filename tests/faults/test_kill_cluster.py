@@ -2,7 +2,7 @@
 
 The local cluster acknowledges a write only once it is durable (safety rule 5), so a
 killed cluster restarted on the same folder and port holds every write it answered with
-a 2xx, and no half-written object. Two tests hold it to that:
+a 2xx, and no half-written object. Three tests hold it to that:
 
 - a controller (in-process, so it is visibly the same controller throughout) syncs an
   app of 100 ConfigMaps; the cluster is killed when a seeded number of them has
@@ -12,6 +12,7 @@ a 2xx, and no half-written object. Two tests hold it to that:
   controller was acknowledged must be there; and at no point did the app's status
   claim an object Synced or applied before the object was in the cluster (checked in
   the cluster's global resourceVersion order, :mod:`truth`);
+- the same with ``tether controller`` as a child process: it outlives the restarts;
 - concurrent writers (``KubeClient`` creates and updates, ``kubectl apply``) are cut off
   by a kill at a seeded moment; after the restart every acknowledged write is present,
   at the version acknowledged or a later one.
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import faultbudget
 import pytest
+from controllerprocess import ControllerProcess
 from eventlog import EventLog, Seen
 from faultapps import configmap, fault_app, job_hook, settled_at, tracked_names
 from recordingclient import Acknowledged, RecordingClient
@@ -42,7 +44,7 @@ from tether.tools import find_tool
 
 if TYPE_CHECKING:
     from controllerharness import Harness
-    from gitserver import GitServer
+    from gitserver import GitServer, RemoteRepo
 
     from tether.localcluster.launcher import LocalClusterProcess
 
@@ -163,6 +165,60 @@ def reports_missing(configmap_name: str) -> Callable[[dict[str, Any]], bool]:
     return predicate
 
 
+async def sync_through_a_kill(
+    harness: Harness,
+    events: EventLog,
+    cluster: LocalClusterProcess,
+    repo: RemoteRepo,
+    name: str,
+    rng: random.Random,
+    recorder: RecordingClient | None = None,
+) -> None:
+    """One trial: an app's sync is cut by a kill of the cluster; everything must hold after.
+
+    ``recorder`` is the controller's client when it runs in-process: then every write it
+    was acknowledged before the kill is checked too.
+    """
+    files: dict[str, str | None] = {
+        f"app/cm-{index}.yaml": configmap(f"cm-{index}") for index in range(OBJECTS)
+    }
+    files["app/pre.yaml"] = job_hook("PreSync", "pre")
+    files["app/post.yaml"] = job_hook("PostSync", "post")
+    revision = repo.push(files, "a hundred objects and two hooks")
+    kill_at = rng.randint(0, OBJECTS + 1)
+    downtime = rng.uniform(0.2, 1.5)
+    label = f"seed {faultbudget.SEED} {name} (kill at step {kill_at})"
+
+    since = events.mark()
+    first_write = len(recorder.acknowledged) if recorder else 0
+    await harness.client.apply(fault_app(name, repo.url_file, retry=True))
+    await events.wait_for(kill_point(name, kill_at), since=since)
+    cluster.kill()
+    acknowledged = recorder.acknowledged[first_write:] if recorder else []
+    await restart_after(cluster, downtime)
+
+    await assert_acknowledged_present(harness.client, acknowledged, label)
+    app = await harness.wait_app(name, settled_at(harness, revision), seconds=60)
+    history = app["status"].get("history") or []
+    assert [h["revision"] for h in history] == [revision], (label, history)
+    live = (await harness.client.list("v1", "ConfigMap", name)).items
+    assert tracked_names(live, name) == {f"cm-{i}" for i in range(OBJECTS)}, label
+    for obj in live:
+        if obj["metadata"]["name"].startswith("cm-"):
+            assert obj["data"] == {"name": obj["metadata"]["name"], "wave": "0"}, label
+
+    # The same controller still follows the cluster: a change in Git is synced.
+    changed = repo.push({"app/cm-0.yaml": configmap("cm-0", 1)}, "change one object")
+    await harness.refresh(name)
+    await harness.wait_app(name, settled_at(harness, changed), seconds=30)
+    # An object deleted behind its back shows in the status: the live watch is back.
+    await harness.client.delete("v1", "ConfigMap", "cm-1", name)
+    await harness.wait_app(name, reports_missing("cm-1"), seconds=30)
+    await events.catch_up(name)
+    assert not untrue_claims(events, name, name), label
+    assert_hooks_ran_once_per_attempt(events, name, syncs=2, label=label)
+
+
 @pytest.mark.timeout(faultbudget.trials(quick=300, full=1200))
 async def test_a_killed_cluster_keeps_what_it_acknowledged_and_the_app_converges(
     management: Harness,
@@ -170,50 +226,37 @@ async def test_a_killed_cluster_keeps_what_it_acknowledged_and_the_app_converges
     local_cluster: LocalClusterProcess,
     git_server_session: GitServer,
 ) -> None:
-    harness = management
     rng = random.Random(faultbudget.SEED)
-    async with EventLog(harness.client, WATCHED) as events:
+    async with EventLog(management.client, WATCHED) as events:
         for trial in range(faultbudget.trials(quick=3, full=20)):
-            name = f"bulk-{trial}"
             repo = git_server_session.create_repo()
-            files: dict[str, str | None] = {
-                f"app/cm-{index}.yaml": configmap(f"cm-{index}") for index in range(OBJECTS)
-            }
-            files["app/pre.yaml"] = job_hook("PreSync", "pre")
-            files["app/post.yaml"] = job_hook("PostSync", "post")
-            revision = repo.push(files, "a hundred objects and two hooks")
-            kill_at = rng.randint(0, OBJECTS + 1)
-            downtime = rng.uniform(0.2, 1.5)
-            label = f"seed {faultbudget.SEED} trial {trial} (kill at step {kill_at})"
-
-            since, first_write = events.mark(), len(recorder.acknowledged)
-            await harness.client.apply(fault_app(name, repo.url_file, retry=True))
-            await events.wait_for(kill_point(name, kill_at), since=since)
-            local_cluster.kill()
-            acknowledged = recorder.acknowledged[first_write:]
-            await restart_after(local_cluster, downtime)
-
-            await assert_acknowledged_present(harness.client, acknowledged, label)
-            app = await harness.wait_app(name, settled_at(harness, revision), seconds=60)
-            history = app["status"].get("history") or []
-            assert [h["revision"] for h in history] == [revision], (label, history)
-            live = (await harness.client.list("v1", "ConfigMap", name)).items
-            assert tracked_names(live, name) == {f"cm-{i}" for i in range(OBJECTS)}, label
-            for obj in live:
-                if obj["metadata"]["name"].startswith("cm-"):
-                    assert obj["data"] == {"name": obj["metadata"]["name"], "wave": "0"}, label
-
-            # The same controller still follows the cluster: a change in Git is synced.
-            changed = repo.push({"app/cm-0.yaml": configmap("cm-0", 1)}, "change one object")
-            await harness.refresh(name)
-            await harness.wait_app(name, settled_at(harness, changed), seconds=30)
-            # An object deleted behind its back shows in the status: the live watch is back.
-            await harness.client.delete("v1", "ConfigMap", "cm-1", name)
-            await harness.wait_app(name, reports_missing("cm-1"), seconds=30)
-            await events.catch_up(name)
-            assert not untrue_claims(events, name, name), label
-            assert_hooks_ran_once_per_attempt(events, name, syncs=2, label=label)
+            await sync_through_a_kill(
+                management, events, local_cluster, repo, f"bulk-{trial}", rng, recorder
+            )
         assert events.gaps == 0
+
+
+@pytest.mark.timeout(faultbudget.trials(quick=300, full=1200))
+async def test_a_controller_process_outlives_the_cluster_restarts(
+    management: Harness,
+    local_cluster: LocalClusterProcess,
+    git_server_session: GitServer,
+    tmp_path: Path,
+) -> None:
+    """``tether controller`` as users run it (ApplicationSets, notifications and all)."""
+    rng = random.Random(faultbudget.SEED + 1)
+    controller = ControllerProcess(local_cluster.kubeconfig, tmp_path / "controller").start()
+    try:
+        async with EventLog(management.client, WATCHED) as events:
+            for trial in range(faultbudget.trials(quick=1, full=5)):
+                repo = git_server_session.create_repo()
+                name = f"process-{trial}"
+                await sync_through_a_kill(management, events, local_cluster, repo, name, rng)
+                assert controller.process is not None
+                assert controller.process.poll() is None, f"{name}: the controller exited"
+            assert events.gaps == 0
+    finally:
+        controller.stop()
 
 
 def _payload(name: str, count: int) -> str:
