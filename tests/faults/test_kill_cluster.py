@@ -5,13 +5,16 @@ killed cluster restarted on the same folder and port holds every write it answer
 a 2xx, and no half-written object. Three tests hold it to that:
 
 - a controller (in-process, so it is visibly the same controller throughout) syncs an
-  app of 100 ConfigMaps; the cluster is killed when a seeded number of them has
-  appeared, stays down a seeded moment and is started again. The controller must
-  reconnect by itself and the app converge (the app has ``syncPolicy.retry``, as an
-  Argo CD user gives apps whose syncs transient errors may fail); every write the
-  controller was acknowledged must be there; and at no point did the app's status
-  claim an object Synced or applied before the object was in the cluster (checked in
-  the cluster's global resourceVersion order, :mod:`truth`);
+  app of 100 ConfigMaps between a PreSync and a PostSync hook Job; the cluster is
+  killed at a seeded step (a hook's creation, or the n-th object's), stays down a
+  seeded moment and is started again. The controller must reconnect by itself (its
+  watches see a later change and a deletion) and the app converge (the app has
+  ``syncPolicy.retry``, as an Argo CD user gives apps whose syncs transient errors may
+  fail); every write the controller was acknowledged must be there; the interrupted
+  operation resumes rather than ending in Error, and no hook is created twice (one
+  runs again only in a retried attempt); and at no point did the app's status claim an
+  object Synced or applied before the object was in the cluster (checked in the
+  cluster's global resourceVersion order, :mod:`truth`);
 - the same with ``tether controller`` as a child process: it outlives the restarts;
 - concurrent writers (``KubeClient`` creates and updates, ``kubectl apply``) are cut off
   by a kill at a seeded moment; after the restart every acknowledged write is present,
