@@ -357,12 +357,13 @@ async def test_every_acknowledged_write_survives_a_kill(
                 ),
             ]
             tasks = [asyncio.create_task(w) for w in writers]
-            await asyncio.sleep(rng.uniform(0.3, 1.0))
+            await asyncio.sleep(rng.uniform(0.5, 1.2))
             local_cluster.kill()
             async with asyncio.timeout(60):
                 await asyncio.gather(*tasks)
             before = dict(acknowledged)
             assert len(before) > 10, f"{label}: the burst wrote too little to test anything"
+            assert any(n.startswith("kubectl-") for n in before), f"{label}: kubectl wrote nothing"
             await restart_after(local_cluster, rng.uniform(0.0, 0.5))
 
             stored = {
