@@ -27,7 +27,7 @@ import socket
 import ssl
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import aiohttp
 import yaml
@@ -255,14 +255,16 @@ class FaultProxy:
         if answer is not None and not answer.forward_first:
             return self._fail(request, info, answer)
         body = await request.read()
-        return await self._forward(request, info, body, decision.cut, answer)
+        try:
+            return await self._forward(request, info, body, decision.cut, answer)
+        except ConnectionResetError:
+            _hang_up(request)  # the client went away (it timed out or gave up) meanwhile
 
     def _fail(
         self, request: web.Request, info: RequestInfo, answer: Respond | Drop
     ) -> web.Response:
         if isinstance(answer, Drop):
-            _abort(request)
-            raise web.HTTPException()  # nothing is sent: the connection is gone
+            _hang_up(request)
         headers = {"Content-Type": "application/json", "Server": _PROXY_SERVER}
         if answer.retry_after is not None:
             headers["Retry-After"] = str(answer.retry_after)
@@ -312,8 +314,7 @@ class FaultProxy:
                 allow_redirects=False,
             )
         except (aiohttp.ClientError, OSError):
-            _abort(request)  # the server is gone: so is the client's connection
-            raise web.HTTPException() from None
+            _hang_up(request)  # the server is gone: so is the client's connection
         async with upstream:
             self.forwarded[(info.verb, upstream.status)] += 1
             if answer is not None:
@@ -377,6 +378,14 @@ class FaultProxy:
             return
         with contextlib.suppress(ConnectionError):
             await response.write_eof()
+
+
+def _hang_up(request: web.Request) -> NoReturn:
+    """Close the client's connection without an answer, and end the handler."""
+    _abort(request)
+    # aiohttp ends a handler quietly on an HTTPException; with the connection gone,
+    # nothing of it is sent.
+    raise web.HTTPException()
 
 
 def _abort(request: web.Request) -> None:
