@@ -171,6 +171,7 @@ class Rig:
 
     @property
     def direct(self) -> KubeClient:
+        """The test's own client of the cluster, which no fault touches."""
         return self.harness.client
 
 
@@ -224,6 +225,7 @@ class HookLedger:
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> HookLedger:
+        """Begin counting (Jobs and ConfigMaps: the kinds of the app's hooks)."""
         self._tasks = [
             asyncio.create_task(self._record("batch/v1", "Job")),
             asyncio.create_task(self._record("v1", "ConfigMap")),
@@ -231,7 +233,8 @@ class HookLedger:
         return self
 
     async def stop(self) -> None:
-        await asyncio.sleep(0.3)  # let the last events arrive
+        """Stop counting, once the last events have had time to arrive."""
+        await asyncio.sleep(0.3)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -251,6 +254,7 @@ class HookLedger:
                 await asyncio.sleep(0.1)
 
     def of(self, namespace: str, prefix: str) -> dict[str, int]:
+        """How often each hook of ``namespace`` whose name starts with ``prefix`` was created."""
         return {
             n: c for (ns, n), c in self.created.items() if ns == namespace and n.startswith(prefix)
         }
@@ -278,10 +282,12 @@ class TruthWatch:
     _task: asyncio.Task[None] | None = None
 
     def start(self) -> TruthWatch:
+        """Begin sampling the app's status."""
         self._task = asyncio.create_task(self._sample())
         return self
 
     async def stop(self) -> None:
+        """Stop sampling."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -427,6 +433,7 @@ async def seed_bystanders(rig: Rig, destination: str) -> dict[tuple[str, str], s
 
 
 def app_manifest(name: str, repo: RemoteRepo, destination: str) -> dict[str, Any]:
+    """The app: automated with prune and selfHeal, retried without limit."""
     manifest = application(
         name,
         repo.url_file,

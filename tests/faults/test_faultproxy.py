@@ -52,6 +52,7 @@ _namespaces = itertools.count()
 
 
 def configmap(name: str, namespace: str, color: str = "blue") -> dict[str, Any]:
+    """A ConfigMap manifest."""
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -69,6 +70,7 @@ async def direct(local_cluster_session: Any) -> AsyncIterator[KubeClient]:
 
 @pytest.fixture
 async def namespace(direct: KubeClient) -> str:
+    """A namespace of the test's own on the shared cluster."""
     name = f"proxy-{next(_namespaces)}"
     await direct.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
     return name
@@ -76,6 +78,7 @@ async def namespace(direct: KubeClient) -> str:
 
 @pytest.fixture
 async def proxy(local_cluster_session: Any, tmp_path: Path) -> AsyncIterator[FaultProxy]:
+    """A proxy of the test's own in front of the shared cluster, its plan empty."""
     cluster = local_cluster_session
     async with FaultProxy(
         cluster.base_url, cluster.ca_path, cluster.token, tmp_path / "proxy", rng=random.Random(7)
@@ -478,6 +481,7 @@ async def drain(stream: AsyncIterator[WatchEvent], into: list[WatchEvent]) -> No
 
 
 async def fill(direct: KubeClient, namespace: str, count: int) -> None:
+    """Create ``count`` ConfigMaps, so that a watch from scratch has events to send."""
     for index in range(count):
         await direct.apply(configmap(f"cm-{index}", namespace))
 
