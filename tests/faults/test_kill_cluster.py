@@ -12,7 +12,8 @@ a 2xx, and no half-written object. Three tests hold it to that:
   ``syncPolicy.retry``, as an Argo CD user gives apps whose syncs transient errors may
   fail); every write the controller was acknowledged must be there; the interrupted
   operation resumes rather than ending in Error, and no hook is created twice (one
-  runs again only in a retried attempt); and at no point did the app's status claim an
+  runs again only in a retried attempt); nothing is deleted, the objects placed next to
+  the app are untouched; and at no point did the app's status claim an
   object Synced or applied before the object was in the cluster (checked in the
   cluster's global resourceVersion order, :mod:`truth`);
 - the same with ``tether controller`` as a child process: it outlives the restarts;
@@ -36,7 +37,15 @@ import faultbudget
 import pytest
 from controllerprocess import ControllerProcess
 from eventlog import EventLog, Seen
-from faultapps import configmap, fault_app, job_hook, settled_at, tracked_names
+from faultapps import (
+    assert_untouched,
+    configmap,
+    fault_app,
+    job_hook,
+    place_bystanders,
+    settled_at,
+    tracked_names,
+)
 from recordingclient import Acknowledged, RecordingClient
 from truth import untrue_claims
 
@@ -192,6 +201,7 @@ async def sync_through_a_kill(
     downtime = rng.uniform(0.2, 1.5)
     label = f"seed {faultbudget.SEED} {name} (kill at step {kill_at})"
 
+    bystanders = await place_bystanders(harness.client, name)
     since = events.mark()
     first_write = len(recorder.acknowledged) if recorder else 0
     await harness.client.apply(fault_app(name, repo.url_file, retry=True))
@@ -218,6 +228,8 @@ async def sync_through_a_kill(
     await harness.client.delete("v1", "ConfigMap", "cm-1", name)
     await harness.wait_app(name, reports_missing("cm-1"), seconds=30)
     await events.catch_up(name)
+    assert events.deleted(name) == {("ConfigMap", "cm-1")}, label  # only the test's deletion
+    await assert_untouched(harness.client, bystanders, label)
     assert not untrue_claims(events, name, name), label
     assert_hooks_ran_once_per_attempt(events, name, syncs=2, label=label)
 
