@@ -13,9 +13,9 @@ a 2xx, and no half-written object. Three tests hold it to that:
   fail); every write the controller was acknowledged must be there; the interrupted
   operation resumes rather than ending in Error, and no hook is created twice (one
   runs again only in a retried attempt); nothing is deleted, the objects placed next to
-  the app are untouched; and at no point did the app's status claim an
-  object Synced or applied before the object was in the cluster (checked in the
-  cluster's global resourceVersion order, :mod:`truth`);
+  the app are untouched; and at no point did the app's status claim an object Synced
+  or applied before the object was in the cluster (checked in the cluster's global
+  resourceVersion order, :mod:`truth`);
 - the same with ``tether controller`` as a child process: it outlives the restarts;
 - concurrent writers (``KubeClient`` creates and updates, ``kubectl apply``) are cut off
   by a kill at a seeded moment; after the restart every acknowledged write is present,
