@@ -351,6 +351,8 @@ class Scenario:
     #: The plan fails a request of the first sync attempt for sure, so a Failed or
     #: retrying operation naming the cause must be seen.
     fails_first_sync: bool = False
+    #: No sync attempt fails, so each successful sync ran its PreSync hook exactly once.
+    one_hook_per_sync: bool = False
 
 
 def first_apply_of(destination: str) -> Match:
@@ -384,6 +386,20 @@ SCENARIOS = (
         ("Internal error occurred",),
         main="500",
         fails_first_sync=True,
+    ),
+    Scenario(
+        "lost answer to a hook's creation",
+        lambda dest: (
+            Rule(
+                "hook-lost",
+                internal_error(forward_first=True),
+                Match.of(verbs=("create",), path=f"/namespaces/{dest}/jobs$"),
+                limit=1,
+            ),
+        ),
+        ("Internal error occurred",),
+        main="hook-lost",
+        one_hook_per_sync=True,
     ),
     Scenario(
         "429 bursts",
@@ -523,6 +539,10 @@ async def test_apps_converge_truthfully_through_api_faults(rig: Rig, scenario: S
             await ledger.stop()
         assert rig.proxy.injected[scenario.main] > 0, f"{replay}: the fault never fired"
         assert not truth.untruths, f"{replay}: {truth.untruths}"
+        if scenario.one_hook_per_sync:
+            syncs = len((await harness.app(name))["status"]["history"])
+            hooks = ledger.of(destination, "pre-")
+            assert len(hooks) == syncs, f"{replay}: {syncs} syncs ran PreSync hooks {hooks}"
         if scenario.fails_first_sync:
             reported = truth.failures + truth.retries
             assert reported, f"{replay}: the failed first sync was never reported"

@@ -7,7 +7,8 @@ hook left by an earlier operation before creating it again, ``HookSucceeded`` an
 ``HookFailed`` delete it after the outcome they name.
 
 The created object carries the annotation ``tether.dev/sync-id: <sync id>/<phase>``;
-a resumed operation finding it adopts it and waits, so a hook never runs twice.
+a resumed operation finding it adopts it and waits, so a hook never runs twice. So does
+a creation whose answer was lost (a 5xx or a dropped connection) when the hook exists.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from tether.kube import AlreadyExists, KubeError
+from tether.kube import AlreadyExists, KubeError, Unavailable
 from tether.model import HealthStatus, HookDeletePolicy, OperationPhase, ResultCode, keys
 
 if TYPE_CHECKING:
@@ -63,6 +64,12 @@ async def run_hook(run: _Run, task: SyncTask) -> str:
             await ctx.client.create(target)
         except AlreadyExists:
             pass  # created by this operation before a restart; adopted below
+        except Unavailable as error:
+            # No answer, or a 5xx: the server may have created the hook all the same. If
+            # it did, the hook runs; failing here would run it a second time on retry.
+            if not _is_ours(run, task, await ctx.observe(task.key, api_version)):
+                run.record(task, ResultCode.SYNC_FAILED, str(error), OperationPhase.FAILED)
+                return str(error)
         except KubeError as error:
             run.record(task, ResultCode.SYNC_FAILED, str(error), OperationPhase.FAILED)
             return str(error)
