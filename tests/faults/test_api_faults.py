@@ -6,15 +6,23 @@ writes the cluster directly. Each app has a PreSync Job hook, three sync waves (
 Deployment), a PostSync hook, automated sync with prune and selfHeal, and a retry
 strategy. Unrelated objects are seeded beside it. A trial creates the app, turns a fault
 plan on at a seeded moment, pushes a second commit (which drops one object and changes
-another) while the fault lasts, clears the plan, and then checks what must hold:
+the others) while the fault lasts, clears the plan, and then checks what must hold:
 
 - the app converges: Synced, Healthy, at the new commit, no operation left;
 - nothing outside the app was deleted (the seeded objects keep their uid), and exactly
   the object removed from Git was pruned;
 - no hook was created twice (every hook object was ADDED once: a resumed operation
-  adopts the hook it created instead of running it again);
+  adopts the hook it created instead of running it again), and where no attempt fails,
+  each successful sync ran its PreSync hook once (a creation whose answer was lost
+  included);
 - meanwhile the status told the truth: whenever it said Synced at a commit, the cluster
-  held that commit's content; every Failed operation named the fault's cause.
+  held that commit's content; every Failed operation, and every Running one waiting to
+  retry after an error, named the fault's cause; faults the client absorbs (429 with
+  ``Retry-After``, a slow server) failed no operation at all.
+
+The plans: 500s on a fraction of writes (some after the server made the change), 500s
+on reads, a lost answer to a hook's creation, 429 bursts, 409 on apply, and a slow
+server (100 to 500 ms a request).
 
 Separately: with every request for the app's objects answered 503, the app's comparison
 says Unknown with a ComparisonError instead of the last Synced; and with watches dropped
