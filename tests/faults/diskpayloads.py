@@ -49,12 +49,12 @@ class DiskStage(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class StagePlan:
-    """Files of both revisions, and how much room the disk keeps once it is filled."""
+    """Files of both revisions, and how much room the disk may keep once it is filled."""
 
     first: dict[str, str | None]
     second: dict[str, str | None]
-    #: Bytes left free on the tmpfs.
-    room: int
+    #: Bytes left free on the tmpfs: any amount in this range (inclusive) fails the stage.
+    room: tuple[int, int]
     #: The file size limit under ``RLIMIT_FSIZE`` (``None``: a per-file limit cannot
     #: make this stage fail where it should).
     per_file_room: int | None
@@ -126,10 +126,11 @@ def stage_plan(stage: DiskStage, rng: random.Random) -> StagePlan:
     if stage is DiskStage.FETCH:
         # Outside the app's folder: only Git ever reads it.
         first, second = _directory_revisions({"assets/blob.txt": _noise(2 * MiB, rng)})
-        return StagePlan(first, second, room=256 * KiB, per_file_room=256 * KiB)
+        # The packfile is about 1.5 MiB.
+        return StagePlan(first, second, room=(128 * KiB, 1 * MiB), per_file_room=256 * KiB)
     if stage is DiskStage.CHECKOUT:
         first, second = _directory_revisions({"assets/log.txt": "all quiet\n" * (400 * KiB)})
-        return StagePlan(first, second, room=1 * MiB, per_file_room=1 * MiB)
+        return StagePlan(first, second, room=(256 * KiB, 3 * MiB), per_file_room=1 * MiB)
     if stage is DiskStage.KUSTOMIZE:
         notes = "nothing to see here\n" * (80 * KiB)  # 1.6 MiB, compresses to nothing
         first, second = _directory_revisions(
@@ -139,8 +140,9 @@ def stage_plan(stage: DiskStage, rng: random.Random) -> StagePlan:
             f"{PATH}/kustomization.yaml": KUSTOMIZATION.format(resources="a.yaml, b.yaml"),
             f"{PATH}/notes.txt": notes,
         }
-        # Room for the checkout and half the copy of the folder.
-        return StagePlan(first, second, room=len(notes) * 3 // 2, per_file_room=None)
+        # Room for the checkout, but not for the copy of the folder too.
+        room = (len(notes) + 128 * KiB, 2 * len(notes) - 256 * KiB)
+        return StagePlan(first, second, room=room, per_file_room=None)
     pieces = 24
     piece = 96 * KiB
     files: dict[str, str | None] = {
@@ -153,4 +155,7 @@ def stage_plan(stage: DiskStage, rng: random.Random) -> StagePlan:
     values: dict[str, str | None] = {f"{PATH}/values.yaml": "color: red\nwithB: false\n"}
     # The checkout (all the parts) fits; the archive packing them (three quarters of
     # their size, base64 being incompressible past its alphabet) does not fit beside it.
-    return StagePlan(files, values, room=pieces * piece + 512 * KiB, per_file_room=512 * KiB)
+    checkout = pieces * piece
+    return StagePlan(
+        files, values, room=(checkout + 128 * KiB, checkout + 1 * MiB), per_file_room=512 * KiB
+    )

@@ -28,7 +28,7 @@ import pytest
 from appmanifests import application, conditions_of, configmap
 from diskpayloads import PATH, DiskStage, stage_plan
 from diskspace import DiskMechanism, SmallDiskController, detect_mechanism
-from faultbudget import SEED
+from faultbudget import SEED, trials
 from gitserver import GitServer, RemoteRepo
 
 from tether.kube import NotFound
@@ -84,9 +84,11 @@ def mechanism() -> DiskMechanism:
     return found
 
 
+@pytest.mark.parametrize("trial", range(trials(1, 3)))
 @pytest.mark.parametrize("stage", list(DiskStage))
 async def test_a_full_disk_fails_the_refresh_clearly_and_loses_nothing(
     stage: DiskStage,
+    trial: int,
     mechanism: DiskMechanism,
     management: Harness,
     local_cluster: Any,
@@ -94,10 +96,12 @@ async def test_a_full_disk_fails_the_refresh_clearly_and_loses_nothing(
     tmp_path: Path,
 ) -> None:
     harness = management
-    plan = stage_plan(stage, random.Random(f"{SEED}-{stage}"))
-    room = plan.room if mechanism is DiskMechanism.TMPFS else plan.per_file_room
+    rng = random.Random(f"{SEED}-{stage}-{trial}")
+    plan = stage_plan(stage, rng)
+    room = rng.randint(*plan.room) if mechanism is DiskMechanism.TMPFS else plan.per_file_room
     if room is None:
         pytest.skip(f"a per-file size limit cannot fail the {stage} stage alone")
+    replay = f"seed {SEED}, {stage} trial {trial}, {room} bytes left"
     big = git_server_session.create_repo()
     big.push(plan.first, "first revision")
     small = harness.repo
@@ -139,21 +143,21 @@ async def test_a_full_disk_fails_the_refresh_clearly_and_loses_nothing(
         # The other tells the truth and keeps its last known state, refresh after refresh.
         failing = await harness.wait_app("big", lambda a: harness.sync_status(a) == "Unknown")
         error = conditions_of(failing).get("ComparisonError", "")
-        assert error.startswith("failed to "), error
+        print(f"{replay}: {error}")
+        assert error.startswith("failed to "), f"{replay}: {error}"
         # The cause, said once, at the end: not a list of every file that failed.
-        assert error.lower().endswith(CAUSE[mechanism].lower()), error
-        assert error.lower().count(CAUSE[mechanism].lower()) == 1, error
-        print(f"{stage}: {error}")
+        assert error.lower().endswith(CAUSE[mechanism].lower()), f"{replay}: {error}"
+        assert error.lower().count(CAUSE[mechanism].lower()) == 1, f"{replay}: {error}"
         await asyncio.sleep(1.2)  # longer than the periodic refresh: it failed again
         app = await harness.app("big")
         assert harness.sync_status(app) == "Unknown", app["status"]
         assert "ComparisonError" in conditions_of(app), app["status"]
-        assert history_of(app) == history_of(settled), "no sync while the disk is full"
+        assert history_of(app) == history_of(settled), f"{replay}: synced on a full disk"
         assert revision_of(app) in ("", first_sha)  # unknown, or the last known
         for field in ("resources", "health"):
-            assert app["status"].get(field) == settled["status"].get(field), "kept as last known"
+            assert app["status"].get(field) == settled["status"].get(field), replay
         assert await color_of(harness, "big-a", "big-ns") == "blue"
-        assert await color_of(harness, "big-b", "big-ns") == "blue", "pruned on a failed render"
+        assert await color_of(harness, "big-b", "big-ns") == "blue", f"{replay}: pruned"
         assert controller.alive(), controller.log_text()[-2000:]
 
         # Space comes back: the app converges by itself, in one sync.
@@ -167,7 +171,7 @@ async def test_a_full_disk_fails_the_refresh_clearly_and_loses_nothing(
         await harness.wait_object(
             "v1", "ConfigMap", "big-b", "big-ns", lambda found: found is None, 10
         )
-        assert controller.leftovers() == []
+        assert controller.leftovers() == [], replay
         assert controller.alive()
     finally:
         controller.stop()
