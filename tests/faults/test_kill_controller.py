@@ -21,6 +21,9 @@ created exactly once per sync (one name, one uid); what was deleted is exactly w
 removed; its objects are exactly what Git declares; and the objects placed next to it
 (untracked, or tracked by another app) were never touched. And no status written
 meanwhile claimed an object Synced or applied before it existed.
+
+A second test kills the controller while it deletes an app in cascade (resources
+finalizer, PreDelete and PostDelete hooks): each deletion hook still runs once.
 """
 
 from __future__ import annotations
@@ -44,8 +47,10 @@ from faultapps import (
     WAVES,
     Bystander,
     assert_untouched,
+    configmap,
     fault_app,
     hooked_app,
+    job_hook,
     place_bystanders,
     removal_of_doomed,
     settled_at,
@@ -54,10 +59,14 @@ from faultapps import (
 )
 from truth import untrue_claims
 
+from tether.kube import NotFound
+from tether.model import keys
+
 if TYPE_CHECKING:
     from controllerharness import Harness
     from gitserver import GitServer, RemoteRepo
 
+APPLICATION = ("argoproj.io/v1alpha1", "Application")
 WATCHED = (
     ("argoproj.io/v1alpha1", "Application"),
     ("batch/v1", "Job"),
@@ -236,3 +245,107 @@ async def test_killed_controllers_converge_without_running_a_hook_twice(
             assert events.gaps == 0
     finally:
         controller.stop()
+
+
+POST_DELETE = """
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {name}
+  annotations: {{argocd.argoproj.io/hook: PostDelete}}
+data: {{hook: PostDelete}}
+"""
+KEPT = """
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: kept
+  annotations: {argocd.argoproj.io/sync-options: Delete=false}
+data: {kept: "true"}
+"""
+
+
+class DeletionKillPoint(StrEnum):
+    """When a deletion trial kills the controller."""
+
+    CLEANUP = "cleanup"  # the first deletion hook is removed: the finalizer is next
+    PRE_DELETE = "pre-delete"  # the PreDelete hook Job appears and runs
+    RANDOM = "random"
+
+
+@pytest.mark.timeout(faultbudget.trials(quick=300, full=1200))
+async def test_a_killed_deletion_runs_each_deletion_hook_once(
+    management: Harness,
+    local_cluster: Any,
+    git_server_session: GitServer,
+    tmp_path: Path,
+) -> None:
+    """Deleting an app with its resources finalizer, the controller killed on the way.
+
+    The app has a PreDelete hook Job, many PostDelete hooks (so that removing them at the
+    end takes a while) and an object with ``Delete=false``. After the kill and restart
+    the app is gone, every deletion hook was created once and removed, its resources
+    are deleted but the ``Delete=false`` one, and its neighbours are untouched.
+    """
+    harness = management
+    rng = random.Random(faultbudget.SEED)
+    points = list(DeletionKillPoint)
+    controller = ControllerProcess(local_cluster.kubeconfig, tmp_path / "controller").start()
+    try:
+        async with EventLog(harness.client, WATCHED) as events:
+            for number in range(faultbudget.trials(quick=1, full=12)):
+                point = points[number % len(points)]
+                name = f"deleted-{number}"
+                label = f"seed {faultbudget.SEED} deletion trial {number} ({point})"
+                files: dict[str, str | None] = {f"app/{n}.yaml": configmap(n) for n in WAVES[0]}
+                files["app/kept.yaml"] = KEPT
+                files["app/pre-delete.yaml"] = job_hook("PreDelete", "pre-delete")
+                hooks = [f"post-delete-{index}" for index in range(30)]
+                files |= {f"app/{h}.yaml": POST_DELETE.format(name=h) for h in hooks}
+                repo = git_server_session.create_repo()
+                revision = repo.push(files, "an app with deletion hooks")
+                bystanders = await place_bystanders(harness.client, name)
+                manifest = fault_app(name, repo.url_file)
+                manifest["metadata"]["finalizers"] = [keys.RESOURCES_FINALIZER]
+                await harness.client.apply(manifest)
+                await harness.wait_app(name, settled_at(harness, revision), seconds=60)
+
+                since = events.mark()
+                await harness.client.delete(*APPLICATION, name, harness.namespace)
+                if point is DeletionKillPoint.RANDOM:
+                    await asyncio.sleep(rng.uniform(0.0, 2.0))
+                else:
+                    await events.wait_for(deletion_trigger(point, name), since=since)
+                await restart(controller)
+                await wait_gone(harness, name)
+
+                await events.catch_up(name)
+                created = events.created(name)
+                twice = {n: uids for n, uids in created.items() if len(uids) > 1}
+                assert not twice, f"{label}: created twice: {twice}"
+                assert {n for n in created if n.startswith("pre-delete-")}, label
+                assert set(hooks) <= set(created), label
+                left = (await harness.client.list("v1", "ConfigMap", name)).items
+                assert tracked_names(left, name) == {"kept"}, label
+                assert not (await harness.client.list("batch/v1", "Job", name)).items, label
+                await assert_untouched(harness.client, bystanders, label)
+    finally:
+        controller.stop()
+
+
+def deletion_trigger(point: DeletionKillPoint, namespace: str) -> Callable[[Seen], bool]:
+    """The event that marks ``point`` in the deletion of the app deploying to ``namespace``."""
+    if point is DeletionKillPoint.PRE_DELETE:
+        return lambda e: e.namespace == namespace and e.type == "ADDED" and e.hook == "PreDelete"
+    return lambda e: e.namespace == namespace and e.type == "DELETED" and bool(e.hook)
+
+
+async def wait_gone(harness: Harness, name: str) -> None:
+    """Wait (bounded) until the Application ``name`` no longer exists."""
+    async with asyncio.timeout(60):
+        while True:
+            try:
+                await harness.app(name)
+            except NotFound:
+                return
+            await asyncio.sleep(0.05)

@@ -632,6 +632,10 @@ class ApplicationController:
                 "Background" if keys.RESOURCES_FINALIZER_BACKGROUND in ours else "Foreground"
             )
             step = await self.deleter.step(app, connection, self.settings, policy)
+            if step.hooks_completed:
+                await self._mark_delete_hooks_completed(obj)
+                self.refresh_queue.add_after(key, 0.2)
+                return
             if not step.done:
                 if step.failed:
                     now = self.clock()
@@ -655,6 +659,20 @@ class ApplicationController:
             ],
         )
         self.comparer.forget(key)
+
+    async def _mark_delete_hooks_completed(self, obj: Mapping[str, Any]) -> None:
+        """Record on the app that its deletion hooks ran, before they are removed."""
+        annotations = (obj.get("metadata") or {}).get("annotations")
+        if annotations is None:
+            op = {
+                "op": "add",
+                "path": "/metadata/annotations",
+                "value": {keys.DELETE_HOOKS_COMPLETED: "true"},
+            }
+        else:
+            escaped = keys.DELETE_HOOKS_COMPLETED.replace("~", "~0").replace("/", "~1")
+            op = {"op": "add", "path": f"/metadata/annotations/{escaped}", "value": "true"}
+        await self.writer.patch(obj, [op])
 
 
 def _invalid_spec(message: str, now: datetime) -> dict[str, Any]:

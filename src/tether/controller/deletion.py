@@ -11,7 +11,11 @@ controller restarted in the middle picks up where the last one stopped:
    with ``argocd.argoproj.io/sync-options: Delete=false``; the step repeats until they
    are gone;
 3. the ``PostDelete`` hooks are created and awaited;
-4. the deletion hooks are removed, and the caller releases the finalizer.
+4. once every deletion hook completed, the caller marks the app
+   (``tether.dev/delete-hooks-completed``); the next pass removes the hooks, and the
+   caller releases the finalizer. The mark is what tells a restarted controller that
+   the hooks ran: once removed, they would otherwise look as if they never had, and
+   run again.
 
 Hooks come from the app's current render; hooks that only have ``generateName`` are
 named from the app's uid, so every pass finds the same objects. When the app cannot be
@@ -56,6 +60,8 @@ class DeletionStep:
     done: bool
     message: str = ""
     failed: bool = False
+    #: Every deletion hook completed: mark the app before the next pass removes them.
+    hooks_completed: bool = False
 
 
 def is_delete_hook(obj: Mapping[str, Any]) -> bool:
@@ -79,6 +85,11 @@ class AppDeleter:
     ) -> DeletionStep:
         """Advance the deletion of ``app`` by one step."""
         hooks = await self._hooks(app, connection, settings)
+        if hooks and app.metadata.annotations.get(keys.DELETE_HOOKS_COMPLETED) == "true":
+            # They ran (the mark is durable): only their objects are left to remove.
+            for hook in hooks:
+                await self._delete(connection, hook, "Background")
+            return DeletionStep(True)
         pending = await self._run_hooks(app, connection, settings, hooks, HookType.PRE_DELETE)
         if pending is not None:
             return pending
@@ -88,8 +99,8 @@ class AppDeleter:
         pending = await self._run_hooks(app, connection, settings, hooks, HookType.POST_DELETE)
         if pending is not None:
             return pending
-        for hook in hooks:
-            await self._delete(connection, hook, "Background")
+        if hooks:
+            return DeletionStep(False, "deletion hooks completed", hooks_completed=True)
         return DeletionStep(True)
 
     async def _hooks(

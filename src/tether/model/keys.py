@@ -66,5 +66,9 @@ APPLICATIONSET_LABEL: Final = "tether.dev/applicationset"
 #: On a hook: ``<sync id>/<phase>`` of the operation that created it (resume without re-running).
 SYNC_ID: Final = "tether.dev/sync-id"
 
+#: On an Application being deleted: its PreDelete and PostDelete hooks all completed.
+#: Written before the hooks are removed, so a restarted controller does not run them again.
+DELETE_HOOKS_COMPLETED: Final = "tether.dev/delete-hooks-completed"
+
 #: The field manager tether uses for server-side apply.
 FIELD_MANAGER: Final = "tether"
