@@ -602,6 +602,7 @@ async def test_drift_is_healed_through_dropped_watches(rig: Rig) -> None:
         name, lambda a: harness.settled(a) and a["status"]["sync"]["revision"] == sha
     )
     rig.proxy.set_plan(*WATCH_FAULTS)
+    rig.proxy.sever_watches()  # every watch opens again, under the plan
     for trial in range(trials(3, 10)):
         replay = f"watches, seed {SEED}, trial {trial}"
         await asyncio.sleep(rng.uniform(0.2, 1.5))
