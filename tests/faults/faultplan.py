@@ -19,14 +19,13 @@ parameters such as ``dryRun``) with a fault:
 every matching :class:`Delay` and :class:`CutWatch` applies, and the first matching
 answer (:class:`Respond`, :class:`Drop`, :class:`ExpireWatch`) ends the request.
 ``probability`` draws from the caller's seeded ``random.Random``; ``limit`` caps how
-often a rule fires, counted in the caller's ledger of injections.
+often a rule fires while its plan is in force.
 """
 
 from __future__ import annotations
 
 import random
 import re
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -287,6 +286,8 @@ class Decision:
     delay: float = 0.0
     answer: Respond | Drop | ExpireWatch | None = None
     cut: CutWatch | None = None
+    #: The names of the rules that fired, in order.
+    fired: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,11 +296,11 @@ class FaultPlan:
 
     rules: tuple[Rule, ...] = ()
 
-    def decide(self, info: RequestInfo, rng: random.Random, injected: Counter[str]) -> Decision:
-        """Apply the rules to one request, counting each rule that fires in ``injected``."""
+    def decide(self, info: RequestInfo, rng: random.Random, fired: Mapping[str, int]) -> Decision:
+        """Apply the rules to one request; ``fired`` says how often each rule fired so far."""
         decision = Decision()
         for rule in self.rules:
-            if rule.limit is not None and injected[rule.name] >= rule.limit:
+            if rule.limit is not None and fired.get(rule.name, 0) >= rule.limit:
                 continue
             fault = rule.fault
             if isinstance(fault, CutWatch | ExpireWatch) and info.verb != "watch":
@@ -310,7 +311,7 @@ class FaultPlan:
                 continue
             if rule.probability < 1.0 and rng.random() >= rule.probability:
                 continue
-            injected[rule.name] += 1
+            decision.fired.append(rule.name)
             if isinstance(fault, Delay):
                 decision.delay += fault.draw(rng)
             elif isinstance(fault, CutWatch):

@@ -123,7 +123,8 @@ class FaultProxy:
         self.folder = folder
         self.rng = rng or random.Random(0)
         self.plan = FaultPlan()
-        #: Injections per rule name (``"<rule>"``) since the proxy started.
+        self._fired: Counter[str] = Counter()  # per plan, for the rules' limits
+        #: Injections per rule name since the proxy started.
         self.injected: Counter[str] = Counter()
         #: Answers the server gave, per ``(verb, code)``, for every forwarded request.
         self.forwarded: Counter[tuple[str, int]] = Counter()
@@ -212,12 +213,16 @@ class FaultProxy:
     # --- the plan ----------------------------------------------------------------
 
     def set_plan(self, *rules: Rule) -> None:
-        """Put ``rules`` in force for every request from now on (open watches keep theirs)."""
+        """Put ``rules`` in force for every request from now on (open watches keep theirs).
+
+        Their limits count from now: a rule of an earlier plan that fired is fresh again.
+        """
         self.plan = FaultPlan(tuple(rules))
+        self._fired = Counter()
 
     def clear(self) -> None:
         """Forward everything untouched from now on."""
-        self.plan = FaultPlan()
+        self.set_plan()
 
     def sever_watches(self) -> int:
         """Drop every open watch connection now (a restarted server); returns how many."""
@@ -246,7 +251,9 @@ class FaultProxy:
             {k: v for k, v in request.query.items()},
             request.headers.get("Content-Type", ""),
         )
-        decision = self.plan.decide(info, self.rng, self.injected)
+        decision = self.plan.decide(info, self.rng, self._fired)
+        self._fired.update(decision.fired)
+        self.injected.update(decision.fired)
         if decision.delay:
             await asyncio.sleep(decision.delay)
         answer = decision.answer

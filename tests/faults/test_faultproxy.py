@@ -276,11 +276,10 @@ def test_a_plan_decides_each_request(
     cut: CutWatch | None,
     fired: dict[str, int],
 ) -> None:
-    injected: Counter[str] = Counter()
-    decision = FaultPlan(rules).decide(info, random.Random(0), injected)
+    decision = FaultPlan(rules).decide(info, random.Random(0), {})
     assert decision.delay == pytest.approx(delay)
     assert (decision.answer, decision.cut) == (answer, cut)
-    assert dict(injected) == fired
+    assert dict(Counter(decision.fired)) == fired
 
 
 # --- transparency ------------------------------------------------------------------------
@@ -456,18 +455,27 @@ async def test_probability_draws_from_the_seeded_generator(
     assert failures == proxy.injected["coin"] == expected
 
 
+def test_a_limit_counts_what_fired_before() -> None:
+    plan = FaultPlan((Rule("once", Drop(), limit=1), Rule("then", internal_error())))
+    assert plan.decide(APPLY, random.Random(0), {"once": 1}).fired == ["then"]
+    assert plan.decide(APPLY, random.Random(0), {}).fired == ["once"]
+
+
 async def test_a_rule_stops_at_its_limit(
     proxy: FaultProxy, client: KubeClient, namespace: str
 ) -> None:
-    proxy.set_plan(Rule("twice", service_unavailable(), Match.of(verbs=("get",)), limit=2))
+    rule = Rule("twice", service_unavailable(), Match.of(verbs=("get",)), limit=2)
     outcomes = []
-    for _ in range(4):
-        try:
-            await client.get("v1", "Namespace", namespace)
-            outcomes.append("ok")
-        except Unavailable:
-            outcomes.append("503")
-    assert outcomes == ["503", "503", "ok", "ok"]
+    for plan in range(2):  # a new plan counts its limits afresh
+        proxy.set_plan(rule)
+        for _ in range(3):
+            try:
+                await client.get("v1", "Namespace", namespace)
+                outcomes.append(f"{plan}: ok")
+            except Unavailable:
+                outcomes.append(f"{plan}: 503")
+    assert outcomes == ["0: 503", "0: 503", "0: ok", "1: 503", "1: 503", "1: ok"]
+    assert proxy.injected["twice"] == 4
 
 
 # --- watches ------------------------------------------------------------------------------
