@@ -8,10 +8,11 @@ is pruned because the repository cannot be read, health and resources stay), a
 ``ComparisonError`` condition names the repository without its password, and the sync
 status is ``Unknown``, never Synced against a revision tether could not see. That holds
 too for a controller started while the server is away, with no copy of the repository
-yet, and for a fetch the server drops one megabyte into the transfer. A sync that had its revision when the server went away completes from what was
-fetched; one that needed to fetch ends in Error, and ``retry`` retries it. Once the
-server is back, the app converges to the newest commit, also when the history it knew
-was rewritten by a force-push meanwhile.
+yet, and for a fetch the server drops one megabyte into the transfer. A sync that had
+its revision when the server went away completes from what was fetched; one that
+needed to fetch ends in Error, and ``retry`` retries it. Once the server is back, the
+app converges to the newest commit, also when the history it knew was rewritten by a
+force-push meanwhile.
 """
 
 from __future__ import annotations
